@@ -1,0 +1,58 @@
+"""Stage 1: find the lesson files under a workshop root."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from pathlib import Path
+
+from .load import has_workshopkit_block
+
+SKIP_DIRS = frozenset(
+    {"dist", "build", "_build", "node_modules", "__pycache__", "site-packages", "venv", "env"}
+)
+
+
+def _skip_dir(folder: Path, name: str) -> bool:
+    return (
+        name.startswith((".", "_"))
+        or name in SKIP_DIRS
+        or name.startswith("dist.")
+        or (folder / name / "pyvenv.cfg").exists()
+    )
+
+
+def is_lesson(path: Path) -> bool:
+    """A `.py` file whose Jupytext header holds a `workshopkit` block."""
+    if path.suffix != ".py" or not path.is_file():
+        return False
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(16384)
+    except OSError:
+        return False
+    return has_workshopkit_block(head.decode("utf-8", errors="replace"))
+
+
+def discover(root: Path, paths: Iterable[Path] = ()) -> list[Path]:
+    """Lesson files under `root` (or under the given files and folders), sorted by path.
+
+    Hidden and `_`-prefixed folders, `dist/`, build folders, caches and virtualenvs are skipped.
+    A file named explicitly is returned if it is a lesson, whatever folder it sits in.
+    """
+    wanted = [p.resolve() for p in paths] or [root.resolve()]
+    found: set[Path] = set()
+    for start in wanted:
+        if start.is_file():
+            if is_lesson(start):
+                found.add(start)
+            continue
+        for folder, dirs, files in os.walk(start):
+            here = Path(folder)
+            dirs[:] = sorted(d for d in dirs if not _skip_dir(here, d))
+            for name in files:
+                candidate = here / name
+                if name.endswith(".py") and not name.startswith(".") and is_lesson(candidate):
+                    found.add(candidate)
+    return sorted(found, key=lambda p: p.relative_to(root.resolve()).as_posix()
+                  if p.is_relative_to(root.resolve()) else str(p))

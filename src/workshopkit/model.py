@@ -1,0 +1,303 @@
+"""The data model: frozen dataclasses passed between pipeline stages. No I/O here."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+
+class Level(enum.Enum):
+    """A lesson's level; the value order is the teaching order."""
+
+    BEGINNER = "beginner"
+    INTERMEDIATE = "intermediate"
+    ADVANCED = "advanced"
+
+    @property
+    def rank(self) -> int:
+        return _LEVEL_RANK[self]
+
+    def __str__(self) -> str:
+        return self.value
+
+
+_LEVEL_RANK = {level: rank for rank, level in enumerate(Level)}
+LEVEL_NAMES: tuple[str, ...] = tuple(level.value for level in Level)
+KINDS: tuple[str, ...] = ("lesson", "talk", "lightning")
+
+# Cell tags that carry meaning for workshopkit (DESIGN.md §2).
+TAG_PARAMETERS = "parameters"
+TAG_SOLUTION = "solution"
+TAG_EXERCISE = "exercise"
+TAG_RAISES = "raises-exception"
+TAG_SKIP = "skip-execution"
+
+
+class Severity(enum.Enum):
+    ERROR = "error"
+    WARNING = "warning"
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class Diagnostic:
+    """One problem found before any kernel starts, printed compiler-style."""
+
+    path: str
+    line: int
+    severity: Severity = field(compare=False)
+    message: str = field(compare=True)
+
+    def __str__(self) -> str:
+        where = f"{self.path}:{self.line}" if self.line else self.path
+        return f"{where}: {self.severity.value}: {self.message}"
+
+    @property
+    def is_error(self) -> bool:
+        return self.severity is Severity.ERROR
+
+
+@dataclass(frozen=True, slots=True)
+class Cell:
+    """One cell of a lesson file, with where it sits in the `.py` source."""
+
+    index: int  # 0-based position among the lesson's cells
+    cell_type: str  # "code" | "markdown" | "raw"
+    marker_line: int  # 1-based line of its `# %%` marker (its first line if it has none)
+    body_line: int  # 1-based line where its source starts
+    source: str
+    metadata: Mapping[str, Any] = field(default_factory=dict, hash=False, compare=False)
+
+    @property
+    def tags(self) -> tuple[str, ...]:
+        tags = self.metadata.get("tags", ())
+        return tuple(t for t in tags if isinstance(t, str)) if isinstance(tags, list) else ()
+
+    @property
+    def number(self) -> int:
+        """1-based cell number, as reported to users."""
+        return self.index + 1
+
+
+@dataclass(frozen=True, slots=True)
+class LessonMeta:
+    """The validated `workshopkit` block of a lesson header."""
+
+    id: str
+    title: str
+    level: Level
+    minutes: int
+    tags: tuple[str, ...] = ()
+    requires: tuple[str, ...] = ()
+    objectives: tuple[str, ...] = ()
+    kind: str = "lesson"
+    gpu: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Lesson:
+    """A validated lesson: its file, metadata and cells."""
+
+    path: Path  # absolute
+    relpath: str  # POSIX path relative to the workshop root, used in every message
+    meta: LessonMeta
+    cells: tuple[Cell, ...]
+    text: str = field(repr=False)
+    kernel: str | None = None  # kernelspec name from the header
+    key_lines: Mapping[str, int] = field(default_factory=dict, repr=False, compare=False)
+
+    @property
+    def id(self) -> str:
+        return self.meta.id
+
+    @property
+    def folder(self) -> Path:
+        return self.path.parent
+
+    def line_of(self, key: str) -> int:
+        """Line of a `workshopkit` header key, or of the header itself."""
+        return self.key_lines.get(key, self.key_lines.get("", 1))
+
+    def __repr__(self) -> str:
+        return f"Lesson({self.relpath!r}, id={self.id!r}, cells={len(self.cells)})"
+
+
+@dataclass(frozen=True, slots=True)
+class ExecutionConfig:
+    kernel: str | None = None
+    timeout: int = 120  # seconds per cell
+    lesson_timeout: int = 900  # seconds per lesson
+    jobs: int = 2
+    parameters: Mapping[str, Any] = field(default_factory=dict, hash=False)
+
+
+@dataclass(frozen=True, slots=True)
+class TrackSpec:
+    """A `[[tracks]]` table: which lessons a track selects."""
+
+    id: str
+    title: str
+    line: int
+    description: str = ""
+    levels: tuple[Level, ...] = ()
+    tags: tuple[str, ...] = ()
+    lessons: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class LightningRules:
+    max_minutes: int = 5
+    max_slides: int = 6
+    must_show_code: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class BreakSpec:
+    after: str
+    minutes: int
+    title: str = "Break"
+
+
+@dataclass(frozen=True, slots=True)
+class EventSpec:
+    """An `[[events]]` table: an evening's programme."""
+
+    id: str
+    title: str
+    line: int
+    lessons: tuple[str, ...]
+    minutes: int | None = None
+    date: str = ""
+    start: str = ""
+    venue: str = ""
+    description: str = ""
+    speakers: Mapping[str, str] = field(default_factory=dict, hash=False)
+    breaks: tuple[BreakSpec, ...] = ()
+    lightning: LightningRules = field(default_factory=LightningRules)
+
+
+@dataclass(frozen=True, slots=True)
+class WorkshopConfig:
+    """The parsed `workshop.toml`."""
+
+    root: Path
+    path: Path
+    title: str
+    description: str = ""
+    requirements: str | None = None
+    execution: ExecutionConfig = field(default_factory=ExecutionConfig)
+    tracks: tuple[TrackSpec, ...] = ()
+    events: tuple[EventSpec, ...] = ()
+    key_lines: Mapping[str, int] = field(default_factory=dict, repr=False, compare=False)
+
+    @property
+    def relpath(self) -> str:
+        return self.path.name
+
+    def line_of(self, key: str) -> int:
+        return self.key_lines.get(key, 1)
+
+
+@dataclass(frozen=True, slots=True)
+class Track:
+    """An ordered path through lessons, prerequisites first, beginner to advanced."""
+
+    id: str
+    title: str
+    lessons: tuple[Lesson, ...]
+    description: str = ""
+
+    @property
+    def minutes(self) -> int:
+        return sum(lesson.meta.minutes for lesson in self.lessons)
+
+
+@dataclass(frozen=True, slots=True)
+class Workshop:
+    """A validated workshop: config, lessons in path order, and assembled tracks."""
+
+    config: WorkshopConfig
+    lessons: tuple[Lesson, ...]
+    tracks: tuple[Track, ...]
+
+    @property
+    def root(self) -> Path:
+        return self.config.root
+
+    def lesson(self, lesson_id: str) -> Lesson:
+        for lesson in self.lessons:
+            if lesson.id == lesson_id:
+                return lesson
+        raise KeyError(lesson_id)
+
+
+class Status(enum.Enum):
+    PASSED = "passed"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+@dataclass(frozen=True, slots=True)
+class LessonError:
+    """Why a lesson failed, located in its `.py` source."""
+
+    path: str
+    line: int
+    cell: int | None  # 1-based cell number
+    ename: str
+    evalue: str
+    traceback: str = ""
+    kind: str = "error"  # error | timeout | kernel-died | not-executed | infrastructure
+
+    def __str__(self) -> str:
+        where = f"{self.path}:{self.line}"
+        if self.cell is not None:
+            where += f" (cell {self.cell})"
+        return f"{where}: {self.ename}: {self.evalue}" if self.ename else f"{where}: {self.evalue}"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "path": self.path,
+            "line": self.line,
+            "cell": self.cell,
+            "ename": self.ename,
+            "evalue": self.evalue,
+            "kind": self.kind,
+            "traceback": self.traceback,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class LessonResult:
+    """The outcome of executing one lesson; execution never raises for a lesson's own fault."""
+
+    lesson_id: str
+    path: str
+    status: Status
+    seconds: float
+    error: LessonError | None = None
+    cached: bool = False
+    reason: str = ""  # why it was skipped
+    notebook: Path | None = None  # executed notebook, kept for export
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return self.status is not Status.FAILED
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.lesson_id,
+            "path": self.path,
+            "status": self.status.value,
+            "seconds": round(self.seconds, 3),
+            "cached": self.cached,
+            "reason": self.reason,
+            "error": self.error.to_json() if self.error else None,
+            "warnings": list(self.warnings),
+        }

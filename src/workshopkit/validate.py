@@ -1,0 +1,318 @@
+"""Stage 3: turn lesson sources into validated lessons, collecting every problem. Pure: no I/O."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from .config import ID_PATTERN, did_you_mean
+from .load import LessonSource
+from .model import (
+    KINDS,
+    LEVEL_NAMES,
+    TAG_PARAMETERS,
+    TAG_RAISES,
+    Diagnostic,
+    Lesson,
+    LessonMeta,
+    Level,
+    Severity,
+)
+
+BLOCK_KEYS = (
+    "id",
+    "title",
+    "level",
+    "minutes",
+    "tags",
+    "requires",
+    "objectives",
+    "kind",
+    "resources",
+)
+RESOURCE_KEYS = ("gpu",)
+SLIDE_TYPES = ("slide", "subslide", "fragment", "skip", "notes", "-")
+_WINDOWS_RESERVED = frozenset(
+    {"con", "prn", "aux", "nul"} | {f"com{i}" for i in range(1, 10)} | {f"lpt{i}" for i in range(1, 10)}
+)
+_BEGIN = re.compile(r"^\s*#\s*BEGIN SOLUTION\s*$")
+_END = re.compile(r"^\s*#\s*END SOLUTION\s*$")
+
+
+def slugify(stem: str) -> str:
+    text = unicodedata.normalize("NFKD", stem).encode("ascii", "ignore").decode().lower()
+    return re.sub(r"[^a-z0-9]+", "-", text).strip("-")[:64]
+
+
+def id_problem(ident: str) -> str | None:
+    """Why `ident` is not a valid lesson id, or None."""
+    if "\x00" in ident:
+        return "contains a NUL character"
+    if not ID_PATTERN.match(ident):
+        return f"must match {ID_PATTERN.pattern} (lower-case letters, digits and '-', at most 64)"
+    if ident in _WINDOWS_RESERVED:
+        return "is a reserved file name on Windows"
+    return None
+
+
+def id_key(ident: str) -> str:
+    """Ids that differ only by case or Unicode normalisation share this key."""
+    return unicodedata.normalize("NFKC", ident).casefold()
+
+
+class _Checker:
+    def __init__(self, source: LessonSource) -> None:
+        self.source = source
+        self.diagnostics: list[Diagnostic] = []
+
+    def report(self, key: str, message: str, severity: Severity = Severity.ERROR) -> None:
+        line = self.source.key_lines.get(key, self.source.key_lines.get("", 1))
+        self.diagnostics.append(Diagnostic(self.source.relpath, line, severity, message))
+
+    def strings(self, block: Mapping[str, Any], key: str) -> tuple[str, ...]:
+        value = block.get(key, [])
+        if value is None:
+            return ()
+        if isinstance(value, str):
+            return (value,)
+        if not isinstance(value, list) or not all(isinstance(v, str | int) for v in value):
+            self.report(key, f"'{key}' must be a list of strings, not {value!r}")
+            return ()
+        return tuple(str(v) for v in value)
+
+
+def check_lesson(source: LessonSource) -> tuple[Lesson | None, list[Diagnostic]]:
+    """Validate one lesson's `workshopkit` block and cells."""
+    c = _Checker(source)
+    block = source.block
+    if not isinstance(block, dict):
+        c.report("", "the 'workshopkit' block must be a mapping of keys such as title and level")
+        return None, c.diagnostics
+    for key in block:
+        if key not in BLOCK_KEYS:
+            c.report(
+                str(key),
+                f"unknown key '{key}' in the workshopkit block{did_you_mean(str(key), BLOCK_KEYS)}",
+            )
+    raw_id = block.get("id")
+    if raw_id is None:
+        ident = slugify(source.path.stem)
+    elif isinstance(raw_id, str):
+        ident = raw_id
+    else:
+        c.report("id", f"'id' must be a string, not {raw_id!r}")
+        ident = slugify(source.path.stem)
+    problem = id_problem(ident)
+    if problem:
+        shown = ident if len(ident) <= 80 else ident[:77] + "..."
+        c.report("id", f"lesson id {shown!r} {problem}")
+    title = block.get("title")
+    if not isinstance(title, str) or not title.strip():
+        c.report("title" if "title" in block else "", "missing 'title' (a non-empty string)")
+        title = ident
+    level_name = block.get("level")
+    level: Level | None = None
+    if level_name is None:
+        c.report("", f"missing 'level' (expected {', '.join(LEVEL_NAMES)})")
+    elif level_name not in LEVEL_NAMES:
+        c.report(
+            "level",
+            f"unknown level {level_name!r}{did_you_mean(str(level_name), LEVEL_NAMES)} "
+            f"(expected {', '.join(LEVEL_NAMES)})",
+        )
+    else:
+        level = Level(level_name)
+    minutes = block.get("minutes")
+    if minutes is None:
+        c.report("", "missing 'minutes' (a positive integer: the teaching time)")
+    elif isinstance(minutes, bool) or not isinstance(minutes, int) or minutes <= 0:
+        c.report("minutes", f"'minutes' must be a positive integer, not {minutes!r}")
+        minutes = None
+    kind = block.get("kind", "lesson")
+    if kind not in KINDS:
+        c.report("kind", f"unknown kind {kind!r}{did_you_mean(str(kind), KINDS)} (expected {', '.join(KINDS)})")
+        kind = "lesson"
+    resources = block.get("resources") or {}
+    gpu = False
+    if not isinstance(resources, dict):
+        c.report("resources", "'resources' must be a mapping such as {gpu: true}")
+    else:
+        for key in resources:
+            if key not in RESOURCE_KEYS:
+                c.report("resources", f"unknown resource '{key}'{did_you_mean(str(key), RESOURCE_KEYS)}")
+        gpu = resources.get("gpu", False)
+        if not isinstance(gpu, bool):
+            c.report("resources", f"'resources.gpu' must be true or false, not {gpu!r}")
+            gpu = False
+    meta_tags = c.strings(block, "tags")
+    requires = c.strings(block, "requires")
+    objectives = c.strings(block, "objectives")
+    _check_cells(source, c)
+    if any(d.is_error for d in c.diagnostics) or level is None or minutes is None:
+        return None, c.diagnostics
+    meta = LessonMeta(
+        id=ident,
+        title=title.strip(),
+        level=level,
+        minutes=minutes,
+        tags=meta_tags,
+        requires=requires,
+        objectives=objectives,
+        kind=str(kind),
+        gpu=gpu,
+    )
+    lesson = Lesson(
+        path=source.path,
+        relpath=source.relpath,
+        meta=meta,
+        cells=source.cells,
+        text=source.text,
+        kernel=source.kernel,
+        key_lines=source.key_lines,
+    )
+    return lesson, c.diagnostics
+
+
+def _check_cells(source: LessonSource, c: _Checker) -> None:
+    relpath = source.relpath
+    parameter_cells = 0
+    for cell in source.cells:
+        tags = cell.metadata.get("tags", [])
+        if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
+            c.diagnostics.append(
+                Diagnostic(relpath, cell.marker_line, Severity.ERROR, "'tags' must be a list of strings")
+            )
+            continue
+        if TAG_PARAMETERS in tags:
+            parameter_cells += 1
+            if parameter_cells == 2:
+                c.diagnostics.append(
+                    Diagnostic(
+                        relpath,
+                        cell.marker_line,
+                        Severity.WARNING,
+                        "a second 'parameters' cell: papermill injects values after the first only",
+                    )
+                )
+        if cell.cell_type != "code" and (TAG_RAISES in tags or TAG_PARAMETERS in tags):
+            c.diagnostics.append(
+                Diagnostic(
+                    relpath,
+                    cell.marker_line,
+                    Severity.WARNING,
+                    f"tags {tags} have no effect on a {cell.cell_type} cell",
+                )
+            )
+        slideshow = cell.metadata.get("slideshow")
+        if slideshow is not None:
+            slide_type = slideshow.get("slide_type") if isinstance(slideshow, dict) else None
+            if slide_type not in SLIDE_TYPES:
+                c.diagnostics.append(
+                    Diagnostic(
+                        relpath,
+                        cell.marker_line,
+                        Severity.ERROR,
+                        f"unknown slide_type {slide_type!r} (expected one of {', '.join(SLIDE_TYPES)})",
+                    )
+                )
+        if cell.cell_type == "code":
+            _check_solution_markers(relpath, cell.body_line, cell.source, c.diagnostics)
+
+
+def _check_solution_markers(relpath: str, first_line: int, source: str, out: list[Diagnostic]) -> None:
+    open_line = 0
+    for offset, line in enumerate(source.split("\n")):
+        if _BEGIN.match(line):
+            if open_line:
+                out.append(
+                    Diagnostic(relpath, first_line + offset, Severity.ERROR, "'# BEGIN SOLUTION' inside another one")
+                )
+            open_line = first_line + offset
+        elif _END.match(line):
+            if not open_line:
+                out.append(
+                    Diagnostic(
+                        relpath, first_line + offset, Severity.ERROR, "'# END SOLUTION' without a '# BEGIN SOLUTION'"
+                    )
+                )
+            open_line = 0
+    if open_line:
+        out.append(Diagnostic(relpath, open_line, Severity.ERROR, "'# BEGIN SOLUTION' is never closed by '# END SOLUTION'"))
+
+
+def check_ids(lessons: Sequence[Lesson]) -> list[Diagnostic]:
+    """Duplicate ids (also those differing only by case or Unicode normalisation)."""
+    out: list[Diagnostic] = []
+    first: dict[str, Lesson] = {}
+    for lesson in lessons:
+        key = id_key(lesson.id)
+        other = first.get(key)
+        if other is None:
+            first[key] = lesson
+            continue
+        same = "the same id" if other.id == lesson.id else f"ids that differ only by case or form ({other.id!r})"
+        out.append(
+            Diagnostic(
+                lesson.relpath,
+                lesson.line_of("id"),
+                Severity.ERROR,
+                f"lesson id {lesson.id!r} is already used by {other.relpath}:{other.line_of('id')} ({same})",
+            )
+        )
+    return out
+
+
+def check_requires(lessons: Sequence[Lesson]) -> list[Diagnostic]:
+    """`requires` naming unknown ids (with close matches) or forming a cycle (named)."""
+    out: list[Diagnostic] = []
+    by_id = {lesson.id: lesson for lesson in lessons}
+    for lesson in lessons:
+        for req in lesson.meta.requires:
+            if req == lesson.id:
+                out.append(
+                    Diagnostic(lesson.relpath, lesson.line_of("requires"), Severity.ERROR, f"lesson '{req}' requires itself")
+                )
+            elif req not in by_id:
+                out.append(
+                    Diagnostic(
+                        lesson.relpath,
+                        lesson.line_of("requires"),
+                        Severity.ERROR,
+                        f"requires unknown lesson '{req}'{did_you_mean(req, by_id)}",
+                    )
+                )
+    # Cycles: depth-first search, reporting each cycle once at its first lesson in path order.
+    state: dict[str, int] = {}
+    reported: set[frozenset[str]] = set()
+
+    def visit(ident: str, stack: list[str]) -> None:
+        state[ident] = 1
+        stack.append(ident)
+        for req in by_id[ident].meta.requires:
+            if req not in by_id or req == ident:
+                continue
+            if state.get(req) == 1:
+                cycle = [*stack[stack.index(req) :], req]
+                members = frozenset(cycle)
+                if members not in reported:
+                    reported.add(members)
+                    start = by_id[cycle[0]]
+                    out.append(
+                        Diagnostic(
+                            start.relpath,
+                            start.line_of("requires"),
+                            Severity.ERROR,
+                            f"prerequisites form a cycle: {' -> '.join(cycle)}",
+                        )
+                    )
+            elif req not in state:
+                visit(req, stack)
+        stack.pop()
+        state[ident] = 2
+
+    for lesson in lessons:
+        if lesson.id not in state:
+            visit(lesson.id, [])
+    return out
