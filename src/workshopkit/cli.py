@@ -69,6 +69,105 @@ def list_(path: Path, as_json: bool) -> None:
     print_tracks(opened.workshop, sys.stdout, as_json=as_json)
 
 
+def _parameters(values: tuple[str, ...]) -> dict[str, Any]:
+    from .execute import parse_parameter
+
+    parsed: dict[str, Any] = {}
+    for text in values:
+        try:
+            name, value = parse_parameter(text)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="-p/--parameter") from None
+        parsed[name] = value
+    return parsed
+
+
+class _Terminated(BaseException):
+    """SIGTERM, turned into an exception so that kernels are killed on the way out."""
+
+
+def _on_sigterm(signum: int, frame: Any) -> None:
+    raise _Terminated
+
+
+def run_options(func: Any) -> Any:
+    """The execution options shared by `run` and `build`, defined once."""
+    options = [
+        click.option("-j", "--jobs", type=click.IntRange(min=1), help="Lessons run at once [default: [execution] jobs, else 2]."),
+        click.option("--timeout", type=click.IntRange(min=1), help="Seconds per cell [default: [execution] timeout]."),
+        click.option("--lesson-timeout", type=click.IntRange(min=1), help="Seconds per lesson [default: [execution] lesson_timeout]."),
+        click.option("-p", "--parameter", "parameters", multiple=True, metavar="NAME=VALUE", help="Set a value in each lesson's parameters cell (a Python literal); repeatable."),
+        click.option("-k", "--kernel", help="Kernel for every lesson [default: [execution] kernel, else the lesson's kernelspec]."),
+        click.option("--no-cache", is_flag=True, help="Run every lesson even if its cached result is still valid."),
+        click.option("--require-gpu", is_flag=True, help="Fail GPU lessons where no GPU is visible instead of skipping them."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def _make_options(kw: dict[str, Any]) -> Any:
+    from .execute import RunOptions
+
+    return RunOptions(
+        jobs=kw["jobs"],
+        timeout=kw["timeout"],
+        lesson_timeout=kw["lesson_timeout"],
+        parameters=_parameters(kw["parameters"]),
+        kernel=kw["kernel"],
+        use_cache=not kw["no_cache"],
+        require_gpu=kw["require_gpu"],
+    )
+
+
+@cli.command()
+@click.argument("paths", type=PATH_ARG, nargs=-1)
+@run_options
+@click.option("--junit-xml", type=PATH_ARG, help="Also write a JUnit XML report to this file.")
+@click.option("--report", "report_path", type=PATH_ARG, help="Where to write report.json [default: .workshopkit/report.json].")
+def run(paths: tuple[Path, ...], junit_xml: Path | None, report_path: Path | None, **kw: Any) -> None:
+    """Execute every lesson of the workshop (or the lessons and folders given).
+
+    Failures name the lesson's source line: lessons/intro.py:42 (cell 3): ValueError: boom
+    """
+    import signal
+
+    from .errors import InfrastructureError
+    from .execute import report_json, run_lessons
+    from .progress import RunDisplay
+    from .report import error_annotations, in_github_actions, junit_xml as to_junit, write_json_atomic
+
+    start = paths[0] if paths else Path(".")
+    opened = _open(start if start.is_dir() else start.parent, tuple(p for p in paths))
+    workshop = opened.workshop
+    options = _make_options(kw)
+    previous = signal.signal(signal.SIGTERM, _on_sigterm)
+    display = RunDisplay(len(opened.selected))
+    try:
+        with display:
+            report = run_lessons(workshop, opened.selected, options, on_event=display.on_event)
+    except InfrastructureError as error:
+        _fail(error)
+    except KeyboardInterrupt:
+        click.echo("interrupted: every kernel was stopped", err=True)
+        sys.exit(int(ExitCode.INTERRUPTED))
+    except _Terminated:
+        click.echo("terminated: every kernel was stopped", err=True)
+        sys.exit(int(ExitCode.TERMINATED))
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    display.summary(report)
+    target = report_path or workshop.root / ".workshopkit" / "report.json"
+    write_json_atomic(target, report_json(report, workshop))
+    if junit_xml is not None:
+        junit_xml.parent.mkdir(parents=True, exist_ok=True)
+        junit_xml.write_text(to_junit(report.results, report.seconds), encoding="utf-8")
+    if in_github_actions():
+        for line in error_annotations(report.results):
+            click.echo(line)
+    sys.exit(int(report.exit_code))
+
+
 @cli.group()
 def new() -> None:
     """Create a lesson or a workshop from the commented starters."""

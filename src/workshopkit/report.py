@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
 from collections.abc import Iterable, Sequence
+from pathlib import Path
 from typing import IO, Any
 
-from .model import Diagnostic, Track, Workshop
+from .model import Diagnostic, LessonResult, Status, Track, Workshop
 
 
 def format_diagnostics(diagnostics: Iterable[Diagnostic]) -> list[str]:
@@ -89,3 +91,104 @@ def _print_track(track: Track, out: IO[str]) -> None:
             f"  {i:>2}. {lesson.id:<{width}}  {lesson.meta.level.value:<12} "
             f"{lesson.meta.minutes:>3} min  {lesson.meta.title}{requires}\n"
         )
+
+
+def write_json_atomic(path: Path, data: Any) -> None:
+    """Write JSON through a temporary file and `os.replace`, so readers never see half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(data, fh, indent=2)
+            fh.write("\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def result_line(result: LessonResult) -> str:
+    """One plain line per lesson, for logs and non-TTY output."""
+    status = "cached" if result.cached else result.status.value
+    if result.status is Status.SKIPPED:
+        status = f"skipped: {result.reason}"
+    line = f"{status:<8} {result.seconds:6.1f}s  {result.path}"
+    if result.error is not None:
+        line += f"\n         {result.error}"
+    return line
+
+
+def run_summary(results: Sequence[LessonResult], seconds: float, kernels: int) -> str:
+    counts = {s: sum(1 for r in results if r.status is s) for s in Status}
+    cached = sum(1 for r in results if r.cached)
+    parts = [f"{counts[Status.PASSED]} passed", f"{counts[Status.FAILED]} failed"]
+    if counts[Status.SKIPPED]:
+        parts.append(f"{counts[Status.SKIPPED]} skipped")
+    if cached:
+        parts.append(f"{cached} cached")
+    return f"{', '.join(parts)} in {seconds:.1f}s ({kernels} kernel{'s' * (kernels != 1)} started)"
+
+
+def results_table(results: Sequence[LessonResult]) -> Any:
+    from rich.table import Table
+    from rich.text import Text
+
+    table = Table(title="Lesson results", title_justify="left")
+    table.add_column("Lesson")
+    table.add_column("Status")
+    table.add_column("Seconds", justify="right")
+    table.add_column("First error", overflow="fold")
+    styles = {Status.PASSED: "green", Status.FAILED: "bold red", Status.SKIPPED: "yellow"}
+    for r in results:
+        status = "cached" if r.cached else str(r.status)
+        if r.status is Status.SKIPPED:
+            status = f"skipped: {r.reason}"
+        table.add_row(
+            r.path,
+            Text(status, style=styles[r.status]),
+            f"{r.seconds:.1f}",
+            Text(str(r.error)) if r.error else "",
+        )
+    return table
+
+
+def error_annotations(results: Sequence[LessonResult]) -> list[str]:
+    return [
+        github_annotation(
+            "error",
+            r.error.path,
+            r.error.line,
+            f"{r.error.ename}: {r.error.evalue}" if r.error.ename else r.error.evalue,
+            title=f"lesson {r.lesson_id} failed",
+        )
+        for r in results
+        if r.error is not None
+    ]
+
+
+def junit_xml(results: Sequence[LessonResult], seconds: float) -> str:
+    from xml.etree import ElementTree as ET
+
+    failures = sum(1 for r in results if r.status is Status.FAILED)
+    skipped = sum(1 for r in results if r.status is Status.SKIPPED)
+    suite = ET.Element(
+        "testsuite",
+        name="workshopkit",
+        tests=str(len(results)),
+        failures=str(failures),
+        errors="0",
+        skipped=str(skipped),
+        time=f"{seconds:.3f}",
+    )
+    for r in results:
+        case = ET.SubElement(
+            suite, "testcase", classname="lessons", name=r.lesson_id, file=r.path, time=f"{r.seconds:.3f}"
+        )
+        if r.error is not None:
+            failure = ET.SubElement(case, "failure", message=str(r.error), type=r.error.ename or r.error.kind)
+            failure.text = r.error.traceback
+        elif r.status is Status.SKIPPED:
+            ET.SubElement(case, "skipped", message=r.reason)
+    return ET.tostring(ET.ElementTree(suite).getroot(), encoding="unicode", xml_declaration=True)

@@ -79,7 +79,7 @@ def pull_requests(rng: np.random.Generator) -> pd.DataFrame:
     files = 1 + rng.poisson(np.sqrt(lines) / 4)
     has_tests = (rng.random(n) < 0.55).astype(int)
     prior = rng.geometric(0.12, n) - 1
-    z = 1.1 - 1.0 * (np.log(lines) - np.log(90)) + 1.6 * has_tests + 0.06 * prior - 0.08 * files
+    z = -0.4 - 1.5 * (np.log(lines) - np.log(90)) + 1.8 * has_tests + 0.07 * prior - 0.1 * files
     merged = (rng.random(n) < 1 / (1 + np.exp(-z))).astype(int)
     return pd.DataFrame(
         {

@@ -1,0 +1,541 @@
+"""Stage 4: execute lessons with papermill, several at once, each in a scratch copy of its folder.
+
+Nothing here raises for a fault inside a lesson: every lesson ends as a `LessonResult`. Kernels
+run in worker threads of this one process (so jupyter_client's port cache prevents port races),
+start in their scratch folder through nbclient's `resources.metadata.path` (papermill's `cwd=` is
+a process-wide `os.chdir`), and are killed with their whole process group when a lesson ends,
+times out or the run is interrupted.
+"""
+
+from __future__ import annotations
+
+import ast
+import contextlib
+import os
+import re
+import shutil
+import signal
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from .errors import ExitCode, InfrastructureError
+from .model import TAG_RAISES, TAG_SKIP, Lesson, LessonError, LessonResult, Status, Workshop
+
+if TYPE_CHECKING:
+    from nbformat import NotebookNode
+
+    from .cache import Cache
+    from .engine import KernelWatch
+
+ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
+CELL_LINE = re.compile(r"Cell In\[\d+\], line (\d+)")
+TRACEBACK_LINES = 30
+SCRATCH_IGNORE = (".*", "__pycache__", "dist", "build", "_build", "node_modules", "*.pyc")
+DEFAULT_KERNEL = "python3"
+ENGINE_NAME = "workshopkit"
+
+
+@dataclass(frozen=True, slots=True)
+class RunOptions:
+    """What `workshopkit run` was asked; None means "as workshop.toml says"."""
+
+    jobs: int | None = None
+    timeout: int | None = None
+    lesson_timeout: int | None = None
+    parameters: Mapping[str, Any] = field(default_factory=dict)
+    kernel: str | None = None
+    use_cache: bool = True
+    require_gpu: bool = False
+    output_limit: int = 1 << 20
+    start_timeout: int = 60
+
+
+@dataclass(frozen=True, slots=True)
+class RunEvent:
+    kind: Literal["start", "done"]
+    lesson: Lesson
+    result: LessonResult | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RunReport:
+    results: tuple[LessonResult, ...]
+    kernels_started: int
+    seconds: float
+
+    @property
+    def exit_code(self) -> ExitCode:
+        if any(r.error is not None and r.error.kind == "infrastructure" for r in self.results):
+            return ExitCode.INFRASTRUCTURE
+        if any(r.status is Status.FAILED for r in self.results):
+            return ExitCode.LESSON_FAILED
+        return ExitCode.OK
+
+
+@dataclass(frozen=True, slots=True)
+class LessonPlan:
+    """Everything needed to run one lesson, resolved from the lesson, config and options."""
+
+    lesson: Lesson
+    kernel: str
+    timeout: int
+    lesson_timeout: int
+    parameters: Mapping[str, Any]
+    output_limit: int
+    start_timeout: int
+
+
+def parse_parameter(text: str) -> tuple[str, Any]:
+    """`name=value` from `-p`, the value read as a Python literal (else kept as a string)."""
+    name, sep, raw = text.partition("=")
+    name = name.strip()
+    if not sep or not name.isidentifier():
+        raise ValueError(f"expected name=value, got {text!r}")
+    try:
+        value: Any = ast.literal_eval(raw.strip())
+    except (ValueError, SyntaxError):
+        value = raw
+    return name, value
+
+
+def gpu_available() -> bool:
+    """Whether a GPU is visible: `WORKSHOPKIT_GPU=0/1` decides, else an NVIDIA or DXG device."""
+    forced = os.environ.get("WORKSHOPKIT_GPU")
+    if forced is not None:
+        return forced.strip().lower() in {"1", "true", "yes"}
+    if os.environ.get("CUDA_VISIBLE_DEVICES", None) in {"", "-1"}:
+        return False
+    return any(Path(p).exists() for p in ("/dev/nvidia0", "/dev/dxg", "/dev/kfd"))
+
+
+def available_kernels() -> dict[str, str]:
+    from jupyter_client.kernelspec import KernelSpecManager
+
+    return {name: str(path) for name, path in KernelSpecManager().find_kernel_specs().items()}
+
+
+def plan_lessons(workshop: Workshop, lessons: Sequence[Lesson], options: RunOptions) -> list[LessonPlan]:
+    """Resolve kernels, timeouts and parameters; raise InfrastructureError for unknown kernels."""
+    cfg = workshop.config.execution
+    parameters = {**cfg.parameters, **options.parameters}
+    plans = [
+        LessonPlan(
+            lesson=lesson,
+            kernel=options.kernel or cfg.kernel or lesson.kernel or DEFAULT_KERNEL,
+            timeout=options.timeout or cfg.timeout,
+            lesson_timeout=options.lesson_timeout or cfg.lesson_timeout,
+            parameters=parameters,
+            output_limit=options.output_limit,
+            start_timeout=options.start_timeout,
+        )
+        for lesson in lessons
+    ]
+    needed = {plan.kernel for plan in plans}
+    if needed:
+        known = available_kernels()
+        missing = sorted(needed - set(known))
+        if missing:
+            users = [p.lesson.relpath for p in plans if p.kernel in missing]
+            raise InfrastructureError(
+                f"no such kernel {', '.join(repr(m) for m in missing)} (needed by "
+                f"{', '.join(users[:3])}{' and others' if len(users) > 3 else ''}); "
+                f"available: {', '.join(sorted(known)) or 'none'} "
+                "(install one with `python -m ipykernel install --user --name NAME`)"
+            )
+    return plans
+
+
+class KernelRegistry:
+    """Every live kernel of this run, so an interrupt can kill them all."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._watches: set[KernelWatch] = set()
+        self.started = 0
+        self.cancelled = threading.Event()
+
+    def add(self, watch: KernelWatch) -> None:
+        with self._lock:
+            self._watches.add(watch)
+            self.started += 1
+        if self.cancelled.is_set():
+            kill_kernel(watch)
+
+    def remove(self, watch: KernelWatch) -> None:
+        with self._lock:
+            self._watches.discard(watch)
+
+    def kill_all(self) -> None:
+        self.cancelled.set()
+        with self._lock:
+            watches = list(self._watches)
+        for watch in watches:
+            kill_kernel(watch)
+
+
+def kill_kernel(watch: KernelWatch) -> None:
+    """Kill a kernel's process group (the kernel starts its own session) and reap it."""
+    process = watch.process
+    if process is None:
+        return
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(process.pid, signal.SIGKILL)
+    with contextlib.suppress(ProcessLookupError, PermissionError, OSError):
+        process.kill()
+    with contextlib.suppress(Exception):
+        process.wait(timeout=5)
+
+
+def strip_ansi(text: str) -> str:
+    return ANSI.sub("", text)
+
+
+def short_traceback(lines: Sequence[str]) -> str:
+    text = strip_ansi("\n".join(lines)).strip("\n")
+    parts = text.split("\n")
+    if len(parts) > TRACEBACK_LINES:
+        parts = ["...", *parts[-TRACEBACK_LINES:]]
+    return "\n".join(parts)
+
+
+def _source_of(cell: NotebookNode) -> tuple[int, int | None]:
+    from .load import SOURCE_KEY
+
+    where = cell.get("metadata", {}).get(SOURCE_KEY, {})
+    return int(where.get("line", 0)), where.get("cell")
+
+
+def _locate(lesson: Lesson, nb: NotebookNode | None, index: int | None, traceback: str = "") -> tuple[int, int | None]:
+    """The `.py` line and 1-based cell number of executed-notebook cell `index`."""
+    if nb is None or index is None or not 0 <= index < len(nb.cells):
+        return lesson.line_of(""), None
+    line, number = _source_of(nb.cells[index])
+    if not line:  # papermill's injected-parameters cell: point at the parameters cell
+        for cell in nb.cells[:index][::-1]:
+            line, number = _source_of(cell)
+            if line:
+                break
+        return line or lesson.line_of(""), number
+    found = CELL_LINE.findall(traceback)
+    if found:
+        line += int(found[-1]) - 1 if len(found) == 1 else int(found[0]) - 1
+    return line, number
+
+
+def _first_failed_cell(nb: NotebookNode | None) -> int | None:
+    if nb is None:
+        return None
+    for index, cell in enumerate(nb.cells):
+        papermill = cell.get("metadata", {}).get("papermill", {})
+        if papermill.get("exception") or papermill.get("status") == "failed":
+            return index
+    for index, cell in enumerate(nb.cells):
+        if any(o.get("output_type") == "error" for o in cell.get("outputs", [])) and TAG_RAISES not in cell.get("metadata", {}).get("tags", []):
+            return index
+    return None
+
+
+def _running_cell(nb: NotebookNode | None) -> int | None:
+    if nb is None:
+        return None
+    for index, cell in enumerate(nb.cells):
+        if cell.get("metadata", {}).get("papermill", {}).get("status") == "running":
+            return index
+    return None
+
+
+def _not_executed(nb: NotebookNode) -> list[int]:
+    """Indexes of code cells that should have run but did not."""
+    missing = []
+    for index, cell in enumerate(nb.cells):
+        if cell.get("cell_type") != "code" or not cell.get("source", "").strip():
+            continue
+        if TAG_SKIP in cell.get("metadata", {}).get("tags", []):
+            continue
+        if cell.get("execution_count") is None:
+            missing.append(index)
+    return missing
+
+
+def _ranges(numbers: Sequence[int]) -> str:
+    out: list[str] = []
+    start = prev = numbers[0]
+    for n in [*numbers[1:], None]:
+        if n is not None and n == prev + 1:
+            prev = n
+            continue
+        out.append(f"{start}" if start == prev else f"{start}-{prev}")
+        if n is not None:
+            start = prev = n
+    return ", ".join(out)
+
+
+def _exit_description(watch: KernelWatch) -> str:
+    process = watch.process
+    code = process.poll() if process is not None else None
+    if code is None:
+        return "kernel died"
+    if code < 0:
+        sig = -code
+        name = signal.Signals(sig).name if sig in signal.Signals._value2member_map_ else str(sig)
+        hint = ", likely out of memory" if sig == signal.SIGKILL else ""
+        return f"kernel died: signal {sig} ({name}){hint}"
+    return f"kernel died: exit code {code}"
+
+
+def _stderr_tail(path: Path | None, lines: int = 15) -> str:
+    if path is None or not path.exists():
+        return ""
+    text = path.read_text(encoding="utf-8", errors="replace")
+    noise = ("unencrypted", "KeyboardInterrupt caught in kernel", "To connect another client")
+    kept = [ln for ln in text.splitlines() if ln.strip() and not any(n in ln for n in noise)]
+    return "\n".join(kept[-lines:])
+
+
+def prepare_scratch(lesson: Lesson, root: Path) -> Path:
+    """A temporary copy of the lesson's folder (so lessons that write files leave sources clean)."""
+    scratch = Path(tempfile.mkdtemp(prefix=f"workshopkit-{lesson.id}-"))
+    folder = lesson.folder
+    work = scratch / "work"
+    shutil.copytree(
+        folder,
+        work,
+        ignore=shutil.ignore_patterns(*SCRATCH_IGNORE),
+        symlinks=True,
+        ignore_dangling_symlinks=True,
+    )
+    return work
+
+
+def execute_lesson(plan: LessonPlan, registry: KernelRegistry, root: Path) -> LessonResult:
+    """Run one lesson through papermill. Returns a result for every outcome; never raises."""
+    import nbformat
+    import papermill
+    from nbclient.exceptions import CellTimeoutError, DeadKernelError
+    from papermill.exceptions import PapermillExecutionError
+
+    from .engine import KernelWatch, restore_expected_errors
+    from .load import to_notebook
+
+    lesson = plan.lesson
+    started = time.monotonic()
+
+    def failed(kind: str, line: int, cell: int | None, ename: str, evalue: str, tb: str = "") -> LessonResult:
+        error = LessonError(lesson.relpath, line, cell, ename, evalue, tb, kind)
+        return LessonResult(lesson.id, lesson.relpath, Status.FAILED, time.monotonic() - started, error)
+
+    try:
+        nb = to_notebook(lesson)
+    except Exception as exc:  # noqa: BLE001 - a lesson jupytext cannot read is the lesson's fault
+        return failed("error", lesson.line_of(""), None, type(exc).__name__, str(exc))
+    work = prepare_scratch(lesson, root)
+    scratch = work.parent
+    stderr_path = scratch / "kernel-stderr.log"
+    timed_out = threading.Event()
+    with stderr_path.open("wb") as stderr:
+        watch = KernelWatch(stderr=stderr, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        watch.on_start = registry.add
+        timer = threading.Timer(plan.lesson_timeout, lambda: (timed_out.set(), kill_kernel(watch)))
+        timer.daemon = True
+        timer.start()
+        result: LessonResult
+        try:
+            executed = papermill.execute_notebook(
+                nb,
+                None,
+                parameters=dict(plan.parameters),
+                engine_name=ENGINE_NAME,
+                kernel_name=plan.kernel,
+                progress_bar=False,
+                start_timeout=plan.start_timeout,
+                execution_timeout=plan.timeout,
+                resources={"metadata": {"path": str(work)}},
+                watch=watch,
+                output_limit=plan.output_limit,
+            )
+            restore_expected_errors(executed)
+            result = _judge(lesson, executed, started, watch)
+            if result.status is Status.PASSED:
+                out = scratch / "executed.ipynb"
+                nbformat.write(executed, str(out))
+                result = replace(result, notebook=out)
+        except PapermillExecutionError as exc:
+            nb_run = watch.notebook
+            index = _first_failed_cell(nb_run)
+            if index is None:
+                index = exc.cell_index
+            tb = short_traceback(exc.traceback)
+            line, number = _locate(lesson, nb_run, index, tb)
+            evalue = strip_ansi(str(exc.evalue))
+            if exc.ename == "StdinNotImplementedError":
+                evalue += " (lessons must not prompt for input: input() and getpass() cannot be answered)"
+            result = failed("error", line, number, exc.ename, evalue, tb)
+        except CellTimeoutError:
+            index = _running_cell(watch.notebook)
+            line, number = _locate(lesson, watch.notebook, index)
+            result = failed("timeout", line, number, "CellTimeoutError", f"cell timed out after {plan.timeout} s (--timeout / [execution] timeout)")
+        except DeadKernelError as exc:
+            index = _running_cell(watch.notebook)
+            line, number = _locate(lesson, watch.notebook, index)
+            if timed_out.is_set():
+                result = failed("timeout", line, number, "LessonTimeout", f"lesson timed out after {plan.lesson_timeout} s (lesson_timeout); kernel killed")
+            elif registry.cancelled.is_set():
+                result = failed("error", line, number, "Interrupted", "the run was interrupted")
+            else:
+                stderr.flush()
+                tail = _stderr_tail(stderr_path)
+                result = failed("kernel-died", line, number, "DeadKernelError", _exit_description(watch), tail or str(exc))
+        except Exception as exc:  # noqa: BLE001 - kernel start-up and other infrastructure faults
+            stderr.flush()
+            tail = _stderr_tail(stderr_path)
+            if timed_out.is_set():
+                result = failed("timeout", lesson.line_of(""), None, "LessonTimeout", f"lesson timed out after {plan.lesson_timeout} s (lesson_timeout)")
+            elif watch.process is None or "kernel_info" in str(exc) or "didn't respond" in str(exc):
+                result = failed("infrastructure", lesson.line_of(""), None, type(exc).__name__, f"kernel '{plan.kernel}' would not start: {strip_ansi(str(exc))}", tail)
+            else:
+                index = _running_cell(watch.notebook)
+                line, number = _locate(lesson, watch.notebook, index)
+                result = failed("error", line, number, type(exc).__name__, strip_ansi(str(exc)), tail)
+        finally:
+            timer.cancel()
+            kill_kernel(watch)
+            registry.remove(watch)
+    if result.notebook is None:
+        shutil.rmtree(scratch, ignore_errors=True)
+    else:
+        shutil.rmtree(work, ignore_errors=True)
+        stderr_path.unlink(missing_ok=True)
+    return result
+
+
+def _judge(lesson: Lesson, nb: NotebookNode, started: float, watch: KernelWatch) -> LessonResult:
+    """A run that raised nothing can still have failed: cells that never ran (sys.exit part-way)."""
+    warnings = tuple(
+        f"{lesson.relpath}:{_locate(lesson, nb, index)[0]}: output truncated ({dropped} bytes dropped)"
+        for index, dropped in sorted(watch.truncated.items())
+    )
+    missing = _not_executed(nb)
+    seconds = time.monotonic() - started
+    if missing:
+        numbers = [_source_of(nb.cells[i])[1] or i + 1 for i in missing]
+        before = [i for i in range(missing[0]) if nb.cells[i].get("cell_type") == "code"]
+        reason = ""
+        line = _source_of(nb.cells[missing[0]])[0] or lesson.line_of("")
+        number = numbers[0]
+        if before:
+            last = nb.cells[before[-1]]
+            last_number = _source_of(last)[1]
+            reason = f" (execution stopped after cell {last_number}"
+            if "SystemExit" in str(last.get("outputs", "")) or "exit" in last.get("source", ""):
+                reason += ", which called sys.exit()"
+                line = _source_of(last)[0] or line
+                number = last_number or number
+            reason += ")"
+        message = f"cells {_ranges(numbers)} not executed{reason}"
+        error = LessonError(lesson.relpath, line, number, "NotExecuted", message, "", "not-executed")
+        return LessonResult(lesson.id, lesson.relpath, Status.FAILED, seconds, error, warnings=warnings)
+    return LessonResult(lesson.id, lesson.relpath, Status.PASSED, seconds, warnings=warnings)
+
+
+def run_lessons(
+    workshop: Workshop,
+    lessons: Sequence[Lesson],
+    options: RunOptions,
+    on_event: Callable[[RunEvent], None] | None = None,
+    registry: KernelRegistry | None = None,
+) -> RunReport:
+    """Execute `lessons` (cache first), `jobs` at a time; results come back in `lessons` order."""
+    from .cache import Cache
+
+    begun = time.monotonic()
+    registry = registry or KernelRegistry()
+    emit = on_event or (lambda event: None)
+    plans = plan_lessons(workshop, lessons, options)
+    cache = Cache(workshop.root)  # always written; read only when options.use_cache
+    results: dict[str, LessonResult] = {}
+    todo: list[tuple[LessonPlan, str | None]] = []
+    has_gpu: bool | None = None
+    for plan in plans:
+        lesson = plan.lesson
+        if lesson.meta.gpu:
+            has_gpu = gpu_available() if has_gpu is None else has_gpu
+            if not has_gpu:
+                if options.require_gpu:
+                    err = LessonError(lesson.relpath, lesson.line_of("resources"), None, "NoGPU", "needs a GPU and none is visible (--require-gpu)", "", "infrastructure")
+                    results[lesson.id] = LessonResult(lesson.id, lesson.relpath, Status.FAILED, 0.0, err)
+                else:
+                    results[lesson.id] = LessonResult(lesson.id, lesson.relpath, Status.SKIPPED, 0.0, reason="needs a GPU")
+                emit(RunEvent("done", lesson, results[lesson.id]))
+                continue
+        key = cache.key(plan)
+        hit = cache.get(key, lesson) if options.use_cache else None
+        if hit is not None:
+            results[lesson.id] = hit
+            emit(RunEvent("done", lesson, hit))
+            continue
+        todo.append((plan, key))
+    jobs = max(1, options.jobs or workshop.config.execution.jobs)
+    _run_pool(todo, jobs, registry, workshop.root, cache, results, emit)
+    return RunReport(
+        tuple(results[lesson.id] for lesson in lessons if lesson.id in results),
+        registry.started,
+        time.monotonic() - begun,
+    )
+
+
+def _run_pool(
+    todo: list[tuple[LessonPlan, str | None]],
+    jobs: int,
+    registry: KernelRegistry,
+    root: Path,
+    cache: Cache | None,
+    results: dict[str, LessonResult],
+    emit: Callable[[RunEvent], None],
+) -> None:
+    if not todo:
+        return
+    pool = ThreadPoolExecutor(max_workers=min(jobs, len(todo)), thread_name_prefix="workshopkit")
+    pending: dict[Future[LessonResult], tuple[LessonPlan, str | None]] = {}
+    queue = list(todo)
+    try:
+        while queue or pending:
+            while queue and len(pending) < jobs:
+                plan, key = queue.pop(0)
+                emit(RunEvent("start", plan.lesson))
+                pending[pool.submit(execute_lesson, plan, registry, root)] = (plan, key)
+            done, _ = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
+            for future in done:
+                plan, key = pending.pop(future)
+                result = future.result()
+                if cache is not None and key is not None and result.status is Status.PASSED:
+                    result = cache.put(key, plan.lesson, result)
+                results[plan.lesson.id] = result
+                emit(RunEvent("done", plan.lesson, result))
+    except BaseException:
+        registry.kill_all()
+        pool.shutdown(wait=False, cancel_futures=True)
+        deadline = time.monotonic() + 5
+        for future in list(pending):
+            with contextlib.suppress(BaseException):
+                future.result(timeout=max(0.1, deadline - time.monotonic()))
+        raise
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def report_json(report: RunReport, workshop: Workshop) -> dict[str, Any]:
+    return {
+        "workshop": workshop.config.title,
+        "python": sys.version.split()[0],
+        "seconds": round(report.seconds, 3),
+        "kernels_started": report.kernels_started,
+        "exit_code": int(report.exit_code),
+        "lessons": [r.to_json() for r in report.results],
+    }

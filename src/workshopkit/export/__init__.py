@@ -1,0 +1,1 @@
+"""Exporters: learner notebooks, slides, bundles and the index page."""

@@ -1,0 +1,385 @@
+"""Notebook -> notebook steps shared by the exporters (DESIGN.md §2, §5).
+
+Every function here returns a new notebook and never changes its argument. The two public
+transforms run `nbformat.validate` on what they return, so an invalid notebook is caught at the
+export boundary, named by the transform that produced it.
+
+Learner copy (`learner_notebook`)
+    - cells tagged `solution` are removed (code and markdown alike);
+    - in the other code cells, each `# BEGIN SOLUTION` ... `# END SOLUTION` region becomes a stub
+      at the region's indentation (the smallest indentation of its code lines):
+
+      * where a value is needed, that is where the region `return`s or `yield`s, or binds names
+        that code after it may use (assignments, `for` targets, imports, `def`/`class`)::
+
+            # your code here
+            raise NotImplementedError("exercise: define my_price")
+
+        so the learner's notebook fails *at the exercise*, with a message saying what to write,
+        rather than with a confusing `NameError` or `None` further down;
+      * otherwise (a region that only calls things, e.g. `plt.plot(x, y)`)::
+
+            ...  # your code here
+
+    - outputs and execution counts are cleared;
+    - papermill's error banner cells, its `injected-parameters` cell and volatile metadata
+      (`papermill`, `execution` timings, `ExecuteTime`, `jupytext`, `workshopkit_source`) go;
+      kernelspec, tags and `slideshow` metadata stay.
+
+Solution copy (`solution_notebook`)
+    The executed notebook with its outputs, minus papermill's cells and the volatile metadata.
+    The `# BEGIN SOLUTION` / `# END SOLUTION` marker comments are *kept*: the code is exactly
+    what ran, and the markers show instructors and learners which lines were the exercise.
+
+Both give cells deterministic ids (`cell-<n>`, n = the cell's number in the lesson's `.py`
+file), so learner and solution copies share ids and repeated builds give identical files.
+"""
+
+from __future__ import annotations
+
+import ast
+import copy
+import re
+import textwrap
+from typing import TYPE_CHECKING, Any
+
+from .load import SOURCE_KEY
+from .model import TAG_SOLUTION
+
+if TYPE_CHECKING:
+    from nbformat import NotebookNode
+
+__all__ = [
+    "TAG_INJECTED_PARAMETERS",
+    "TAG_PAPERMILL_ERROR",
+    "TAG_SHOW_IN_SLIDES",
+    "TransformError",
+    "clean_notebook",
+    "learner_notebook",
+    "slides_source_notebook",
+    "solution_notebook",
+    "stub_solutions",
+]
+
+TAG_PAPERMILL_ERROR = "papermill-error-cell-tag"
+TAG_INJECTED_PARAMETERS = "injected-parameters"
+TAG_SHOW_IN_SLIDES = "show-in-slides"  # keeps a solution cell in the slides (see slides_source)
+_PAPERMILL_TAGS = frozenset({TAG_PAPERMILL_ERROR, TAG_INJECTED_PARAMETERS})
+
+# Metadata that changes from run to run or describes the build machine, not the lesson.
+VOLATILE_NOTEBOOK_KEYS = frozenset({"papermill", "jupytext", "widgets_state_volatile"})
+VOLATILE_CELL_KEYS = frozenset({"papermill", "execution", "ExecuteTime", SOURCE_KEY})
+
+_BEGIN = re.compile(r"^[ \t]*#[ \t]*BEGIN SOLUTION[ \t]*$")
+_END = re.compile(r"^[ \t]*#[ \t]*END SOLUTION[ \t]*$")
+_MAGIC = re.compile(r"^([ \t]*)[%!]")
+_DEF = re.compile(r"^([ \t]*)(?:async[ \t]+)?def[ \t]+([A-Za-z_]\w*)")
+STUB_COMMENT = "# your code here"
+
+
+class TransformError(ValueError):
+    """A transform produced something invalid; the message names the transform and the cell."""
+
+
+# --------------------------------------------------------------------------------------------
+# Solution regions -> stubs
+
+
+def _indent_of(line: str) -> str:
+    return line[: len(line) - len(line.lstrip(" \t"))]
+
+
+def _is_code_line(line: str) -> bool:
+    stripped = line.strip()
+    return bool(stripped) and not stripped.startswith("#")
+
+
+def _analysable(lines: list[str]) -> str:
+    """The region as parseable Python: dedented, IPython magics replaced by `pass`."""
+    body = [_MAGIC.sub(r"\1pass  # ", line) for line in lines]
+    return textwrap.dedent("\n".join(body))
+
+
+class _Binds(ast.NodeVisitor):
+    """Names a region binds and whether it returns, ignoring nested function/class bodies."""
+
+    def __init__(self) -> None:
+        self.names: list[str] = []
+        self.returns = False
+
+    def _bind(self, target: ast.AST) -> None:
+        for node in ast.walk(target):
+            if isinstance(node, ast.Name) and node.id not in self.names:
+                self.names.append(node.id)
+
+    def visit_Return(self, node: ast.Return) -> None:
+        self.returns = True
+
+    def visit_Yield(self, node: ast.Yield) -> None:
+        self.returns = True
+
+    def visit_YieldFrom(self, node: ast.YieldFrom) -> None:
+        self.returns = True
+
+    def visit_Assign(self, node: ast.Assign) -> None:
+        for target in node.targets:
+            self._bind(target)
+        self.generic_visit(node)
+
+    def visit_AnnAssign(self, node: ast.AnnAssign) -> None:
+        self._bind(node.target)
+        self.generic_visit(node)
+
+    def visit_AugAssign(self, node: ast.AugAssign) -> None:
+        self._bind(node.target)
+        self.generic_visit(node)
+
+    def visit_NamedExpr(self, node: ast.NamedExpr) -> None:
+        self._bind(node.target)
+        self.generic_visit(node)
+
+    def visit_For(self, node: ast.For) -> None:
+        self._bind(node.target)
+        self.generic_visit(node)
+
+    visit_AsyncFor = visit_For  # type: ignore[assignment]
+
+    def visit_withitem(self, node: ast.withitem) -> None:
+        if node.optional_vars is not None:
+            self._bind(node.optional_vars)
+        self.generic_visit(node)
+
+    def visit_Import(self, node: ast.Import) -> None:
+        for alias in node.names:
+            name = alias.asname or alias.name.split(".")[0]
+            if name not in self.names:
+                self.names.append(name)
+
+    def visit_ImportFrom(self, node: ast.ImportFrom) -> None:
+        for alias in node.names:
+            name = alias.asname or alias.name
+            if name != "*" and name not in self.names:
+                self.names.append(name)
+
+    def _named(self, node: ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) -> None:
+        if node.name not in self.names:
+            self.names.append(node.name)  # the body is another scope: not visited
+
+    def visit_FunctionDef(self, node: ast.FunctionDef) -> None:
+        self._named(node)
+
+    def visit_AsyncFunctionDef(self, node: ast.AsyncFunctionDef) -> None:
+        self._named(node)
+
+    def visit_ClassDef(self, node: ast.ClassDef) -> None:
+        self._named(node)
+
+    def visit_Lambda(self, node: ast.Lambda) -> None:
+        return
+
+    def visit_comprehension(self, node: ast.comprehension) -> None:
+        return  # comprehension variables do not leak
+
+
+_ASSIGNED = re.compile(r"^\s*([A-Za-z_][\w, ]*?)\s*(?:[-+*/%@&|^]|//|\*\*|>>|<<)?=(?!=)")
+
+
+def _region_needs(lines: list[str]) -> tuple[bool, list[str]]:
+    """(returns, names bound) for a solution region; a regex fallback when it does not parse."""
+    try:
+        tree = ast.parse(_analysable(lines))
+    except SyntaxError:
+        returns = any(re.match(r"^\s*(return|yield)\b", line) for line in lines)
+        names: list[str] = []
+        for line in lines:
+            match = _ASSIGNED.match(line)
+            if match:
+                for name in re.split(r"[,\s]+", match.group(1)):
+                    if name.isidentifier() and name not in names:
+                        names.append(name)
+        return returns, names
+    visitor = _Binds()
+    for statement in tree.body:
+        visitor.visit(statement)
+    return visitor.returns, visitor.names
+
+
+def _enclosing_function(before: list[str], indent: str) -> str | None:
+    """The name of the `def` a region at `indent` sits in, looking back through `before`."""
+    threshold = len(indent)
+    for line in reversed(before):
+        if not _is_code_line(line) or len(_indent_of(line)) >= threshold:
+            continue
+        match = _DEF.match(line)
+        if match:
+            return match.group(2)
+        threshold = len(_indent_of(line))
+        if threshold == 0:
+            return None
+    return None
+
+
+def _stub(region: list[str], marker_indent: str, before: list[str]) -> list[str]:
+    code = [line for line in region if _is_code_line(line)]
+    indent = min((_indent_of(line) for line in code), key=len) if code else marker_indent
+    returns, names = _region_needs(region) if code else (False, [])
+    if returns:
+        function = _enclosing_function(before, indent)
+        what = f"complete {function}()" if function else "return the result"
+    elif names:
+        shown = ", ".join(names[:4]) + (", ..." if len(names) > 4 else "")
+        what = f"define {shown}"
+    else:
+        return [f"{indent}...  {STUB_COMMENT}"]
+    return [f"{indent}{STUB_COMMENT}", f'{indent}raise NotImplementedError("exercise: {what}")']
+
+
+def has_solution_region(source: str) -> bool:
+    return any(_BEGIN.match(line) for line in source.split("\n"))
+
+
+def stub_solutions(source: str) -> str:
+    """Replace every `# BEGIN SOLUTION` ... `# END SOLUTION` region of a code cell by a stub.
+
+    A region never closed runs to the end of the cell (validation reports it before any build).
+    """
+    lines = source.split("\n")
+    out: list[str] = []
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        if not _BEGIN.match(line):
+            out.append(line)
+            i += 1
+            continue
+        j = i + 1
+        while j < len(lines) and not _END.match(lines[j]):
+            j += 1
+        out.extend(_stub(lines[i + 1 : j], _indent_of(line), lines[:i]))
+        i = j + 1
+    return "\n".join(out)
+
+
+def _parses(source: str) -> bool:
+    try:
+        ast.parse(_analysable(source.split("\n")))
+    except SyntaxError:
+        return False
+    return True
+
+
+# --------------------------------------------------------------------------------------------
+# Cleaning
+
+
+def _tags(cell: Any) -> list[str]:
+    tags = cell.get("metadata", {}).get("tags", [])
+    return [t for t in tags if isinstance(t, str)] if isinstance(tags, list) else []
+
+
+def _copy(nb: NotebookNode) -> NotebookNode:
+    return copy.deepcopy(nb)
+
+
+def _cell_number(cell: Any, position: int) -> int:
+    source = cell.get("metadata", {}).get(SOURCE_KEY)
+    if isinstance(source, dict) and isinstance(source.get("cell"), int):
+        return int(source["cell"])
+    return position
+
+
+def clean_notebook(nb: NotebookNode) -> NotebookNode:
+    """A copy without papermill's cells and volatile metadata, with deterministic cell ids."""
+    out = _copy(nb)
+    kept = []
+    used: set[str] = set()
+    for position, cell in enumerate(
+        (c for c in out.cells if not set(_tags(c)) & _PAPERMILL_TAGS), start=1
+    ):
+        number = _cell_number(cell, position)
+        for key in VOLATILE_CELL_KEYS:
+            cell.metadata.pop(key, None)
+        if "tags" in cell.metadata and not cell.metadata["tags"]:
+            del cell.metadata["tags"]
+        ident = f"cell-{number}"
+        while ident in used:  # only if an input notebook repeats a source number
+            ident += "x"
+        used.add(ident)
+        cell["id"] = ident
+        kept.append(cell)
+    out.cells = kept
+    for key in VOLATILE_NOTEBOOK_KEYS:
+        out.metadata.pop(key, None)
+    if (out.get("nbformat"), out.get("nbformat_minor", 0)) < (4, 5):
+        for cell in out.cells:
+            cell.pop("id", None)
+    return out
+
+
+def _validate(nb: NotebookNode, transform: str) -> NotebookNode:
+    import nbformat
+
+    try:
+        nbformat.validate(nb)
+    except nbformat.ValidationError as exc:
+        raise TransformError(f"{transform} produced an invalid notebook: {exc.message}") from exc
+    return nb
+
+
+def _source_label(cell: Any) -> str:
+    source = cell.get("metadata", {}).get(SOURCE_KEY)
+    if isinstance(source, dict) and "line" in source:
+        return f"cell {source.get('cell')} (line {source['line']})"
+    return f"cell {cell.get('id', '?')}"
+
+
+def learner_notebook(nb: NotebookNode) -> NotebookNode:
+    """The attendee's copy: solutions stubbed or removed, no outputs, no volatile metadata."""
+    work = _copy(nb)
+    work.cells = [c for c in work.cells if TAG_SOLUTION not in _tags(c)]
+    for cell in work.cells:
+        if cell.cell_type != "code":
+            continue
+        source = str(cell.source)
+        if has_solution_region(source):
+            stubbed = stub_solutions(source)
+            if _parses(source) and not _parses(stubbed):
+                raise TransformError(
+                    f"learner_notebook: the stub for the solution in {_source_label(cell)} is "
+                    "not valid Python; keep each '# BEGIN SOLUTION' ... '# END SOLUTION' region "
+                    "to whole statements"
+                )
+            cell.source = stubbed
+        cell.outputs = []
+        cell.execution_count = None
+    return _validate(clean_notebook(work), "learner_notebook")
+
+
+def solution_notebook(executed_nb: NotebookNode) -> NotebookNode:
+    """The instructor's copy: executed, with outputs and the solution markers."""
+    return _validate(clean_notebook(executed_nb), "solution_notebook")
+
+
+def slides_source_notebook(nb: NotebookNode) -> NotebookNode:
+    """The notebook handed to the slides renderer, with the `show-in-slides` opt-in applied.
+
+    Learner-facing decks leave solutions out. A cell tagged `show-in-slides` is shown whole:
+    a `solution` cell stays in the deck, and a code cell's `# BEGIN SOLUTION` ... `# END SOLUTION`
+    region is shown as code (the marker lines removed) instead of a stub.
+    """
+    out = clean_notebook(nb)
+    for cell in out.cells:
+        tags = _tags(cell)
+        if TAG_SHOW_IN_SLIDES not in tags:
+            continue
+        cell.metadata["tags"] = [t for t in tags if t != TAG_SOLUTION]
+        workshopkit = cell.metadata.get("workshopkit")
+        if isinstance(workshopkit, dict):
+            workshopkit.pop("solution", None)
+        if cell.cell_type == "code":
+            cell.source = "\n".join(
+                line
+                for line in str(cell.source).split("\n")
+                if not (_BEGIN.match(line) or _END.match(line))
+            )
+    return out
