@@ -13,6 +13,7 @@ own `nbclient` engine it:
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
 import threading
 from collections.abc import Callable
@@ -42,6 +43,9 @@ class KernelWatch:
         self.on_start: Callable[[KernelWatch], None] | None = None
         self.notebook: NotebookNode | None = None
         self.truncated: dict[int, int] = {}  # cell index -> bytes dropped
+        # Held while cells execute: lets the executor start the next kernel ahead of time
+        # while at most `jobs` lessons run cells.
+        self.gate: contextlib.AbstractContextManager[Any] = contextlib.nullcontext()
 
     @property
     def pid(self) -> int | None:
@@ -77,6 +81,10 @@ class WorkshopkitClient(PapermillNotebookClient):  # type: ignore[misc]
             self.watch.on_start(self.watch)
 
     start_new_kernel = run_sync(async_start_new_kernel)  # the sync twin must see the override
+
+    def papermill_execute_cells(self) -> None:
+        with self.watch.gate:
+            super().papermill_execute_cells()
 
     def output(
         self, outs: list[NotebookNode], msg: dict[str, Any], display_id: str | None, cell_index: int

@@ -314,7 +314,9 @@ def prepare_scratch(lesson: Lesson, root: Path) -> Path:
     return work
 
 
-def execute_lesson(plan: LessonPlan, registry: KernelRegistry, root: Path) -> LessonResult:
+def execute_lesson(
+    plan: LessonPlan, registry: KernelRegistry, root: Path, gate: Any = None
+) -> LessonResult:
     """Run one lesson through papermill. Returns a result for every outcome; never raises."""
     import nbformat
     import papermill
@@ -342,6 +344,8 @@ def execute_lesson(plan: LessonPlan, registry: KernelRegistry, root: Path) -> Le
     with stderr_path.open("wb") as stderr:
         watch = KernelWatch(stderr=stderr, env={**os.environ, "PYTHONUNBUFFERED": "1"})
         watch.on_start = registry.add
+        if gate is not None:
+            watch.gate = gate
         timer = threading.Timer(plan.lesson_timeout, lambda: (timed_out.set(), kill_kernel(watch)))
         timer.daemon = True
         timer.start()
@@ -501,15 +505,19 @@ def _run_pool(
 ) -> None:
     if not todo:
         return
-    pool = ThreadPoolExecutor(max_workers=min(jobs, len(todo)), thread_name_prefix="workshopkit")
+    # `jobs` lessons execute cells at once; one more starts its kernel meanwhile (kernel start-up
+    # is most of a short lesson's time), so a worker never waits idle for a kernel.
+    workers = min(jobs + 1, len(todo))
+    gate = threading.BoundedSemaphore(jobs)
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="workshopkit")
     pending: dict[Future[LessonResult], tuple[LessonPlan, str | None]] = {}
     queue = list(todo)
     try:
         while queue or pending:
-            while queue and len(pending) < jobs:
+            while queue and len(pending) < workers:
                 plan, key = queue.pop(0)
                 emit(RunEvent("start", plan.lesson))
-                pending[pool.submit(execute_lesson, plan, registry, root)] = (plan, key)
+                pending[pool.submit(execute_lesson, plan, registry, root, gate)] = (plan, key)
             done, _ = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
             for future in done:
                 plan, key = pending.pop(future)

@@ -466,6 +466,7 @@ def render_slides(
     exporter = _exporter(prefix, sanitize_html)
     work: NotebookNode = copy.deepcopy(nb)
     work.metadata["title"] = title
+    work.metadata.pop("widgets", None)  # widget state needs a CDN; outputs fall back to text
     _sanitize_slide_data(work)
     if all(_slide_type(c) in {"skip", "notes"} for c in work.cells):
         heading = nbformat.v4.new_markdown_cell(f"# {_escape(title)}")  # type: ignore[no-untyped-call]

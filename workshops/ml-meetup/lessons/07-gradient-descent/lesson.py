@@ -152,15 +152,16 @@ print(f"after {n_steps} steps: train loss {history['train'][-1]:.4f}, test loss 
 
 # %%
 fig, ax = plt.subplots(figsize=(6, 3.5))
-ax.plot(history["train"], label="train")
-ax.plot(history["test"], label="test")
+steps = np.arange(1, n_steps + 1)
+ax.plot(steps, history["train"], label="train")
+ax.plot(steps, history["test"], label="test")
 ax.set(xlabel="step", ylabel="log loss", xscale="log")
 ax.legend()
 plt.show()
 
 # %% [markdown] slideshow={"slide_type": "notes"}
 # Log scale on the x axis: almost all the learning happens in the first 50 steps, then the curve
-# flattens. Test loss sits above train loss, as it should. If test loss went up while train loss
+# flattens. Test loss ends above train loss, as it should. If test loss went up while train loss
 # kept falling, that would be overfitting, as in the polynomial lesson.
 
 # %% [markdown] slideshow={"slide_type": "slide"}

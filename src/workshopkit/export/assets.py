@@ -1,0 +1,393 @@
+"""Which files a lesson needs next to its notebook (its assets), and whether they are safe to copy.
+
+The rule (documented for authors in the README):
+
+1. **Referenced from markdown**: `![alt](img.png)`, `[text](data.csv)`, reference definitions
+   `[id]: file.pdf`, and HTML `src=` / `href=` attributes. URLs with a scheme (`https:`,
+   `data:`, `mailto:`, `attachment:`), `//host` and `#anchors` are not files and are ignored.
+2. **Opened by code**: a string literal in a code cell that names an existing file in the
+   lesson's folder or below (`pd.read_csv("house_prices.csv")`), or a module the lesson imports
+   from its own folder (`from helpers import plot` with `helpers.py` beside the lesson).
+3. **A lesson's own folder**: when a lesson's folder holds no other lesson (and is not the
+   workshop root), every file in it and below is an asset, except `.py` files (lessons, or
+   helper scripts not imported), hidden files, `*.ipynb`, `*.pyc`, caches and build folders.
+
+Assets keep their path relative to the lesson's folder: `lessons/<id>/<path>` in `dist/` and in
+every bundle, so the code's relative paths still work.
+
+Refused, as errors found before any kernel starts (exit 2), naming the lesson and reference:
+a reference that leaves the workshop root (`../../secret.txt`) or is absolute (in markdown);
+a symlink resolving outside the workshop root (the link path is named; it is not followed);
+a markdown image that leaves the lesson's folder (bundles ship only the lesson's folder);
+names that are not portable (backslashes, control characters, `CON`/`aux`..., over 255
+characters) or that clash with the lesson's own exported files. A markdown image that does not
+exist is a warning; code literals are only considered when they name an existing file.
+
+Nothing here imports nbformat or jupytext: `check` can afford it.
+"""
+
+from __future__ import annotations
+
+import ast
+import io
+import os
+import posixpath
+import re
+import tokenize
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import unquote
+
+from ..discover import SKIP_DIRS
+from ..model import Diagnostic, Lesson, Severity, Workshop
+
+__all__ = ["Asset", "check_assets", "lesson_assets", "name_problem", "requirements_file"]
+
+MAX_NAME = 255
+_WINDOWS_RESERVED = frozenset(
+    {"con", "prn", "aux", "nul"}
+    | {f"com{i}" for i in range(1, 10)}
+    | {f"lpt{i}" for i in range(1, 10)}
+)
+_SKIP_SUFFIXES = (".py", ".pyc", ".pyo", ".ipynb")
+_SKIP_DIRS = SKIP_DIRS | {".ipynb_checkpoints", ".workshopkit"}
+_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
+_MD_IMAGE = re.compile(r"!\[[^\]]*\]\(\s*(<[^>]*>|[^)\s]+)(?:\s+(?:\"[^\"]*\"|'[^']*'))?\s*\)")
+_MD_LINK = re.compile(r"(?<!!)\[[^\]]*\]\(\s*(<[^>]*>|[^)\s]+)(?:\s+(?:\"[^\"]*\"|'[^']*'))?\s*\)")
+_MD_DEF = re.compile(r"^\s{0,3}\[[^\]]+\]:\s*(<[^>]*>|\S+)")
+_HTML_ATTR = re.compile(r"""\b(src|href|poster)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""", re.I)
+_IMPORT = re.compile(r"^\s*(?:from\s+([A-Za-z_]\w*)\s+import\b|import\s+([A-Za-z_][\w\s,.]*))")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+@dataclass(frozen=True, slots=True)
+class Asset:
+    """A file copied next to a lesson's notebooks."""
+
+    name: str  # POSIX path relative to the lesson's folder (and to lessons/<id>/ in dist)
+    source: Path  # the file to copy (symlinks inside the workshop resolved)
+    reason: str  # markdown | code | import | folder
+
+
+@dataclass(frozen=True, slots=True)
+class _Ref:
+    text: str  # as written
+    line: int  # line in the lesson's .py file
+    kind: str  # image | link | code
+
+
+def name_problem(name: str) -> str | None:
+    """Why a relative asset name cannot go into dist/ and zips, or None."""
+    if not name or name in {".", ".."}:
+        return "is empty"
+    if "\\" in name:
+        return "contains a backslash (use '/')"
+    if _CONTROL.search(name):
+        return "contains a control character"
+    if name.startswith("/") or re.match(r"^[A-Za-z]:", name):
+        return "is an absolute path"
+    for part in name.split("/"):
+        if part in {"", ".", ".."}:
+            return "is not a plain relative path"
+        if len(part) > MAX_NAME:
+            return f"has a name longer than {MAX_NAME} characters"
+        if part.split(".")[0].lower() in _WINDOWS_RESERVED:
+            return f"uses {part!r}, a reserved file name on Windows"
+        if part.endswith((" ", ".")):
+            return "has a name ending in a space or '.', which Windows cannot store"
+    return None
+
+
+def _shown(ref: str) -> str:
+    text = ref if len(ref) <= 80 else ref[:77] + "..."
+    return text.encode("unicode_escape").decode("ascii") if _CONTROL.search(text) else text
+
+
+# --------------------------------------------------------------------------------------------
+# Finding references
+
+
+def _clean_url(raw: str) -> str | None:
+    ref = raw.strip()
+    if ref.startswith("<") and ref.endswith(">"):
+        ref = ref[1:-1].strip()
+    scheme = _SCHEME.match(ref)
+    if not ref or ref.startswith(("#", "//", "?")) or (scheme and len(scheme.group(0)) > 2):
+        return None  # not a file: an anchor, a URL, or `data:`/`mailto:`/`attachment:`
+    ref = re.split(r"[?#]", ref, maxsplit=1)[0]
+    return unquote(ref) if ref else None
+
+
+def _markdown_refs(lesson: Lesson) -> Iterator[_Ref]:
+    for cell in lesson.cells:
+        if cell.cell_type != "markdown":
+            continue
+        for offset, line in enumerate(cell.source.split("\n")):
+            where = cell.body_line + offset
+            for match in _MD_IMAGE.finditer(line):
+                ref = _clean_url(match.group(1))
+                if ref:
+                    yield _Ref(ref, where, "image")
+            for match in _MD_LINK.finditer(line):
+                ref = _clean_url(match.group(1))
+                if ref:
+                    yield _Ref(ref, where, "link")
+            definition = _MD_DEF.match(line)
+            if definition:
+                ref = _clean_url(definition.group(1))
+                if ref:
+                    yield _Ref(ref, where, "link")
+            for match in _HTML_ATTR.finditer(line):
+                value = next(g for g in match.groups()[1:] if g is not None)
+                ref = _clean_url(value)
+                if ref:
+                    kind = "link" if match.group(1).lower() == "href" else "image"
+                    yield _Ref(ref, where, kind)
+
+
+def _string_literals(source: str) -> Iterator[tuple[int, str]]:
+    """(0-based line, value) of each plain string literal in a code cell."""
+    try:
+        tokens = list(tokenize.generate_tokens(io.StringIO(source).readline))
+    except (tokenize.TokenError, SyntaxError, IndentationError):
+        for number, line in enumerate(source.split("\n")):
+            for match in re.finditer(r"""(["'])([^"'\n]{1,255})\1""", line):
+                yield number, match.group(2)
+        return
+    for token in tokens:
+        if token.type != tokenize.STRING:
+            continue
+        try:
+            value = ast.literal_eval(token.string)
+        except (ValueError, SyntaxError):
+            continue  # f-strings and the like
+        if isinstance(value, str) and 0 < len(value) < 1024 and "\n" not in value:
+            yield token.start[0] - 1, value
+
+
+def _code_refs(lesson: Lesson) -> Iterator[_Ref]:
+    for cell in lesson.cells:
+        if cell.cell_type != "code":
+            continue
+        for offset, value in _string_literals(cell.source):
+            if _SCHEME.match(value) and len(value.split(":")[0]) > 1:
+                continue
+            yield _Ref(value, cell.body_line + offset, "code")
+
+
+def _imported_modules(lesson: Lesson) -> Iterator[tuple[str, int]]:
+    for cell in lesson.cells:
+        if cell.cell_type != "code":
+            continue
+        for offset, line in enumerate(cell.source.split("\n")):
+            match = _IMPORT.match(line)
+            if not match:
+                continue
+            names = [match.group(1)] if match.group(1) else re.split(r"\s*,\s*", match.group(2))
+            for name in names:
+                top = name.strip().split(" ")[0].split(".")[0]
+                if top.isidentifier():
+                    yield top, cell.body_line + offset
+
+
+# --------------------------------------------------------------------------------------------
+# Checking and collecting
+
+
+def _within(path: str, folder: str) -> bool:
+    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
+
+
+class _Collector:
+    def __init__(self, lesson: Lesson, root: Path, own_folder: bool) -> None:
+        self.lesson = lesson
+        self.root = os.path.normpath(str(root))
+        self.real_root = os.path.realpath(self.root)
+        self.folder = os.path.normpath(str(lesson.folder))
+        self.own_folder = own_folder
+        self.assets: dict[str, Asset] = {}
+        self.diagnostics: list[Diagnostic] = []
+        self.reserved = {
+            f"{lesson.id}.ipynb",
+            f"{lesson.id}.solution.ipynb",
+            f"{lesson.id}.slides.html",
+        }
+
+    def error(self, line: int, message: str, path: str | None = None) -> None:
+        self.diagnostics.append(
+            Diagnostic(path or self.lesson.relpath, line, Severity.ERROR, message)
+        )
+
+    def warning(self, line: int, message: str) -> None:
+        self.diagnostics.append(Diagnostic(self.lesson.relpath, line, Severity.WARNING, message))
+
+    def rel_to_root(self, path: str) -> str:
+        return Path(os.path.relpath(path, self.root)).as_posix()
+
+    def add(self, path: str, reason: str, line: int, ref: str) -> None:
+        """Add the file at lexical `path` (inside the lesson folder) after the safety checks."""
+        name = Path(os.path.relpath(path, self.folder)).as_posix()
+        problem = name_problem(name)
+        who = f"lesson '{self.lesson.id}'"
+        if problem:
+            self.error(line, f"{who}: asset '{_shown(ref)}' {problem}")
+            return
+        if name in self.reserved:
+            self.error(line, f"{who}: asset '{name}' clashes with the lesson's exported {name}")
+            return
+        real = os.path.realpath(path)
+        if not _within(real, self.real_root):
+            link = self.rel_to_root(path)
+            self.error(
+                line,
+                f"{who}: asset '{_shown(ref)}' is a symlink ({link}) pointing outside the "
+                "workshop root; refusing to follow it",
+                path=None if line else link,
+            )
+            return
+        if name not in self.assets:
+            self.assets[name] = Asset(name, Path(real), reason)
+
+    def reference(self, ref: _Ref) -> None:
+        who = f"lesson '{self.lesson.id}'"
+        shown = _shown(ref.text)
+        if "\x00" in ref.text or len(ref.text) > 4096:
+            if ref.kind != "code":
+                self.error(ref.line, f"{who}: reference '{shown}' is not a usable file name")
+            return
+        if ref.kind == "code" and (ref.text.startswith(("/", "~")) or "\\" in ref.text):
+            return  # code may read absolute paths of its own; they are not assets
+        if ref.text.startswith("/") or re.match(r"^[A-Za-z]:[\\/]", ref.text):
+            self.error(ref.line, f"{who}: reference '{shown}' is an absolute path; use a path "
+                       "relative to the lesson")
+            return
+        lexical = os.path.normpath(os.path.join(self.folder, ref.text))
+        if ref.kind == "code":
+            try:
+                exists = os.path.lexists(lexical) and not os.path.isdir(lexical)
+            except (OSError, ValueError):
+                return
+            if not exists:
+                return
+        if not _within(lexical, self.root):
+            self.error(ref.line, f"{who}: reference '{shown}' leaves the workshop root; "
+                       "assets must sit inside the workshop")
+            return
+        if not _within(lexical, self.folder):
+            if ref.kind == "image":
+                self.error(ref.line, f"{who}: image '{shown}' is outside the lesson's folder; "
+                           "move it next to the lesson (bundles ship only the lesson's folder)")
+            elif ref.kind == "code":
+                self.warning(ref.line, f"{who}: '{shown}' is outside the lesson's folder and "
+                             "will not be in the exported notebook's folder")
+            return
+        if not os.path.lexists(lexical):
+            if ref.kind == "image":
+                self.warning(ref.line, f"{who}: image '{shown}' not found")
+            return
+        if os.path.isdir(lexical) and not os.path.islink(lexical):
+            return
+        if os.path.islink(lexical) and not os.path.exists(lexical):
+            self.warning(ref.line, f"{who}: '{shown}' is a broken symlink")
+            return
+        self.add(lexical, "markdown" if ref.kind != "code" else "code", ref.line, ref.text)
+
+    def module(self, name: str, line: int) -> None:
+        module = os.path.join(self.folder, f"{name}.py")
+        package = os.path.join(self.folder, name)
+        if os.path.isfile(module) and os.path.normpath(module) != os.path.normpath(
+            str(self.lesson.path)
+        ):
+            self.add(module, "import", line, f"{name}.py")
+        elif os.path.isfile(os.path.join(package, "__init__.py")):
+            for path in _walk(package, include_py=True):
+                self.add(path, "import", line, os.path.relpath(path, self.folder))
+
+    def folder_files(self, lesson_paths: set[str]) -> None:
+        for path in _walk(self.folder, include_py=False, links=self):
+            if os.path.normpath(path) in lesson_paths:
+                continue
+            self.add(path, "folder", 0, Path(os.path.relpath(path, self.folder)).as_posix())
+
+
+def _walk(folder: str, *, include_py: bool, links: _Collector | None = None) -> Iterator[str]:
+    """Files under `folder`, sorted; symlinked folders are checked (when `links`), never entered."""
+    for here, dirs, names in os.walk(folder):
+        keep = []
+        for d in sorted(dirs):
+            if d.startswith((".", "dist.")) or d in _SKIP_DIRS:
+                continue
+            full = os.path.join(here, d)
+            if os.path.islink(full):
+                if links is not None and not _within(os.path.realpath(full), links.real_root):
+                    link = links.rel_to_root(full)
+                    links.error(0, f"lesson '{links.lesson.id}': symlink {link} points outside "
+                                "the workshop root; refusing to follow it", path=link)
+                continue
+            keep.append(d)
+        dirs[:] = keep
+        for name in sorted(names):
+            if name.startswith(".") or name.endswith(_SKIP_SUFFIXES):
+                if not (include_py and name.endswith(".py")):
+                    continue
+            yield os.path.join(here, name)
+
+
+def _owns_folder(lesson: Lesson, workshop_root: Path, lessons: tuple[Lesson, ...]) -> bool:
+    folder = os.path.normpath(str(lesson.folder))
+    if folder == os.path.normpath(str(workshop_root)):
+        return False
+    return not any(
+        other is not lesson and _within(os.path.normpath(str(other.path)), folder)
+        for other in lessons
+    )
+
+
+def lesson_assets(
+    lesson: Lesson, workshop: Workshop
+) -> tuple[tuple[Asset, ...], tuple[Diagnostic, ...]]:
+    """The lesson's assets, sorted by name, and the problems found (see the module docstring)."""
+    own = _owns_folder(lesson, workshop.root, workshop.lessons)
+    collector = _Collector(lesson, workshop.root, own)
+    for ref in _markdown_refs(lesson):
+        collector.reference(ref)
+    for ref in _code_refs(lesson):
+        collector.reference(ref)
+    for name, line in _imported_modules(lesson):
+        collector.module(name, line)
+    if own:
+        collector.folder_files({os.path.normpath(str(other.path)) for other in workshop.lessons})
+    has_error = any(d.is_error for d in collector.diagnostics)
+    assets = () if has_error else tuple(collector.assets[k] for k in sorted(collector.assets))
+    return assets, tuple(dict.fromkeys(collector.diagnostics))
+
+
+def requirements_file(workshop: Workshop) -> tuple[Path | None, list[Diagnostic]]:
+    """The workshop's requirements file, if any, checked to sit inside the workshop root."""
+    name = workshop.config.requirements
+    if not name:
+        return None, []
+    relpath = workshop.config.relpath
+    line = workshop.config.line_of("requirements")
+    root = os.path.realpath(str(workshop.root))
+    lexical = os.path.normpath(os.path.join(str(workshop.root), name))
+    if (
+        os.path.isabs(name)
+        or not _within(lexical, os.path.normpath(str(workshop.root)))
+        or not _within(os.path.realpath(lexical), root)
+    ):
+        message = f"requirements file '{_shown(name)}' is outside the workshop root"
+        return None, [Diagnostic(relpath, line, Severity.ERROR, message)]
+    if not os.path.isfile(lexical):
+        return None, []  # reported by config loading
+    return Path(os.path.realpath(lexical)), []
+
+
+def check_assets(workshop: Workshop) -> list[Diagnostic]:
+    """Every asset problem in the workshop, sorted; cheap enough for `workshopkit check`."""
+    found: list[Diagnostic] = []
+    for lesson in workshop.lessons:
+        found.extend(lesson_assets(lesson, workshop)[1])
+    found.extend(requirements_file(workshop)[1])
+    return sorted(set(found))

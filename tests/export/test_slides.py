@@ -1,0 +1,499 @@
+"""Offline reveal.js slides: slide structure, solutions, notes, offline URLs and XSS.
+
+Browser checks (the deck really runs from file:// with no network) are in tests/browser.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+import subprocess
+import sys
+import time
+from html import unescape
+from html.parser import HTMLParser
+from pathlib import Path
+
+import jupytext
+import nbformat
+import pytest
+from nbformat import NotebookNode
+from nbformat.v4 import (
+    new_code_cell,
+    new_markdown_cell,
+    new_notebook,
+    new_output,
+    new_raw_cell,
+)
+
+from workshopkit.export import slides
+from workshopkit.export.slides import (
+    SlidesTemplateNotFound,
+    prepare_slides,
+    render_slides,
+    static_dir,
+)
+
+PREFIX = "../../_static"
+
+LESSON = '''\
+# ---
+# jupyter:
+#   kernelspec: {display_name: Python 3, language: python, name: python3}
+#   workshopkit:
+#     title: Linear regression from scratch
+#     level: beginner
+# ---
+
+# %% [markdown]
+# # Linear regression from scratch
+#
+# Fit a line by least squares.
+
+# %% tags=["parameters"]
+n_points = 200
+
+# %% [markdown] slideshow={"slide_type": "notes"}
+# Speaker notes: ask who has fitted a line in Excel.
+
+# %% [markdown]
+# ## The model
+
+# %% tags=["exercise"]
+def predict(w, b, x):
+    # BEGIN SOLUTION
+    return w * x + b  # SECRET-INLINE-SOLUTION
+    # END SOLUTION
+
+# %% tags=["solution"]
+w, b = 2.0, 1.0  # SECRET-SOLUTION-CELL
+
+# %% [markdown]
+# Some text on the same slide.
+
+# %% [markdown]
+# # Results
+
+# %%
+print(predict(w, b, 3))
+'''
+
+
+# ---------------------------------------------------------------------------------------------
+# helpers
+
+
+class _Collector(HTMLParser):
+    """Every start tag with its attributes, and the text of every <script>."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.tags: list[tuple[str, dict[str, str | None]]] = []
+        self.scripts: list[tuple[dict[str, str | None], str]] = []
+        self._in_script: dict[str, str | None] | None = None
+        self._script_text: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append((tag, dict(attrs)))
+        if tag == "script":
+            self._in_script = dict(attrs)
+            self._script_text = []
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append((tag, dict(attrs)))
+
+    def handle_data(self, data: str) -> None:
+        if self._in_script is not None:
+            self._script_text.append(data)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "script" and self._in_script is not None:
+            self.scripts.append((self._in_script, "".join(self._script_text)))
+            self._in_script = None
+
+
+def parse(html: str) -> _Collector:
+    collector = _Collector()
+    collector.feed(html)
+    collector.close()
+    return collector
+
+
+def csp_of(html: str) -> str:
+    for tag, attrs in parse(html).tags:
+        if tag == "meta" and (attrs.get("http-equiv") or "").lower() == "content-security-policy":
+            return attrs.get("content") or ""
+    raise AssertionError("no Content-Security-Policy meta tag")
+
+
+def script_src_hashes(csp: str) -> set[str]:
+    directive = next(d for d in csp.split(";") if d.strip().startswith("script-src"))
+    return set(re.findall(r"'sha256-([A-Za-z0-9+/=]+)'", directive))
+
+
+def sha256_b64(text: str) -> str:
+    return base64.b64encode(hashlib.sha256(text.encode("utf-8")).digest()).decode("ascii")
+
+
+def lesson_notebook() -> NotebookNode:
+    return jupytext.reads(LESSON, fmt="py:percent")
+
+
+def slide_types(nb: NotebookNode) -> list[str]:
+    return [c.metadata.get("slideshow", {}).get("slide_type", "?") for c in nb.cells]
+
+
+def assert_no_lesson_script(html: str) -> None:
+    """No script or handler from lesson content: only the template's own, hashed, scripts."""
+    doc = parse(html)
+    allowed = script_src_hashes(csp_of(html))
+    for attrs, text in doc.scripts:
+        src = attrs.get("src")
+        if src is not None:
+            assert src.startswith(PREFIX + "/"), src
+            continue
+        assert sha256_b64(text) in allowed, f"unhashed inline script: {text[:80]!r}"
+        assert "alert" not in text, text
+    for tag, attrs in doc.tags:
+        for name, value in attrs.items():
+            assert not name.startswith("on"), f"<{tag} {name}={value!r}>"
+            if name in {"href", "src", "action", "formaction", "xlink:href"} and value:
+                assert not value.strip().lower().startswith(("javascript:", "vbscript:")), value
+        assert tag not in {"iframe", "object", "embed", "form", "base", "svg"}, tag
+
+
+# ---------------------------------------------------------------------------------------------
+# prepare_slides
+
+
+def test_slides_are_inferred_from_headings() -> None:
+    nb = prepare_slides(lesson_notebook())
+    sources = [c.source.splitlines()[0] for c in nb.cells]
+    assert sources == [
+        "# Linear regression from scratch",
+        "n_points = 200",
+        "Speaker notes: ask who has fitted a line in Excel.",
+        "## The model",
+        "def predict(w, b, x):",
+        "Some text on the same slide.",
+        "# Results",
+        "print(predict(w, b, 3))",
+    ]
+    assert slide_types(nb) == ["slide", "skip", "notes", "subslide", "-", "-", "slide", "-"]
+
+
+def test_explicit_slide_metadata_wins_over_headings() -> None:
+    nb = new_notebook(
+        cells=[
+            new_markdown_cell("# Title", metadata={"slideshow": {"slide_type": "slide"}}),
+            new_markdown_cell("# Not a new slide"),
+            new_code_cell("x = 1", metadata={"slideshow": {"slide_type": "fragment"}}),
+        ]
+    )
+    assert slide_types(prepare_slides(nb)) == ["slide", "?", "fragment"]
+
+
+def test_prepare_slides_does_not_mutate_its_input() -> None:
+    nb = lesson_notebook()
+    before = nbformat.writes(nb)
+    prepare_slides(nb)
+    prepare_slides(nb, include_solutions=True)
+    assert nbformat.writes(nb) == before
+
+
+def test_solutions_are_left_out_unless_asked_for() -> None:
+    learner = prepare_slides(lesson_notebook())
+    text = "\n".join(c.source for c in learner.cells)
+    assert "SECRET-SOLUTION-CELL" not in text
+    assert "SECRET-INLINE-SOLUTION" not in text
+    assert "...  # your code here" in text
+    html = render_slides(learner, static_prefix=PREFIX, title="t")
+    assert "SECRET-" not in html
+
+    full = prepare_slides(lesson_notebook(), include_solutions=True)
+    text = "\n".join(c.source for c in full.cells)
+    assert "SECRET-SOLUTION-CELL" in text
+    assert "SECRET-INLINE-SOLUTION" in text
+
+
+def test_solution_flag_in_workshopkit_metadata_counts_as_solution() -> None:
+    nb = new_notebook(
+        cells=[
+            new_markdown_cell("# A"),
+            new_code_cell("answer = 42", metadata={"workshopkit": {"solution": True}}),
+        ]
+    )
+    assert [c.source for c in prepare_slides(nb).cells] == ["# A"]
+
+
+def test_papermill_cells_are_dropped() -> None:
+    nb = new_notebook(
+        cells=[
+            new_markdown_cell(
+                '<span style="color:red">An Exception was encountered</span>',
+                metadata={"tags": ["papermill-error-cell-tag"]},
+            ),
+            new_markdown_cell("# Lesson"),
+            new_code_cell("n = 10", metadata={"tags": ["parameters"]}),
+            new_code_cell("# Parameters\nn = 2\n", metadata={"tags": ["injected-parameters"]}),
+            new_code_cell("print(n)"),
+        ]
+    )
+    out = prepare_slides(nb)
+    assert [c.source for c in out.cells] == ["# Lesson", "n = 10", "print(n)"]
+    assert slide_types(out) == ["slide", "skip", "-"]
+
+
+# ---------------------------------------------------------------------------------------------
+# render_slides
+
+
+def test_rendered_deck_has_sections_and_notes() -> None:
+    html = render_slides(prepare_slides(lesson_notebook()), static_prefix=PREFIX, title="LR")
+    assert html.count("<aside class=\"notes\">") == 1
+    notes = html.split('<aside class="notes">', 1)[1].split("</aside>", 1)[0]
+    assert "Speaker notes: ask who has fitted a line in Excel." in notes
+    # two horizontal slides: the first with a vertical subslide
+    slides_div = html.split('<div class="slides">', 1)[1]
+    assert slides_div.count("<section") == 5  # 2 stacks + 3 slides
+    assert "n_points = 200" not in html  # the parameters cell is skipped
+
+
+def test_no_remote_urls_in_src_or_href() -> None:
+    html = render_slides(prepare_slides(lesson_notebook()), static_prefix=PREFIX, title="LR")
+    doc = parse(html)
+    urls = [
+        (tag, name, value)
+        for tag, attrs in doc.tags
+        for name, value in attrs.items()
+        if name in {"src", "href"} and value is not None
+    ]
+    assert urls, "expected local script and stylesheet URLs"
+    for tag, name, value in urls:
+        assert not value.startswith(("http://", "https://", "//")), (tag, name, value)
+        assert "://" not in value, (tag, name, value)
+    loaded = {value for tag, name, value in urls if tag in {"script", "link"}}
+    assert loaded == {
+        f"{PREFIX}/require.js",
+        f"{PREFIX}/reveal.js/dist/reveal.css",
+        f"{PREFIX}/reveal.js/dist/theme/white.css",
+    }
+    for word in ("unpkg", "cdnjs", "cdn.jsdelivr", "googleapis", "mathjax", "mermaid", "jquery"):
+        assert word not in html.lower(), word
+
+
+def test_vendored_assets_are_local_and_complete() -> None:
+    root = static_dir()
+    for rel in (
+        "require.js",
+        "reveal.js/dist/reveal.js",
+        "reveal.js/dist/reveal.css",
+        "reveal.js/dist/reset.css",
+        "reveal.js/dist/theme/white.css",
+        "reveal.js/dist/theme/black.css",
+        "reveal.js/plugin/notes/notes.js",
+        "reveal.js/LICENSE",
+        "VENDORED.md",
+    ):
+        assert (root / rel).is_file(), rel
+    assert 'K="5.2.1"' in (root / "reveal.js/dist/reveal.js").read_text(encoding="utf-8")
+    for theme in ("white.css", "black.css"):
+        css = (root / "reveal.js/dist/theme" / theme).read_text(encoding="utf-8")
+        for target in re.findall(r"url\(\s*['\"]?([^'\")]+)", css):
+            assert "//" not in target, target
+            assert (root / "reveal.js/dist/theme" / target).is_file(), target
+    fonts_css = root / "reveal.js/dist/theme/fonts/source-sans-pro/source-sans-pro.css"
+    for target in re.findall(r"url\('([^']+)'\)", fonts_css.read_text(encoding="utf-8")):
+        assert (fonts_css.parent / target).is_file(), target
+    size = sum(p.stat().st_size for p in root.rglob("*") if p.is_file())
+    assert size < 1_500_000, size
+
+
+def test_vendored_hashes_match_vendored_md() -> None:
+    root = static_dir()
+    listed = re.findall(r"^\| `([^`]+)` \| ([0-9a-f]{64}) \|", (root / "VENDORED.md").read_text(), re.M)
+    assert len(listed) >= 8
+    for rel, digest in listed:
+        assert hashlib.sha256((root / rel).read_bytes()).hexdigest() == digest, rel
+
+
+def xss_notebook() -> NotebookNode:
+    def result(data: dict[str, object], metadata: dict[str, object] | None = None) -> NotebookNode:
+        return new_output("execute_result", data=data, metadata=metadata or {}, execution_count=1)
+
+    return new_notebook(
+        cells=[
+            new_markdown_cell("# XSS\n\n<script>alert('markdown cell')</script>"),
+            new_markdown_cell("Image: <img src=x onerror=alert(1)>"),
+            new_markdown_cell("mXSS: <select><iframe></select><img src=x: onerror=alert(2)>"),
+            new_markdown_cell("[click](javascript:alert(3)) <a href='JaVaScRiPt:alert(4)'>x</a>"),
+            new_markdown_cell("<svg><script>alert(5)</script></svg><iframe src=x></iframe>"),
+            new_markdown_cell("<form action=x><button formaction=javascript:alert(6)>b</button>"),
+            new_raw_cell("Payload in raw cell <script>alert('raw cell')</script>"),
+            new_code_cell(
+                "1",
+                metadata={"tags": ["FOO\"><script>alert('cell_tag')</script><div \""]},
+                outputs=[
+                    result({"text/html": "<script>alert('text/html output')</script><b>ok</b>"}),
+                    result({"text/html": '<div onclick="alert(7)" style="color:red">x</div>'}),
+                    result({"text/markdown": "<script>alert('text/markdown output')</script>"}),
+                    result({"application/javascript": "alert('application/javascript')"}),
+                    result({"image/svg+xml": "<svg><script>alert('svg')</script></svg>"}),
+                    result(
+                        {"image/png": "iVBORw0KGgo="},
+                        {"filenames": {"image/png": "\"><script>alert('png name')</script>"}},
+                    ),
+                    result({"image/png": "abcd"}, {"width": "><script>alert('width')</script>"}),
+                    result(
+                        {
+                            "application/vnd.jupyter.widget-view+json": {
+                                "model_id": "w1",
+                                "foo": "\"</script><script>alert('widget')//",
+                            },
+                            "text/plain": "IntSlider(value=3)",
+                        }
+                    ),
+                ],
+            ),
+            new_markdown_cell(
+                "data attribute",
+                metadata={
+                    "slideshow": {
+                        "slide_type": "slide",
+                        "data": {'x" onmouseover="alert(8)': "1", "transition": "zoom"},
+                    }
+                },
+            ),
+        ],
+        metadata={
+            "title": "TITLE</title><script>alert('title')</script>",
+            "widgets": {"state": "pwn</script><script>alert('widgets');//"},
+        },
+    )
+
+
+def test_xss_payloads_are_inert() -> None:
+    html = render_slides(prepare_slides(xss_notebook()), static_prefix=PREFIX, title="XSS")
+    assert_no_lesson_script(html)
+    assert "alert(8)" not in html  # the unsafe slideshow.data key is dropped
+    assert 'data-transition="zoom"' in html  # a plain one is kept
+    assert "<b>ok</b>" in html  # harmless markup survives
+    assert "IntSlider(value=3)" in html  # a widget shows its text fallback
+    assert "'unsafe-inline'" not in csp_of(html).split("style-src")[0]
+
+
+def test_sanitize_off_is_an_explicit_opt_out() -> None:
+    nb = new_notebook(
+        cells=[
+            new_markdown_cell("# Own JS"),
+            new_code_cell(
+                "1",
+                outputs=[
+                    new_output(
+                        "execute_result",
+                        data={"text/html": "<script>window.lessonScript = 1</script>"},
+                        execution_count=1,
+                    )
+                ],
+            ),
+        ]
+    )
+    html = render_slides(nb, static_prefix=PREFIX, title="t", sanitize_html=False)
+    assert "<script>window.lessonScript = 1</script>" in html
+    csp = csp_of(html)
+    assert "'unsafe-inline'" in csp.split("script-src", 1)[1].split(";", 1)[0]
+    assert "sha256-" not in csp  # a hash would switch 'unsafe-inline' off
+    assert "connect-src 'none'" in csp
+
+
+@pytest.mark.parametrize(
+    "title",
+    [
+        "</script><script>alert(1)</script>",
+        "</title><script>alert(1)</script>",
+        "\"><img src=x onerror=alert(1)>",
+    ],
+)
+def test_title_is_escaped(title: str) -> None:
+    html = render_slides(prepare_slides(lesson_notebook()), static_prefix=PREFIX, title=title)
+    assert_no_lesson_script(html)
+    assert title not in html
+    assert sum(1 for tag, _ in parse(html).tags if tag == "title") == 1
+    page_title = re.findall(r"<title>(.*?)</title>", html, re.S)
+    assert [unescape(t) for t in page_title] == [f"{title} slides"]
+    footer = re.findall(r'<div class="wk-footer">(.*?)</div>', html, re.S)
+    assert [unescape(t) for t in footer] == [title]
+
+
+def test_title_is_used_for_page_and_footer() -> None:
+    html = render_slides(prepare_slides(lesson_notebook()), static_prefix=PREFIX, title="A & B")
+    assert "<title>A &amp; B slides</title>" in html
+    assert '<div class="wk-footer">A &amp; B</div>' in html
+
+
+def test_csp_is_first_in_head_and_hashes_template_scripts() -> None:
+    html = render_slides(prepare_slides(lesson_notebook()), static_prefix=PREFIX, title="t")
+    head = html.split("<body", 1)[0]
+    assert head.index("Content-Security-Policy") < head.index("<script")
+    csp = csp_of(html)
+    assert "default-src 'none'" in csp
+    assert "'unsafe-eval'" not in csp
+    assert "'unsafe-inline'" not in csp.split("script-src", 1)[1].split(";", 1)[0]
+    inline = [text for attrs, text in parse(html).scripts if "src" not in attrs]
+    assert inline, "expected the template's inline reveal.js initialisation"
+    hashes = script_src_hashes(csp)
+    for text in inline:
+        assert sha256_b64(text) in hashes
+
+
+def test_empty_deck_gets_a_title_slide() -> None:
+    nb = new_notebook(cells=[new_code_cell("x = 1", metadata={"tags": ["parameters"]})])
+    html = render_slides(prepare_slides(nb), static_prefix=PREFIX, title="<Only> a title")
+    assert "&lt;Only&gt; a title" in html
+    assert "<section" in html
+
+
+@pytest.mark.parametrize(
+    "prefix", ["https://cdn.example/x", "//cdn.example", "a b", 'x"y', "", "java:script"]
+)
+def test_static_prefix_must_be_a_plain_local_path(prefix: str) -> None:
+    with pytest.raises(ValueError, match="static_prefix"):
+        render_slides(lesson_notebook(), static_prefix=prefix, title="t")
+
+
+def test_missing_template_names_the_searched_paths(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setattr(slides, "_package_dir", lambda *parts: tmp_path.joinpath(*parts))
+    slides._exporter.cache_clear()
+    try:
+        with pytest.raises(SlidesTemplateNotFound) as info:
+            render_slides(lesson_notebook(), static_prefix="../x", title="t")
+    finally:
+        slides._exporter.cache_clear()
+    assert isinstance(info.value, FileNotFoundError)
+    assert str(tmp_path / "templates" / "nbconvert" / "workshopkit_reveal") in str(info.value)
+    assert "searched" in str(info.value)
+
+
+def test_importing_the_module_does_not_import_nbconvert() -> None:
+    code = (
+        "import sys, workshopkit.export.slides as s; "
+        "assert 'nbconvert' not in sys.modules, 'nbconvert imported'; "
+        "assert 'bleach' not in sys.modules, 'bleach imported'"
+    )
+    src = Path(slides.__file__).resolve().parents[2]
+    subprocess.run([sys.executable, "-c", code], check=True, env={"PYTHONPATH": str(src)})
+
+
+def test_exporter_is_reused_and_later_decks_are_fast() -> None:
+    nb = prepare_slides(lesson_notebook())
+    render_slides(nb, static_prefix=PREFIX, title="warm-up")
+    first = slides._exporter(PREFIX, True)
+    start = time.perf_counter()
+    for _ in range(5):
+        render_slides(nb, static_prefix=PREFIX, title="t")
+    per_deck = (time.perf_counter() - start) / 5
+    assert slides._exporter(PREFIX, True) is first
+    assert per_deck < 0.5, per_deck
