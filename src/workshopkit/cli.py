@@ -54,19 +54,34 @@ def check(path: Path) -> None:
     """Validate the workshop at PATH without starting a kernel."""
     from .report import diagnostics_summary
 
+    from .events import plan_programme
+
     opened = _open(path)
+    for event in opened.workshop.config.events:
+        programme = plan_programme(event, opened.workshop)
+        budget = f" of {event.minutes}" if event.minutes else ""
+        click.echo(
+            f"event {event.id}: {programme.minutes}{budget} min in {len(programme.items)} items "
+            "(slide limits and must_show_code are checked by run and build: they need the "
+            "executed notebooks)",
+            err=True,
+        )
     click.echo(diagnostics_summary(opened.diagnostics, opened.lesson_count), err=True)
 
 
 @cli.command(name="list")
 @click.argument("path", type=PATH_ARG, default=Path("."))
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
-def list_(path: Path, as_json: bool) -> None:
-    """Print each track and its lessons in teaching order."""
-    from .report import print_tracks
+@click.option("--events", "events", is_flag=True, help="Print the event programmes instead.")
+def list_(path: Path, as_json: bool, events: bool) -> None:
+    """Print each track and its lessons in teaching order (or each event's programme)."""
+    from .report import print_events, print_tracks
 
     opened = _open(path)
-    print_tracks(opened.workshop, sys.stdout, as_json=as_json)
+    if events:
+        print_events(opened.workshop, sys.stdout, as_json=as_json)
+    else:
+        print_tracks(opened.workshop, sys.stdout, as_json=as_json)
 
 
 def _parameters(values: tuple[str, ...]) -> dict[str, Any]:
@@ -157,6 +172,7 @@ def run(paths: tuple[Path, ...], junit_xml: Path | None, report_path: Path | Non
     finally:
         signal.signal(signal.SIGTERM, previous)
     display.summary(report)
+    report = _check_decks(opened.workshop, report)
     target = report_path or workshop.root / ".workshopkit" / "report.json"
     write_json_atomic(target, report_json(report, workshop))
     if junit_xml is not None:
@@ -166,6 +182,20 @@ def run(paths: tuple[Path, ...], junit_xml: Path | None, report_path: Path | Non
         for line in error_annotations(report.results):
             click.echo(line)
     sys.exit(int(report.exit_code))
+
+
+def _check_decks(workshop: Any, report: Any) -> Any:
+    """Event rules that need executed notebooks; a broken rule fails the run (exit 1)."""
+    from dataclasses import replace
+
+    from .events import check_decks
+
+    problems = check_decks(workshop, report.results)
+    for problem in problems:
+        click.echo(str(problem), err=True)
+    if any(p.is_error for p in problems):
+        return replace(report, rule_errors=tuple(str(p) for p in problems if p.is_error))
+    return report
 
 
 @cli.group()

@@ -69,12 +69,13 @@ class RunReport:
     results: tuple[LessonResult, ...]
     kernels_started: int
     seconds: float
+    rule_errors: tuple[str, ...] = ()  # event rules broken by what the lessons' decks show
 
     @property
     def exit_code(self) -> ExitCode:
         if any(r.error is not None and r.error.kind == "infrastructure" for r in self.results):
             return ExitCode.INFRASTRUCTURE
-        if any(r.status is Status.FAILED for r in self.results):
+        if self.rule_errors or any(r.status is Status.FAILED for r in self.results):
             return ExitCode.LESSON_FAILED
         return ExitCode.OK
 
@@ -545,5 +546,6 @@ def report_json(report: RunReport, workshop: Workshop) -> dict[str, Any]:
         "seconds": round(report.seconds, 3),
         "kernels_started": report.kernels_started,
         "exit_code": int(report.exit_code),
+        "rule_errors": list(report.rule_errors),
         "lessons": [r.to_json() for r in report.results],
     }

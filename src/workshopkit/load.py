@@ -1,16 +1,21 @@
 """Stage 2: read a lesson file into its header and cells, keeping every cell's source line.
 
-`check` must stay fast, so this module scans the `py:percent` text itself (importing jupytext costs
-~0.6 s) with the same rules as jupytext's percent reader: cell markers `# %%`, string- and
-fence-aware cell ends, `key=value` JSON cell options. `to_notebook` then builds the real notebook
-with `jupytext.reads(..., fmt="py:percent")` and checks that both agree cell by cell.
+`check` must stay fast, so this module reads the `py:percent` text itself (importing jupytext costs
+~0.6 s). It follows jupytext's percent reader (1.16 to 1.19) rule for rule, so that its cells *are*
+the notebook's cells: the header opens on the first line and keeps every key under `jupyter:`;
+`# %%` inside a triple-quoted string, or inside a fenced code block of a markdown cell, does not
+start a cell; two blank lines before a marker are dropped, and so is one; cell options are
+`key=value` pairs with JSON (or Python literal) values, or one JSON object; commented magics
+(`# %matplotlib inline`) are uncommented. `tests/test_load.py` checks this scanner against
+`jupytext.reads`; `to_notebook` builds the real notebook with `jupytext.reads(..., fmt="py:percent")`
+and checks the cell count again.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -24,11 +29,36 @@ if TYPE_CHECKING:
 
 HEADER_FENCE = "# ---"
 SOURCE_KEY = "workshopkit_source"  # cell metadata key locating a notebook cell in its `.py` file
+
+# jupytext's regular expressions, for Python scripts (header.py, cell_reader.py, cell_metadata.py,
+# magics.py).
+_HEADER_RE = re.compile(r"^---\s*$")
+_BLANK_RE = re.compile(r"^\s*$")
+_JUPYTER_RE = re.compile(r"^jupyter\s*:\s*$")
+_LEFTSPACE_RE = re.compile(r"^\s")
+_ENCODING_RE = re.compile(r"^[ \t\f]*#.*?coding[:=][ \t]*([-_.a-zA-Z0-9]+)")
 _START_CODE = re.compile(r"^\s*#\s*%%(%*)\s(.*)$")
 _START_ALT = re.compile(r"^\s*#\s*(%%|<codecell>|In\[[0-9 ]*\]:?)\s*$")
-_CELL_TYPES = {"markdown": "markdown", "md": "markdown", "raw": "raw"}
-_KEY_EQ = re.compile(r"\s*([A-Za-z_][\w.-]*)=")
-_FENCE_OPEN = re.compile(r"^\s*(`{3,}|~{3,})")
+_CODE_FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})(.*)$")
+_IS_IDENTIFIER = re.compile(r"^[a-zA-Z_\.]+[a-zA-Z0-9_\.]*$")
+_IS_VALID_METADATA_KEY = re.compile(r"^[a-zA-Z0-9_\.@/-]+$")
+_MAGIC_RE = re.compile(r"^\s*(# |#)*(%|%%|%%%)[a-zA-Z]")
+_MAGIC_FORCE_ESC_RE = re.compile(r"^\s*(# |#)*(%|%%|%%%)[a-zA-Z](.*)#\s*escape")
+_MAGIC_NOT_ESC_RE = re.compile(r"^\s*(# |#)*(%|%%|%%%)[a-zA-Z](.*)#\s*noescape")
+_LINE_CONTINUATION_RE = re.compile(r".*\\\s*$")
+_PYTHON_HELP_OR_BASH_CMD = re.compile(r"^\s*(?:(?:# |#)+\s*)?(\?|!)\s*[A-Za-z\.\~\$\\\/\{\}]")
+_PYTHON_MAGIC_CMD = re.compile(
+    r"^(# |#)*(cat|cd|cp|mv|rm|rmdir|mkdir|copy|ddir|echo|ls|ldir|mkdir|ren|rmdir)($|\s$|\s[^=,])"
+)
+_IPYTHON_MAGIC_HELP = re.compile(r"^\s*(# )*[^\s]*\?\s*$")
+_PYTHON_MAGIC_ASSIGN = re.compile(
+    r"^(# |#)*\s*([a-zA-Z_][a-zA-Z_$0-9]*)\s*=\s*(%|%%|%%%|!)[a-zA-Z](.*)"
+)
+_ESCAPED_CODE_START = re.compile(r"^(# |#)*(#|# )\+")
+# `str.splitlines()`, which jupytext uses, also ends lines at these; Python and editors do not.
+_OTHER_LINE_BREAKS = re.compile("[\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
+_BAD_OPTIONS = "incorrectly_encoded_metadata"  # jupytext's key for cell options it cannot parse
+_TRIPLE_QUOTES = ('"' * 3, "'" * 3)
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,8 +103,12 @@ def read_text(path: Path, relpath: str) -> tuple[str | None, Diagnostic | None]:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
+        column = exc.start - data.rfind(b"\n", 0, exc.start)
         return None, _error(
-            relpath, line, f"not UTF-8 (byte 0x{data[exc.start]:02x}); save the file as UTF-8"
+            relpath,
+            line,
+            f"not UTF-8: byte 0x{data[exc.start]:02x} in column {column} cannot be decoded "
+            "(save the file as UTF-8)",
         )
     text = text.removeprefix("\ufeff")
     if "\r" in text:
@@ -82,31 +116,43 @@ def read_text(path: Path, relpath: str) -> tuple[str | None, Diagnostic | None]:
     return text, None
 
 
-def _header_bounds(lines: list[str]) -> tuple[int, int] | None:
-    """0-based indexes of the opening and closing `# ---`, or None when there is no header.
+def _lines(text: str) -> list[str]:
+    """The text's lines, as `str.splitlines()` gives them when only `\\n` ends lines."""
+    lines = text.split("\n")
+    if lines[-1] == "":
+        lines.pop()
+    return lines
 
-    The closing index is -1 for an unterminated header.
+
+def _uncomment(line: str, comment: str = "#") -> str:
+    """Remove a leading `# ` or `#` (jupytext's `uncomment`)."""
+    if not comment:
+        return line
+    if line.startswith(comment + " "):
+        return line[len(comment) + 1 :]
+    return line[len(comment) :] if line.startswith(comment) else line
+
+
+def _header_bounds(lines: list[str]) -> tuple[int, int] | None:
+    """Lenient header search, for discovery: 0-based indexes of the opening and closing `# ---`.
+
+    Blank, `#!` and coding lines before the header are skipped (loading reports them); the
+    closing index is -1 for an unterminated header.
     """
     start = 0
     while start < len(lines) and (
         not lines[start].strip() or lines[start].startswith(("#!", "# -*-"))
     ):
         start += 1
-    if start >= len(lines) or lines[start].rstrip() != HEADER_FENCE:
+    if start >= len(lines) or not _HEADER_RE.match(_uncomment(lines[start])):
         return None
     for end in range(start + 1, len(lines)):
         line = lines[end]
-        if line.rstrip() == HEADER_FENCE:
-            return start, end
         if not line.startswith("#"):
             break
+        if _HEADER_RE.match(_uncomment(line)):
+            return start, end
     return start, -1
-
-
-def _uncomment(line: str) -> str:
-    if line.startswith("# "):
-        return line[2:]
-    return line[1:] if line.startswith("#") else line
 
 
 def has_workshopkit_block(text: str) -> bool:
@@ -147,26 +193,71 @@ def _yaml_key_lines(yaml_text: str, first_line: int) -> dict[str, int]:
     return {k: v for k, v in lines.items() if not k.startswith("@")}
 
 
+def _header_start(lines: list[str]) -> tuple[int, str | None]:
+    """Where jupytext expects the opening `# ---`: the first line after an optional `#!` line and
+    an optional coding line. Also returns the encoding of a coding line jupytext refuses."""
+    index = 1 if lines and lines[0].startswith("#!") else 0
+    if index < len(lines):
+        coding = _ENCODING_RE.match(lines[index])
+        if coding:
+            return index + 1, None if coding.group(1) == "utf-8" else coding.group(1)
+    return index, None
+
+
 def parse_header(
     lines: list[str], relpath: str
 ) -> tuple[dict[str, Any], int, dict[str, int], int, Diagnostic | None]:
-    """Parse the YAML header; returns (header, header_line, key_lines, first_body_index, error)."""
+    """Parse the YAML header; returns (header, header_line, key_lines, first_body_index, error).
+
+    `first_body_index` is where the first cell starts: as in jupytext, one blank line after the
+    closing `# ---` belongs to the header.
+    """
     import yaml
 
-    bounds = _header_bounds(lines)
-    if bounds is None:
-        return {}, 0, {}, 0, _error(relpath, 1, "no Jupytext header ('# ---' ... '# ---')")
-    start, end = bounds
-    if end < 0:
-        return (
-            {},
-            start + 1,
-            {},
-            len(lines),
-            _error(relpath, start + 1, "the Jupytext header opened here is never closed by '# ---'"),
+    start, bad_coding = _header_start(lines)
+    if bad_coding is not None:
+        message = (
+            f"coding {bad_coding!r}: jupytext only reads files declared "
+            "'# -*- coding: utf-8 -*-' (save the file as UTF-8 and fix or remove this line)"
         )
+        return {}, start, {}, 0, _error(relpath, start, message)
+    if start >= len(lines) or not _HEADER_RE.match(_uncomment(lines[start])):
+        bounds = _header_bounds(lines)
+        if bounds is not None and bounds[0] > start:
+            message = (
+                f"the Jupytext header must begin on line {start + 1}; jupytext ignores a header "
+                "that comes after other lines (remove the lines before '# ---')"
+            )
+            return {}, bounds[0] + 1, {}, 0, _error(relpath, start + 1, message)
+        return {}, 0, {}, 0, _error(relpath, 1, "no Jupytext header ('# ---' ... '# ---')")
+    end = -1
+    outside: list[int] = []  # header lines jupytext keeps out of `jupyter:`, as a raw cell
+    in_jupyter = False
+    for index in range(start + 1, len(lines)):
+        line = lines[index]
+        if not line.startswith("#"):
+            break
+        text = _uncomment(line)
+        if _HEADER_RE.match(text):
+            end = index
+            break
+        if _JUPYTER_RE.match(text):
+            in_jupyter = True
+        elif text and not _LEFTSPACE_RE.match(text):
+            in_jupyter = False
+        if not in_jupyter:
+            outside.append(index)
+    if end < 0:
+        message = (
+            "the Jupytext header opened here is never closed by '# ---' "
+            "(every header line must start with '#')"
+        )
+        return {}, start + 1, {}, len(lines), _error(relpath, start + 1, message)
     yaml_text = "\n".join(_uncomment(line) for line in lines[start + 1 : end])
     first_line = start + 2  # 1-based file line of the first YAML line
+    first_body = end + 1
+    if first_body < len(lines) and _BLANK_RE.match(_uncomment(lines[first_body])):
+        first_body += 1
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     try:
         header = yaml.load(yaml_text, Loader=loader) or {}
@@ -174,181 +265,415 @@ def parse_header(
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = first_line + mark.line if mark else start + 1
-        problem = " ".join(p for p in (exc.context, exc.problem) if p)
-        return {}, start + 1, {}, end + 1, _error(relpath, line, f"invalid YAML header: {problem}")
+        problem = ", ".join(p for p in (exc.context, exc.problem) if p)
+        return {}, start + 1, {}, first_body, _error(relpath, line, f"invalid YAML header: {problem}")
+    except yaml.YAMLError as exc:
+        message = f"invalid YAML header: {exc}"
+        return {}, start + 1, {}, first_body, _error(relpath, start + 1, message)
     if not isinstance(header, dict):
-        return {}, start + 1, {}, end + 1, _error(relpath, start + 1, "the header is not a mapping")
-    return header, start + 1, key_lines, end + 1, None
+        return {}, start + 1, {}, first_body, _error(relpath, start + 2, "the header is not a mapping")
+    if outside:
+        shown = _uncomment(lines[outside[0]]).strip()
+        what = f"{shown!r} is" if shown else "a blank line is"
+        message = (
+            f"{what} outside the 'jupyter:' section of the header, so jupytext would make it a raw "
+            "cell (indent it under a line that is just 'jupyter:', or remove it)"
+        )
+        return {}, start + 1, {}, first_body, _error(relpath, outside[0] + 1, message)
+    return header, start + 1, key_lines, first_body, None
+
+
+class _StringParser:
+    """jupytext's StringParser for Python: does the next line start inside a string?"""
+
+    def __init__(self) -> None:
+        self.single: str | None = None
+        self.triple: str | None = None
+        self.triple_start = -1
+
+    def is_quoted(self) -> bool:
+        return bool(self.single or self.triple)
+
+    def read_line(self, line: str) -> None:
+        if not self.is_quoted() and line.lstrip().startswith("#"):
+            return
+        self.triple_start = -1
+        for i, char in enumerate(line):
+            if self.single is None and self.triple is None and char == "#":
+                break
+            if char not in ('"', "'"):
+                continue
+            if line[i - 1 : i] == "\\":
+                continue
+            if self.single == char:
+                self.single = None
+                continue
+            if self.single is not None:
+                continue
+            if line[i - 2 : i + 1] == 3 * char and i >= self.triple_start + 3:
+                if self.triple == char:
+                    self.triple = None
+                    self.triple_start = i
+                    continue
+                if self.triple is not None:
+                    continue
+                self.triple = char
+                self.triple_start = i
+                continue
+            if self.triple is not None:
+                continue
+            self.single = char
+        self.single = None
+
+
+def _relax_json_loads(text: str, catch: bool) -> Any:
+    """A JSON value, else a Python literal (jupytext accepts both)."""
+    import ast
+
+    text = text.strip()
+    try:
+        return json.loads(text)
+    except ValueError:
+        pass
+    try:
+        return ast.literal_eval(text)
+    except Exception:  # a syntax error, or a literal that cannot be built such as {[1]: 2}
+        if not catch:
+            raise
+    return {_BAD_OPTIONS: text}
+
+
+def _parse_key_equal_value(text: str) -> dict[str, Any]:
+    """`key1=value1 key2=value2`, parsed from the right as jupytext does."""
+    text = text.strip()
+    if not text:
+        return {}
+    last_space = text.rfind(" ")
+    if not text.startswith("--") and _IS_IDENTIFIER.match(text[last_space + 1 :]):
+        result: dict[str, Any] = {text[last_space + 1 :]: None}
+        if last_space > 0:
+            result.update(_parse_key_equal_value(text[:last_space]))
+        return result
+    equal: int | None = None
+    while True:
+        equal = text.rfind("=", None, equal)
+        if equal < 0:
+            return {_BAD_OPTIONS: text}
+        previous_space = text[:equal].rstrip().rfind(" ")
+        key = text[previous_space + 1 : equal].strip()
+        if not _IS_VALID_METADATA_KEY.match(key):
+            continue
+        try:
+            value = _relax_json_loads(text[equal + 1 :], catch=False)
+        except Exception:  # try again with a longer value
+            continue
+        metadata = _parse_key_equal_value(text[:previous_space]) if previous_space > 0 else {}
+        metadata[key] = value
+        return metadata
+
+
+def _text_to_metadata(text: str) -> tuple[str, Any]:
+    """Split cell options into a title and metadata (jupytext's `text_to_metadata`)."""
+    text = text.strip()
+    curly = text.find("{")
+    equal = text.find("=")
+    if curly >= 0 and not 0 <= equal < curly:
+        return text[:curly].strip(), _relax_json_loads(text[curly:], catch=True)
+    if equal >= 0:
+        words = text[:equal].split(" ")
+        while words and not words[-1]:
+            words.pop()
+        if words:
+            words.pop()  # the key before the equal sign
+    else:
+        words = text.split(" ")
+    while words and (not words[-1].strip() or words[-1].startswith(".")):
+        words.pop()
+    title = " ".join(words)
+    return title, _parse_key_equal_value(text[len(title) :])
+
+
+def _options_metadata(text: str) -> dict[str, Any] | None:
+    """The metadata of the options after `# %%`, with jupytext's `cell_type`, `title` and
+    `cell_depth` keys; None when the options are not a mapping at all."""
+    try:
+        title, metadata = _text_to_metadata(text)
+    except RecursionError:
+        return None
+    if not isinstance(metadata, dict):
+        return None
+    for name in ("markdown", "raw", "md"):
+        code = f"[{name}]"
+        if code in title:
+            title = title.replace(code, "").strip()
+            metadata["cell_type"] = "markdown" if name == "md" else name
+            if name == "md":
+                metadata["region_name"] = name
+            break
+    depth = len(title) - len(title.lstrip("%"))
+    if depth:
+        metadata["cell_depth"] = depth
+        title = title[depth:].strip()
+    if title:
+        metadata["title"] = title
+    return metadata
+
+
+def _is_active(ext: str, metadata: Mapping[str, Any], default: bool = True) -> bool:
+    """jupytext's `is_active`: is the cell active (code) in a file with this extension?"""
+    run_control = metadata.get("run_control")
+    if isinstance(run_control, dict) and run_control.get("frozen") is True:
+        return ext == ".ipynb"
+    tags = metadata.get("tags")
+    for tag in tags if isinstance(tags, list) else ():
+        if isinstance(tag, str) and tag.startswith("active-"):
+            return ext.replace(".", "") in tag.split("-")
+    active = metadata.get("active")
+    if not isinstance(active, str):
+        return default
+    return ext.replace(".", "") in re.split(r"\.|,", active)
+
+
+def _resolve_cell_type(metadata: dict[str, Any]) -> tuple[str, str]:
+    """jupytext's cell type (an explicit `cell_type`, else raw for a cell inactive in notebooks),
+    and the comment prefix its lines carry ("" for a raw cell that is active in the script)."""
+    if "cell_type" in metadata:
+        return str(metadata.pop("cell_type")), "#"
+    if not _is_active(".ipynb", metadata):
+        if metadata.get("active") == "":
+            del metadata["active"]
+        return "raw", "" if _is_active(".py", metadata) else "#"
+    return "code", "#"
+
+
+def _notebook_cell_type(cell_type: str) -> str:
+    return cell_type if cell_type in ("code", "markdown") else "raw"
 
 
 def parse_cell_options(text: str) -> tuple[str, dict[str, Any]] | None:
-    """Parse what follows `# %%`: an optional title, `[markdown]`/`[raw]`, then `key=value` JSON.
+    """Parse what follows `# %%`: an optional title, `[markdown]`/`[md]`/`[raw]`, then `key=value`
+    pairs with JSON values, or one JSON object.
 
     Returns (cell_type, metadata), or None where jupytext would fall back to
     `incorrectly_encoded_metadata`.
     """
-    cell_type = "code"
-    text = text.strip()
-    for token, kind in _CELL_TYPES.items():
-        marker = f"[{token}]"
-        if marker in text:
-            cell_type = kind
-            text = text.replace(marker, " ", 1).strip()
-            break
-    metadata: dict[str, Any] = {}
-    if not text:
-        return cell_type, metadata
-    brace = text.find("{")
-    equal = text.find("=")
-    if brace >= 0 and (equal < 0 or brace < equal):
-        try:
-            value = json.loads(text[brace:])
-        except ValueError:
-            return None
-        if text[:brace].strip():
-            metadata["title"] = text[:brace].strip()
-        return (cell_type, value) if isinstance(value, dict) else None
-    first = _KEY_EQ.search(text)
-    if first is None:
-        metadata["title"] = text
-        return cell_type, metadata
-    if text[: first.start()].strip():
-        metadata["title"] = text[: first.start()].strip()
-    decoder = json.JSONDecoder()
-    pos = first.start()
-    while pos < len(text):
-        match = _KEY_EQ.match(text, pos)
-        if match is None:
-            return None
-        try:
-            value, pos = decoder.raw_decode(text, match.end())
-        except ValueError:
-            return None
-        metadata[match.group(1)] = value
-        while pos < len(text) and text[pos] == " ":
-            pos += 1
-    return cell_type, metadata
+    metadata = _options_metadata(text)
+    if metadata is None or _BAD_OPTIONS in metadata:
+        return None
+    return _notebook_cell_type(_resolve_cell_type(metadata)[0]), metadata
 
 
-class _StringTracker:
-    """Tracks whether a line ends inside a triple-quoted Python string (as jupytext does)."""
+def _opening_fence(text: str) -> tuple[str, int] | None:
+    match = _CODE_FENCE.match(text)
+    if not match or (match.group(1)[0] == "`" and "`" in match.group(2)):
+        return None
+    return match.group(1)[0], len(match.group(1))
 
-    def __init__(self) -> None:
-        self.quote: str | None = None
 
-    def read_line(self, line: str) -> None:
-        i = 0
-        while i < len(line):
-            if self.quote is not None:
-                if line.startswith(self.quote, i):
-                    i += len(self.quote)
-                    self.quote = None
-                    continue
-                i += 2 if line[i] == "\\" else 1
-                continue
-            ch = line[i]
-            if ch == "#":
-                return
-            if line.startswith(('"""', "'''"), i):
-                self.quote = line[i : i + 3]
-                i += 3
-                continue
-            if ch in "\"'":
-                end = i + 1
-                while end < len(line) and line[end] != ch:
-                    end += 2 if line[end] == "\\" else 1
-                i = end + 1
-                continue
-            i += 1
+def _closes_fence(text: str, fence: tuple[str, int]) -> bool:
+    match = _CODE_FENCE.match(text)
+    return (
+        match is not None
+        and match.group(1)[0] == fence[0]
+        and len(match.group(1)) >= fence[1]
+        and not match.group(2).strip()
+    )
 
 
 def _is_marker(line: str) -> bool:
     return bool(_START_CODE.match(line) or _START_ALT.match(line))
 
 
-def _cell_end(lines: list[str], start: int, cell_type: str) -> int:
-    """Index of the line after the cell that begins at `start` (its marker, if any)."""
-    tracker = _StringTracker()
-    fence: str | None = None
+def _cell_end(
+    lines: Sequence[str], start: int, cell_type: str, comment: str = "#"
+) -> tuple[int, int]:
+    """For the cell that begins at `start`: the index after its last line, and that of the next
+    cell.
+
+    A `# %%` line starts no cell inside a triple-quoted string, nor inside a fenced code block of
+    a markdown or raw cell. Exactly two blank lines before the next marker are not part of the
+    cell, nor is one empty line.
+    """
+    parser = _StringParser()
+    fence: tuple[str, int] | None = None
+    next_cell = len(lines)
     for i in range(start, len(lines)):
         line = lines[i]
-        if tracker.quote is not None:
-            tracker.read_line(line)
+        if parser.is_quoted():
+            parser.read_line(line)
             continue
-        if cell_type == "code":
-            tracker.read_line(line)
-        else:
-            text = _uncomment(line)
+        parser.read_line(line)
+        if cell_type in ("markdown", "raw"):
+            text = _uncomment(line, comment)
             if fence is not None:
-                if text.strip().startswith(fence) and not text.strip().strip(fence[0]):
+                if _closes_fence(text, fence):
                     fence = None
                 continue
-            opening = _FENCE_OPEN.match(text)
+            opening = _opening_fence(text)
             if opening and any(
-                _uncomment(later).strip() == opening.group(1) for later in lines[i + 1 :]
+                _closes_fence(_uncomment(later, comment), opening) for later in lines[i + 1 :]
             ):
-                fence = opening.group(1)
+                fence = opening
                 continue
         if i > start and _is_marker(line):
-            return i
-    return len(lines)
+            next_cell = i
+            break
+    if (
+        next_cell - start >= 3
+        and not _BLANK_RE.match(lines[next_cell - 3])
+        and _BLANK_RE.match(lines[next_cell - 2])
+        and _BLANK_RE.match(lines[next_cell - 1])
+    ):
+        return next_cell - 2, next_cell
+    if next_cell > start and lines[next_cell - 1] == "":
+        return next_cell - 1, next_cell
+    return next_cell, next_cell
 
 
-def _trim_blank_tail(body: list[str]) -> list[str]:
-    if len(body) >= 2 and not body[-1].strip() and not body[-2].strip():
-        return body[:-2]
-    if body and body[-1] == "":
-        return body[:-1]
-    return body
+def _unescape(line: str) -> str:
+    """Remove one `#` comment level, keeping the indentation (jupytext's `unesc`)."""
+    body = line.lstrip()
+    indent = line[: len(line) - len(body)]
+    if body.startswith("# "):
+        return indent + body[2:]
+    if body.startswith("#"):
+        return indent + body[1:]
+    return line
+
+
+def _is_magic(line: str) -> bool:
+    """Is this (possibly commented) line an IPython magic or shell command, for jupytext?"""
+    if _MAGIC_FORCE_ESC_RE.match(line):
+        return True
+    if _MAGIC_NOT_ESC_RE.match(line):
+        return False
+    return bool(
+        _MAGIC_RE.match(line)
+        or _PYTHON_HELP_OR_BASH_CMD.match(line)
+        or _PYTHON_MAGIC_ASSIGN.match(line)
+        or _IPYTHON_MAGIC_HELP.match(line)
+        or _PYTHON_MAGIC_CMD.match(line)
+    )
+
+
+def _uncomment_magics(lines: list[str]) -> list[str]:
+    parser = _StringParser()
+    continued = False
+    for i, line in enumerate(lines):
+        if not parser.is_quoted() and (continued or _is_magic(line)):
+            lines[i] = _unescape(line)
+            continued = bool(_LINE_CONTINUATION_RE.match(line))
+        parser.read_line(line)
+    return lines
+
+
+def _unescape_code_starts(lines: list[str]) -> list[str]:
+    parser = _StringParser()
+    for i, line in enumerate(lines):
+        if not parser.is_quoted() and _ESCAPED_CODE_START.match(line):
+            unescaped = _unescape(line)
+            if _ESCAPED_CODE_START.match(unescaped):
+                lines[i] = unescaped
+        parser.read_line(line)
+    return lines
+
+
+def _cell_source(
+    lines: list[str], metadata: Mapping[str, Any], cell_type: str, comment: str = "#"
+) -> str:
+    """The cell's text as jupytext puts it in the notebook (jupytext's `extract_content`)."""
+    if not _is_active(".py", metadata, cell_type == "code"):
+        # a markdown or raw cell may be written as one triple-quoted string
+        content = "\n".join(lines).strip()
+        for prefix in ("", "r", "R"):
+            for quote in _TRIPLE_QUOTES:
+                left = prefix + quote
+                if (
+                    content.startswith(left)
+                    and content.endswith(quote)
+                    and len(content) >= len(left) + len(quote)
+                ):
+                    inner = content[len(left) : -len(quote)]
+                    return "\n".join(inner.removeprefix("\n").removesuffix("\n").splitlines())
+    language = metadata.get("language")
+    if not _is_active(".py", metadata) or (
+        "active" not in metadata and language and language != "python"
+    ):
+        return "\n".join(_uncomment(line) for line in lines)
+    lines = _uncomment_magics(list(lines))
+    if cell_type == "code":
+        return "\n".join(_unescape_code_starts(lines))
+    return "\n".join(_uncomment(line, comment) for line in lines)
 
 
 def scan_cells(
     lines: list[str], first: int, relpath: str
 ) -> tuple[tuple[Cell, ...], list[Diagnostic]]:
-    """Split the lines after the header into cells, keeping each cell's lines."""
+    """Split the lines after the header (from index `first`) into cells, as jupytext does."""
     cells: list[Cell] = []
     diagnostics: list[Diagnostic] = []
     i = first
-    while i < len(lines) and not lines[i].strip():
-        i += 1
     while i < len(lines):
         line = lines[i]
         metadata: dict[str, Any] = {}
-        cell_type = "code"
-        has_marker = _is_marker(line)
-        match = _START_CODE.match(line)
-        if match:
-            parsed = parse_cell_options(line[line.find("%%") + 2 :])
-            if parsed is None:
+        if _START_CODE.match(line):
+            options = line[line.find("%%") + 2 :]
+            parsed = _options_metadata(options)
+            if parsed is None or _BAD_OPTIONS in parsed:
+                bad = options.strip() if parsed is None else str(parsed[_BAD_OPTIONS])
                 diagnostics.append(
                     _error(
                         relpath,
                         i + 1,
-                        "cannot parse the cell options "
-                        f"{line[line.find('%%') + 2 :].strip()!r} "
-                        '(expected key=value pairs with JSON values, e.g. tags=["exercise"])',
+                        f"cannot parse the cell options {bad!r}: expected key=value pairs with "
+                        'JSON values, e.g. tags=["exercise"] (is a bracket or quote missing?)',
                     )
                 )
-                metadata = {"incorrectly_encoded_metadata": line}
-            else:
-                cell_type, metadata = parsed
-        end = _cell_end(lines, i, cell_type)
-        body_start = i + 1 if has_marker else i
-        body = _trim_blank_tail(lines[body_start:end])
-        if cell_type != "code":
-            body = [_uncomment(b) for b in body]
+            metadata = parsed or {}
+        language = metadata.get("language")
+        if language == "python":
+            del metadata["language"]
+        elif language is not None:
+            diagnostics.append(
+                _error(
+                    relpath,
+                    i + 1,
+                    f"the cell option language={language!r} is not supported; "
+                    "start the cell with a cell magic such as %%bash instead",
+                )
+            )
+        cell_type, comment = _resolve_cell_type(metadata)
+        end, next_cell = _cell_end(lines, i, cell_type, comment)
+        body_start = i + 1 if _is_marker(line) else i
         cells.append(
             Cell(
                 index=len(cells),
-                cell_type=cell_type,
+                cell_type=_notebook_cell_type(cell_type),
                 marker_line=i + 1,
                 body_line=body_start + 1,
-                source="\n".join(body),
+                source=_cell_source(lines[body_start:end], metadata, cell_type, comment),
                 metadata=metadata,
             )
         )
-        i = end
+        i = next_cell
     return tuple(cells), diagnostics
+
+
+def _line_break_problems(text: str, relpath: str) -> list[Diagnostic]:
+    """Characters that jupytext (`str.splitlines`) takes for line ends, unlike Python."""
+    problems = []
+    for match in _OTHER_LINE_BREAKS.finditer(text):
+        code = ord(match.group())
+        escape = f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+        problems.append(
+            _error(
+                relpath,
+                text.count("\n", 0, match.start()) + 1,
+                f"character U+{code:04X} ends a line for jupytext but not for Python; "
+                f"remove it (inside a string, write {escape!r} instead)",
+            )
+        )
+    return problems
 
 
 def load_lesson(path: Path, root: Path) -> LoadResult:
@@ -360,22 +685,20 @@ def load_lesson(path: Path, root: Path) -> LoadResult:
         return LoadResult(None, (_error(relpath, 0, f"cannot read: {exc.strerror}"),))
     if text is None:
         return LoadResult(None, (problem,) if problem else ())
-    lines = text.split("\n")
+    diagnostics = _line_break_problems(text, relpath)
+    lines = _lines(text)
     header, header_line, key_lines, first_body, problem = parse_header(lines, relpath)
     if problem is not None:
-        return LoadResult(None, (problem,))
-    if not any(_START_CODE.match(line) or _START_ALT.match(line) for line in lines[first_body:]):
-        return LoadResult(
-            None,
-            (
-                _error(
-                    relpath,
-                    first_body + 1 if first_body < len(lines) else header_line,
-                    "not py:percent: no '# %%' cell markers after the header",
-                ),
-            ),
+        return LoadResult(None, (*diagnostics, problem))
+    if not any(_is_marker(line) for line in lines[first_body:]):
+        line = first_body + 1 if first_body < len(lines) else header_line
+        message = (
+            "not py:percent: no '# %%' cell markers after the header "
+            "(start each cell with '# %%', or '# %% [markdown]' for text)"
         )
-    cells, diagnostics = scan_cells(lines, first_body, relpath)
+        return LoadResult(None, (*diagnostics, _error(relpath, line, message)))
+    cells, problems = scan_cells(lines, first_body, relpath)
+    diagnostics.extend(problems)
     key_lines = {"": header_line, **key_lines}
     source = LessonSource(path, relpath, text, header, header_line, key_lines, cells)
     return LoadResult(source, tuple(diagnostics))
@@ -394,12 +717,12 @@ def to_notebook(lesson: Lesson) -> NotebookNode:
     """
     import jupytext
 
-    nb = jupytext.reads(lesson.text, fmt="py:percent")
+    nb: NotebookNode = jupytext.reads(lesson.text, fmt="py:percent")
     if len(nb.cells) != len(lesson.cells):
         raise ValueError(
             f"{lesson.relpath}: jupytext read {len(nb.cells)} cells but workshopkit found "
             f"{len(lesson.cells)}; please report this file"
         )
-    for cell, ours in zip(nb.cells, lesson.cells):
+    for cell, ours in zip(nb.cells, lesson.cells, strict=True):
         cell.metadata[SOURCE_KEY] = {"line": ours.body_line, "cell": ours.number}
     return nb

@@ -13,6 +13,7 @@ from pathlib import Path
 from .assemble import assemble_tracks, check_event_items
 from .config import CONFIG_NAME, find_root, load_config
 from .discover import discover
+from .events import check_events
 from .load import load_lesson
 from .model import Diagnostic, Lesson, Severity, Workshop
 from .validate import check_ids, check_lesson, check_requires
@@ -78,10 +79,12 @@ def open_workshop(path: Path, only: Sequence[Path] = ()) -> Opened:
     diagnostics.extend(problems)
     diagnostics.extend(check_event_items(config, lessons))
     selected = _select(root, lessons, only, diagnostics)
+    workshop = Workshop(config, tuple(lessons), tracks)
+    if not any(d.is_error for d in diagnostics):
+        diagnostics.extend(check_events(workshop))
     ordered = tuple(sorted(set(diagnostics)))
     if any(d.is_error for d in ordered):
         return Opened(None, ordered, root=root, lesson_count=len(paths))
-    workshop = Workshop(config, tuple(lessons), tracks)
     return Opened(workshop, ordered, tuple(selected), root, len(paths))
 
 

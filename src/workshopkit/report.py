@@ -192,3 +192,41 @@ def junit_xml(results: Sequence[LessonResult], seconds: float) -> str:
         elif r.status is Status.SKIPPED:
             ET.SubElement(case, "skipped", message=r.reason)
     return ET.tostring(ET.ElementTree(suite).getroot(), encoding="unicode", xml_declaration=True)
+
+
+def print_events(workshop: Workshop, out: IO[str], as_json: bool = False) -> None:
+    from .events import format_programme, plan_programme
+
+    programmes = [plan_programme(event, workshop) for event in workshop.config.events]
+    if as_json:
+        data = [
+            {
+                "id": p.event.id,
+                "title": p.event.title,
+                "date": p.event.date,
+                "start": p.event.start,
+                "venue": p.event.venue,
+                "budget": p.event.minutes,
+                "minutes": p.minutes,
+                "items": [
+                    {
+                        "kind": item.kind,
+                        "id": item.lesson.id if item.lesson else None,
+                        "title": item.title,
+                        "level": item.lesson.meta.level.value if item.lesson else None,
+                        "minutes": item.minutes,
+                        "start": item.start,
+                        "end": item.end,
+                        "speaker": item.speaker,
+                    }
+                    for item in p.items
+                ],
+            }
+            for p in programmes
+        ]
+        json.dump(data, out, indent=2)
+        out.write("\n")
+        return
+    if not programmes:
+        out.write("no [[events]] in workshop.toml\n")
+    out.write("\n\n".join(format_programme(p) for p in programmes) + ("\n" if programmes else ""))

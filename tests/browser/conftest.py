@@ -121,7 +121,7 @@ class OfflinePage:
 
 
 def open_offline(page_or_context: Page | BrowserContext, path: Path) -> OfflinePage:
-    """Open ``path`` from file:// with every non-``file:`` request aborted; see :class:`OfflinePage`.
+    """Open ``path`` from file:// with every non-``file:`` request aborted (see OfflinePage).
 
     The route is installed on the browser context, so popups and iframes are cut off too.
     """

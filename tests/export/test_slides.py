@@ -37,7 +37,7 @@ from workshopkit.export.slides import (
 
 PREFIX = "../../_static"
 
-LESSON = '''\
+LESSON = """\
 # ---
 # jupyter:
 #   kernelspec: {display_name: Python 3, language: python, name: python3}
@@ -77,7 +77,7 @@ w, b = 2.0, 1.0  # SECRET-SOLUTION-CELL
 
 # %%
 print(predict(w, b, 3))
-'''
+"""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -251,7 +251,7 @@ def test_papermill_cells_are_dropped() -> None:
 
 def test_rendered_deck_has_sections_and_notes() -> None:
     html = render_slides(prepare_slides(lesson_notebook()), static_prefix=PREFIX, title="LR")
-    assert html.count("<aside class=\"notes\">") == 1
+    assert html.count('<aside class="notes">') == 1
     notes = html.split('<aside class="notes">', 1)[1].split("</aside>", 1)[0]
     assert "Speaker notes: ask who has fitted a line in Excel." in notes
     # two horizontal slides: the first with a vertical subslide
@@ -312,7 +312,9 @@ def test_vendored_assets_are_local_and_complete() -> None:
 
 def test_vendored_hashes_match_vendored_md() -> None:
     root = static_dir()
-    listed = re.findall(r"^\| `([^`]+)` \| ([0-9a-f]{64}) \|", (root / "VENDORED.md").read_text(), re.M)
+    listed = re.findall(
+        r"^\| `([^`]+)` \| ([0-9a-f]{64}) \|", (root / "VENDORED.md").read_text(), re.M
+    )
     assert len(listed) >= 8
     for rel, digest in listed:
         assert hashlib.sha256((root / rel).read_bytes()).hexdigest() == digest, rel
@@ -412,7 +414,7 @@ def test_sanitize_off_is_an_explicit_opt_out() -> None:
     [
         "</script><script>alert(1)</script>",
         "</title><script>alert(1)</script>",
-        "\"><img src=x onerror=alert(1)>",
+        '"><img src=x onerror=alert(1)>',
     ],
 )
 def test_title_is_escaped(title: str) -> None:

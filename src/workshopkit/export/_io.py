@@ -15,7 +15,16 @@ from pathlib import Path
 
 from ..errors import InfrastructureError
 
-__all__ = ["ExportError", "copy_file", "fsync_dir", "fsync_tree", "reraise_as_export", "write_bytes"]
+__all__ = [
+    "ExportError",
+    "copy_file",
+    "copy_tree",
+    "fsync_dir",
+    "fsync_tree",
+    "reraise_as_export",
+    "write_bytes",
+    "write_text",
+]
 
 COPY_CHUNK = 1 << 20
 
@@ -45,7 +54,8 @@ def reraise_as_export(path: Path, action: str = "cannot write") -> Iterator[None
         raise
     except OSError as exc:
         shown = str(exc.filename) if exc.filename else str(path)
-        raise ExportError(f"{action}: {describe_os_error(exc)}", path=shown, errno_=exc.errno) from exc
+        message = f"{action}: {describe_os_error(exc)}"
+        raise ExportError(message, path=shown, errno_=exc.errno) from exc
 
 
 def _fsync_file(fd: int) -> None:

@@ -31,7 +31,6 @@ from __future__ import annotations
 import ast
 import io
 import os
-import posixpath
 import re
 import tokenize
 from collections.abc import Iterator
@@ -195,17 +194,21 @@ def _imported_modules(lesson: Lesson) -> Iterator[tuple[str, int]]:
 # Checking and collecting
 
 
-def _within(path: str, folder: str) -> bool:
-    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
+def _within(path: Path, folder: Path) -> bool:
+    return path == folder or folder in path.parents
+
+
+def _normal(path: Path) -> Path:
+    """`path` with `.` and `..` collapsed lexically (symlinks are not resolved)."""
+    return Path(os.path.normpath(path))
 
 
 class _Collector:
-    def __init__(self, lesson: Lesson, root: Path, own_folder: bool) -> None:
+    def __init__(self, lesson: Lesson, root: Path) -> None:
         self.lesson = lesson
-        self.root = os.path.normpath(str(root))
-        self.real_root = os.path.realpath(self.root)
-        self.folder = os.path.normpath(str(lesson.folder))
-        self.own_folder = own_folder
+        self.root = _normal(root)
+        self.real_root = root.resolve()
+        self.folder = _normal(lesson.folder)
         self.assets: dict[str, Asset] = {}
         self.diagnostics: list[Diagnostic] = []
         self.reserved = {
@@ -222,10 +225,10 @@ class _Collector:
     def warning(self, line: int, message: str) -> None:
         self.diagnostics.append(Diagnostic(self.lesson.relpath, line, Severity.WARNING, message))
 
-    def rel_to_root(self, path: str) -> str:
+    def rel_to_root(self, path: Path) -> str:
         return Path(os.path.relpath(path, self.root)).as_posix()
 
-    def add(self, path: str, reason: str, line: int, ref: str) -> None:
+    def add(self, path: Path, reason: str, line: int, ref: str) -> None:
         """Add the file at lexical `path` (inside the lesson folder) after the safety checks."""
         name = Path(os.path.relpath(path, self.folder)).as_posix()
         problem = name_problem(name)
@@ -236,7 +239,7 @@ class _Collector:
         if name in self.reserved:
             self.error(line, f"{who}: asset '{name}' clashes with the lesson's exported {name}")
             return
-        real = os.path.realpath(path)
+        real = path.resolve()
         if not _within(real, self.real_root):
             link = self.rel_to_root(path)
             self.error(
@@ -247,7 +250,7 @@ class _Collector:
             )
             return
         if name not in self.assets:
-            self.assets[name] = Asset(name, Path(real), reason)
+            self.assets[name] = Asset(name, real, reason)
 
     def reference(self, ref: _Ref) -> None:
         who = f"lesson '{self.lesson.id}'"
@@ -256,91 +259,99 @@ class _Collector:
             if ref.kind != "code":
                 self.error(ref.line, f"{who}: reference '{shown}' is not a usable file name")
             return
-        if ref.kind == "code" and (ref.text.startswith(("/", "~")) or "\\" in ref.text):
+        absolute = ref.text.startswith("/") or re.match(r"^[A-Za-z]:[\\/]", ref.text)
+        if ref.kind == "code" and (absolute or ref.text.startswith("~") or "\\" in ref.text):
             return  # code may read absolute paths of its own; they are not assets
-        if ref.text.startswith("/") or re.match(r"^[A-Za-z]:[\\/]", ref.text):
-            self.error(ref.line, f"{who}: reference '{shown}' is an absolute path; use a path "
-                       "relative to the lesson")
+        if absolute:
+            self.error(
+                ref.line,
+                f"{who}: reference '{shown}' is an absolute path; use a path relative to the "
+                "lesson",
+            )
             return
-        lexical = os.path.normpath(os.path.join(self.folder, ref.text))
-        if ref.kind == "code":
-            try:
-                exists = os.path.lexists(lexical) and not os.path.isdir(lexical)
-            except (OSError, ValueError):
-                return
-            if not exists:
-                return
+        lexical = _normal(self.folder / ref.text)
+        try:
+            exists = lexical.exists() or lexical.is_symlink()
+            is_dir = lexical.is_dir()
+        except (OSError, ValueError):
+            return
+        if ref.kind == "code" and (not exists or is_dir):
+            return  # a string that is not a file name here
         if not _within(lexical, self.root):
-            self.error(ref.line, f"{who}: reference '{shown}' leaves the workshop root; "
-                       "assets must sit inside the workshop")
-            return
-        if not _within(lexical, self.folder):
+            self.error(
+                ref.line,
+                f"{who}: reference '{shown}' leaves the workshop root; assets must sit inside "
+                "the workshop",
+            )
+        elif not _within(lexical, self.folder):
             if ref.kind == "image":
-                self.error(ref.line, f"{who}: image '{shown}' is outside the lesson's folder; "
-                           "move it next to the lesson (bundles ship only the lesson's folder)")
+                self.error(
+                    ref.line,
+                    f"{who}: image '{shown}' is outside the lesson's folder; move it next to "
+                    "the lesson (bundles ship only the lesson's folder)",
+                )
             elif ref.kind == "code":
-                self.warning(ref.line, f"{who}: '{shown}' is outside the lesson's folder and "
-                             "will not be in the exported notebook's folder")
-            return
-        if not os.path.lexists(lexical):
+                self.warning(
+                    ref.line,
+                    f"{who}: '{shown}' is outside the lesson's folder and will not be next to "
+                    "the exported notebook",
+                )
+        elif not exists:
             if ref.kind == "image":
                 self.warning(ref.line, f"{who}: image '{shown}' not found")
-            return
-        if os.path.isdir(lexical) and not os.path.islink(lexical):
-            return
-        if os.path.islink(lexical) and not os.path.exists(lexical):
+        elif lexical.is_symlink() and not lexical.resolve().exists():
             self.warning(ref.line, f"{who}: '{shown}' is a broken symlink")
-            return
-        self.add(lexical, "markdown" if ref.kind != "code" else "code", ref.line, ref.text)
+        elif not is_dir:
+            self.add(lexical, "code" if ref.kind == "code" else "markdown", ref.line, ref.text)
 
     def module(self, name: str, line: int) -> None:
-        module = os.path.join(self.folder, f"{name}.py")
-        package = os.path.join(self.folder, name)
-        if os.path.isfile(module) and os.path.normpath(module) != os.path.normpath(
-            str(self.lesson.path)
-        ):
+        module = self.folder / f"{name}.py"
+        package = self.folder / name
+        if module.is_file() and module != _normal(self.lesson.path):
             self.add(module, "import", line, f"{name}.py")
-        elif os.path.isfile(os.path.join(package, "__init__.py")):
+        elif (package / "__init__.py").is_file():
             for path in _walk(package, include_py=True):
                 self.add(path, "import", line, os.path.relpath(path, self.folder))
 
-    def folder_files(self, lesson_paths: set[str]) -> None:
+    def folder_files(self, lesson_paths: set[Path]) -> None:
         for path in _walk(self.folder, include_py=False, links=self):
-            if os.path.normpath(path) in lesson_paths:
-                continue
-            self.add(path, "folder", 0, Path(os.path.relpath(path, self.folder)).as_posix())
+            if path not in lesson_paths:
+                self.add(path, "folder", 0, Path(os.path.relpath(path, self.folder)).as_posix())
 
 
-def _walk(folder: str, *, include_py: bool, links: _Collector | None = None) -> Iterator[str]:
+def _walk(folder: Path, *, include_py: bool, links: _Collector | None = None) -> Iterator[Path]:
     """Files under `folder`, sorted; symlinked folders are checked (when `links`), never entered."""
     for here, dirs, names in os.walk(folder):
         keep = []
         for d in sorted(dirs):
             if d.startswith((".", "dist.")) or d in _SKIP_DIRS:
                 continue
-            full = os.path.join(here, d)
-            if os.path.islink(full):
-                if links is not None and not _within(os.path.realpath(full), links.real_root):
+            full = Path(here) / d
+            if full.is_symlink():
+                if links is not None and not _within(full.resolve(), links.real_root):
                     link = links.rel_to_root(full)
-                    links.error(0, f"lesson '{links.lesson.id}': symlink {link} points outside "
-                                "the workshop root; refusing to follow it", path=link)
+                    links.error(
+                        0,
+                        f"lesson '{links.lesson.id}': symlink {link} points outside the workshop "
+                        "root; refusing to follow it",
+                        path=link,
+                    )
                 continue
             keep.append(d)
         dirs[:] = keep
         for name in sorted(names):
-            if name.startswith(".") or name.endswith(_SKIP_SUFFIXES):
-                if not (include_py and name.endswith(".py")):
-                    continue
-            yield os.path.join(here, name)
+            skipped = name.startswith(".") or name.endswith(_SKIP_SUFFIXES)
+            if skipped and not (include_py and name.endswith(".py")):
+                continue
+            yield Path(here) / name
 
 
 def _owns_folder(lesson: Lesson, workshop_root: Path, lessons: tuple[Lesson, ...]) -> bool:
-    folder = os.path.normpath(str(lesson.folder))
-    if folder == os.path.normpath(str(workshop_root)):
+    folder = _normal(lesson.folder)
+    if folder == _normal(workshop_root):
         return False
     return not any(
-        other is not lesson and _within(os.path.normpath(str(other.path)), folder)
-        for other in lessons
+        other is not lesson and _within(_normal(other.path), folder) for other in lessons
     )
 
 
@@ -349,7 +360,7 @@ def lesson_assets(
 ) -> tuple[tuple[Asset, ...], tuple[Diagnostic, ...]]:
     """The lesson's assets, sorted by name, and the problems found (see the module docstring)."""
     own = _owns_folder(lesson, workshop.root, workshop.lessons)
-    collector = _Collector(lesson, workshop.root, own)
+    collector = _Collector(lesson, workshop.root)
     for ref in _markdown_refs(lesson):
         collector.reference(ref)
     for ref in _code_refs(lesson):
@@ -357,7 +368,7 @@ def lesson_assets(
     for name, line in _imported_modules(lesson):
         collector.module(name, line)
     if own:
-        collector.folder_files({os.path.normpath(str(other.path)) for other in workshop.lessons})
+        collector.folder_files({_normal(other.path) for other in workshop.lessons})
     has_error = any(d.is_error for d in collector.diagnostics)
     assets = () if has_error else tuple(collector.assets[k] for k in sorted(collector.assets))
     return assets, tuple(dict.fromkeys(collector.diagnostics))
@@ -368,20 +379,18 @@ def requirements_file(workshop: Workshop) -> tuple[Path | None, list[Diagnostic]
     name = workshop.config.requirements
     if not name:
         return None, []
-    relpath = workshop.config.relpath
-    line = workshop.config.line_of("requirements")
-    root = os.path.realpath(str(workshop.root))
-    lexical = os.path.normpath(os.path.join(str(workshop.root), name))
+    lexical = _normal(workshop.root / name)
     if (
-        os.path.isabs(name)
-        or not _within(lexical, os.path.normpath(str(workshop.root)))
-        or not _within(os.path.realpath(lexical), root)
+        Path(name).is_absolute()
+        or not _within(lexical, _normal(workshop.root))
+        or not _within(lexical.resolve(), workshop.root.resolve())
     ):
         message = f"requirements file '{_shown(name)}' is outside the workshop root"
-        return None, [Diagnostic(relpath, line, Severity.ERROR, message)]
-    if not os.path.isfile(lexical):
-        return None, []  # reported by config loading
-    return Path(os.path.realpath(lexical)), []
+        line = workshop.config.line_of("requirements")
+        return None, [Diagnostic(workshop.config.relpath, line, Severity.ERROR, message)]
+    if not lexical.is_file():
+        return None, []  # reported when workshop.toml is loaded
+    return lexical.resolve(), []
 
 
 def check_assets(workshop: Workshop) -> list[Diagnostic]:

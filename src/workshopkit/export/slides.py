@@ -165,7 +165,7 @@ def _heading_slide_type(cell: Any) -> str:
     if cell.get("cell_type") != "markdown":
         return "-"
     text = str(cell.get("source", "")).lstrip()
-    if text.startswith("# ") or text == "#":
+    if text.startswith("# "):
         return "slide"
     if text.startswith("## "):
         return "subslide"
@@ -387,8 +387,10 @@ def _speaker_view_hashes() -> tuple[str, ...]:
 def content_security_policy(script_hashes: list[str] | None) -> str:
     """The deck's CSP. ``None`` allows inline scripts (unsanitised decks only).
 
-    ``file:`` is listed next to ``'self'`` because Chromium treats pages opened from ``file://``
-    as having an opaque origin, so ``'self'`` alone does not match sibling files.
+    Both ``'self'`` and ``file:`` are listed: Chromium 156 matches sibling ``file://`` URLs with
+    ``'self'`` alone (verified), but browsers differ on the origin of a ``file://`` page, and a
+    deck served over HTTP needs ``'self'``. No ``'unsafe-eval'``: reveal.js and require.js do
+    not need it.
     """
     local = "'self' file:"
     if script_hashes is None:

@@ -1,0 +1,95 @@
+"""Per-lesson files in `dist/lessons/<id>/` (DESIGN.md §5).
+
+- `<id>.ipynb`: the learner copy (`transforms.learner_notebook` of the lesson as written);
+- `<id>.solution.ipynb`: the solution copy (`transforms.solution_notebook` of the executed
+  notebook; of the unexecuted one for a lesson skipped for a stated reason, e.g. no GPU);
+- `<id>.slides.html`: the reveal.js deck of the executed notebook, solutions left out unless a
+  cell is tagged `show-in-slides` (see `transforms.slides_source_notebook`);
+- the lesson's assets (see `export.assets`), at their path relative to the lesson's folder.
+
+Notebook files are deterministic: `nbformat.writes` sorts keys, cell ids are fixed by the
+transforms, and no timestamps or machine paths survive them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ..model import Lesson
+from ._io import copy_file, write_bytes, write_text
+from .assets import Asset
+
+if TYPE_CHECKING:
+    from nbformat import NotebookNode
+
+__all__ = [
+    "STATIC_PREFIX",
+    "learner_path",
+    "notebook_bytes",
+    "read_notebook",
+    "slides_path",
+    "solution_path",
+    "write_lesson",
+]
+
+STATIC_PREFIX = "../../_static"  # from dist/lessons/<id>/ to dist/_static
+
+
+def learner_path(lesson_id: str) -> str:
+    return f"lessons/{lesson_id}/{lesson_id}.ipynb"
+
+
+def solution_path(lesson_id: str) -> str:
+    return f"lessons/{lesson_id}/{lesson_id}.solution.ipynb"
+
+
+def slides_path(lesson_id: str) -> str:
+    return f"lessons/{lesson_id}/{lesson_id}.slides.html"
+
+
+def notebook_bytes(nb: NotebookNode) -> bytes:
+    """The notebook as nbformat writes it (sorted keys, one-space indent), ending in a newline."""
+    import nbformat
+
+    text: str = nbformat.writes(nb, version=4)  # type: ignore[no-untyped-call]
+    return (text if text.endswith("\n") else text + "\n").encode("utf-8")
+
+
+def read_notebook(path: Path) -> NotebookNode:
+    import nbformat
+
+    nb: NotebookNode = nbformat.read(str(path), as_version=4)  # type: ignore[no-untyped-call]
+    return nb
+
+
+def write_lesson(
+    lesson: Lesson,
+    executed: NotebookNode | None,
+    assets: Sequence[Asset],
+    dest: Path,
+    *,
+    slides: bool = True,
+) -> list[Path]:
+    """Write one lesson's notebooks, slides and assets under `dest` (the dist root)."""
+    from ..load import to_notebook
+    from ..transforms import learner_notebook, slides_source_notebook, solution_notebook
+
+    source = to_notebook(lesson)
+    ran = executed if executed is not None else source
+    written = [
+        write_bytes(dest / learner_path(lesson.id), notebook_bytes(learner_notebook(source))),
+        write_bytes(dest / solution_path(lesson.id), notebook_bytes(solution_notebook(ran))),
+    ]
+    if slides:
+        from .slides import prepare_slides, render_slides
+
+        deck = prepare_slides(slides_source_notebook(ran), include_solutions=False)
+        html = render_slides(
+            deck, static_prefix=STATIC_PREFIX, title=lesson.meta.title, sanitize_html=True
+        )
+        written.append(write_text(dest / slides_path(lesson.id), html))
+    folder = dest / "lessons" / lesson.id
+    written.extend(copy_file(asset.source, folder / asset.name) for asset in assets)
+    return written

@@ -1,0 +1,173 @@
+"""Helpers for execution tests: tiny workshops in tmp_path, lesson texts, process checks."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+RESOURCES = Path(__file__).parent / "resources"
+FAULTS = RESOURCES / "faults"
+WORKSHOPKIT = [sys.executable, "-m", "workshopkit"]
+
+Cell = str | tuple[str, Iterable[str]]  # code, or (code, tags)
+
+
+def lesson_text(
+    *cells: Cell,
+    title: str = "A lesson",
+    level: str = "beginner",
+    kernel: str = "python3",
+    extra: str = "",
+) -> str:
+    """A py:percent lesson: header (8 lines + `extra`) then one `# %%` cell per argument.
+
+    A cell is its code, or `(code, tags)`; code starting with `# %%` is used as written.
+    """
+    lines = [
+        "# ---",
+        "# jupyter:",
+        f"#   kernelspec: {{display_name: Python 3, language: python, name: {kernel}}}",
+        "#   workshopkit:",
+        f"#     title: {title}",
+        f"#     level: {level}",
+        "#     minutes: 5",
+    ]
+    lines += [f"#     {x}" for x in extra.splitlines() if x.strip()]
+    lines += ["# ---", ""]
+    for cell in cells:
+        code, tags = (cell, ()) if isinstance(cell, str) else cell
+        if code.startswith("# %%"):
+            lines.append(code.rstrip("\n"))
+        else:
+            tags = list(tags)
+            marker = "# %%" + (" tags=[" + ", ".join(f'"{t}"' for t in tags) + "]" if tags else "")
+            lines += [marker, code.rstrip("\n")]
+        lines.append("")
+    return "\n".join(lines)
+
+
+def line_of(text: str, needle: str) -> int:
+    """1-based line of the first line containing `needle`."""
+    for number, line in enumerate(text.split("\n"), start=1):
+        if needle in line:
+            return number
+    raise AssertionError(f"{needle!r} not in text")
+
+
+def write_toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return repr(value)
+
+
+def make_workshop(
+    root: Path,
+    lessons: Mapping[str, str],
+    *,
+    execution: Mapping[str, Any] | None = None,
+    parameters: Mapping[str, Any] | None = None,
+    files: Mapping[str, str] | None = None,
+) -> Path:
+    """Write workshop.toml, lessons (relpath -> text) and other files under `root`."""
+    root.mkdir(parents=True, exist_ok=True)
+    toml = ['title = "Test workshop"', "", "[execution]"]
+    toml += [f"{k} = {write_toml_value(v)}" for k, v in (execution or {}).items()]
+    if parameters:
+        toml += ["", "[execution.parameters]"]
+        toml += [f"{k} = {write_toml_value(v)}" for k, v in parameters.items()]
+    (root / "workshop.toml").write_text("\n".join(toml) + "\n", encoding="utf-8")
+    for rel, text in {**lessons, **(files or {})}.items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    return root
+
+
+def open_ok(root: Path, only: Iterable[Path] = ()) -> Any:
+    """The validated workshop at `root` (fails the test on diagnostics errors)."""
+    from workshopkit.pipeline import open_workshop
+
+    opened = open_workshop(root, tuple(only))
+    assert opened.workshop is not None, "\n".join(str(d) for d in opened.diagnostics)
+    return opened
+
+
+def run_workshop(root: Path, only: Iterable[Path] = (), **options: Any) -> Any:
+    """`run_lessons` on the selected lessons; returns (report, results by lesson id)."""
+    from workshopkit.execute import RunOptions, run_lessons
+
+    opened = open_ok(root, only)
+    report = run_lessons(opened.workshop, opened.selected, RunOptions(**options))
+    return report, {r.lesson_id: r for r in report.results}
+
+
+def mark_env(**extra: str) -> tuple[str, dict[str, str]]:
+    """A unique marker and an environment carrying it, to find a run's processes later."""
+    mark = uuid.uuid4().hex
+    env = {**os.environ, "WORKSHOPKIT_TEST_MARK": mark, "NO_COLOR": "1", **extra}
+    env.pop("GITHUB_ACTIONS", None)
+    env.pop("PYTEST_XDIST_WORKER", None)
+    return mark, env
+
+
+def marked_processes(mark: str) -> list[Any]:
+    """Live processes whose environment carries `mark` (zombies count as gone)."""
+    import psutil
+
+    found = []
+    for proc in psutil.process_iter(["pid", "status"]):
+        try:
+            if proc.info["status"] == psutil.STATUS_ZOMBIE:
+                continue
+            if proc.environ().get("WORKSHOPKIT_TEST_MARK") == mark:
+                found.append(proc)
+        except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess, OSError):
+            continue
+    return found
+
+
+def wait_gone(mark: str, timeout: float = 5.0) -> list[Any]:
+    """Wait until no process carries `mark`; returns the survivors (empty when all are gone)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        left = marked_processes(mark)
+        if not left or time.monotonic() > deadline:
+            return left
+        time.sleep(0.1)
+
+
+def kill_marked(mark: str) -> None:
+    """Clean-up after a failed assertion, so one test's leftovers never disturb another."""
+    for proc in marked_processes(mark):
+        try:
+            proc.kill()
+        except Exception:  # noqa: BLE001, S110
+            pass
+
+
+def cli(
+    *args: str | Path,
+    env: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
+    timeout: float = 120,
+) -> subprocess.CompletedProcess[str]:
+    """`workshopkit ARGS` in a subprocess (a real process: signals, exit codes, streams)."""
+    if env is None:
+        _, env = mark_env()
+    return subprocess.run(
+        [*WORKSHOPKIT, *map(str, args)],
+        capture_output=True,
+        text=True,
+        env=dict(env),
+        cwd=cwd,
+        timeout=timeout,
+        check=False,
+    )
