@@ -125,12 +125,14 @@ def open_offline(page_or_context: Page | BrowserContext, path: Path) -> OfflineP
 
     The route is installed on the browser context, so popups and iframes are cut off too.
     """
-    if hasattr(page_or_context, "new_page"):
-        context = page_or_context
-        page = context.new_page()  # type: ignore[union-attr]
-    else:
-        page = page_or_context  # type: ignore[assignment]
+    from playwright.sync_api import Page
+
+    if isinstance(page_or_context, Page):
+        page = page_or_context
         context = page.context
+    else:
+        context = page_or_context
+        page = context.new_page()
     record = OfflinePage(page=page)
 
     def cut_network(route: Any) -> None:

@@ -224,9 +224,13 @@ def test_lesson_content_cannot_run_script(
     title = "</script><script>window.__pwned='title'</script>"
     deck = build_deck(tmp_path, xss_notebook(), "xss", title)
     dialogs: list[str] = []
-    offline_context.on("page", lambda p: p.on("dialog", lambda d: dialogs.append(d.message)))
+
+    def on_dialog(dialog: Any) -> None:
+        dialogs.append(dialog.message)
+        dialog.dismiss()
+
+    offline_context.on("page", lambda page: page.on("dialog", on_dialog))  # before it opens
     opened = open_offline(offline_context, deck)
-    opened.page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
     wait_ready(opened.page)
     for _ in range(3):
         opened.page.evaluate(f"{REVEAL}.next()")

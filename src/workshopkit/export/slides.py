@@ -7,7 +7,7 @@ vendored in ``workshopkit/static`` (see ``static/VENDORED.md``). The pipeline co
 :func:`static_dir` to ``dist/_static/`` and renders each deck with a ``static_prefix`` relative to
 the deck (``"../../_static"`` for ``dist/lessons/<id>/``).
 
-Security (failure-modes.md 15, 17, 26-29):
+Security (reference/failure-modes.md §1 rows 15 and 17, §3 cases 26, 27 and 29):
 
 * By default the HTML of markdown cells and of ``text/html``/``text/markdown`` outputs is sanitised
   with bleach against an allow-list suited to notebooks (headings, paragraphs, lists, tables,
@@ -46,9 +46,12 @@ if TYPE_CHECKING:
 
 __all__ = [
     "SlidesTemplateNotFound",
+    "clean_html",
+    "content_security_policy",
     "prepare_slides",
     "render_slides",
     "static_dir",
+    "template_dir",
 ]
 
 TEMPLATE_NAME = "workshopkit_reveal"
@@ -416,20 +419,23 @@ def content_security_policy(script_hashes: list[str] | None) -> str:
 
 
 def _apply_csp(html: str, sanitized: bool) -> str:
+    """Fill in the template's CSP placeholder (it must come before the first ``<script>``)."""
+    placeholder_at = html.find(_CSP_PLACEHOLDER)
+    script_at = html.lower().find("<script")
+    body_at = html.find("<body")
+    main_end = html.rfind("</main>")
+    if placeholder_at < 0 or body_at < 0 or main_end < 0 or 0 <= script_at < placeholder_at:
+        raise SlidesTemplateNotFound(
+            f"slides template '{TEMPLATE_NAME}' lacks its CSP placeholder or layout; searched: "
+            f"[{template_dir() / TEMPLATE_NAME / 'index.html.j2'}]"
+        )
     if sanitized:
         # Only the template's own scripts get a hash: those in <head> and after </main>.
         # Lesson content sits between <body> and </main>.
-        body_at = html.find("<body")
-        main_end = html.rfind("</main>")
-        owned = html[:body_at] + html[main_end:] if body_at >= 0 <= main_end else ""
+        owned = html[:body_at] + html[main_end:]
         policy = content_security_policy(_inline_script_hashes(owned))
     else:
         policy = content_security_policy(None)
-    if _CSP_PLACEHOLDER not in html:
-        raise SlidesTemplateNotFound(
-            f"slides template '{TEMPLATE_NAME}' has no CSP placeholder; searched: "
-            f"[{template_dir() / TEMPLATE_NAME / 'index.html.j2'}]"
-        )
     return html.replace(_CSP_PLACEHOLDER, policy, 1)
 
 
