@@ -31,14 +31,16 @@ async def run_one(sem: asyncio.Semaphore, path: Path, timeout: int) -> None:
             resources={"metadata": {"path": str(path.parent)}},
         )
         await client.async_execute()
-        nbformat.write(nb, path.with_name(path.stem + ".out.ipynb"))
+        nbformat.write(nb, path.with_name(path.stem + ".out.ipynb"))  # type: ignore[no-untyped-call]
 
 
 async def main_async(paths: list[Path], jobs: int, timeout: int) -> int:
     sem = asyncio.Semaphore(jobs)
-    results = await asyncio.gather(*(run_one(sem, p, timeout) for p in paths), return_exceptions=True)
+    results = await asyncio.gather(
+        *(run_one(sem, p, timeout) for p in paths), return_exceptions=True
+    )
     failed = 0
-    for path, res in zip(paths, results):
+    for path, res in zip(paths, results, strict=True):
         if isinstance(res, BaseException):
             failed += 1
             print(f"FAILED {path}: {type(res).__name__}: {str(res)[:300]}", file=sys.stderr)
@@ -47,7 +49,9 @@ async def main_async(paths: list[Path], jobs: int, timeout: int) -> int:
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("dir", type=Path)
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--timeout", type=int, default=120)

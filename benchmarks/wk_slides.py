@@ -15,7 +15,6 @@ import sys
 from pathlib import Path
 
 import nbformat
-
 from workshopkit.export.slides import prepare_slides, render_slides, static_dir
 
 
@@ -28,7 +27,7 @@ def main() -> int:
     for path in paths:
         name = path.name.removesuffix(".ipynb")
         try:
-            nb = nbformat.read(path, as_version=4)
+            nb = nbformat.read(path, as_version=4)  # type: ignore[no-untyped-call]
             html = render_slides(prepare_slides(nb), static_prefix="_static", title=name)
             (out / f"{name}.slides.html").write_text(html, encoding="utf-8")
         except Exception as exc:  # report every deck, then fail

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import heapq
-from collections.abc import Sequence
+import itertools
+from collections.abc import Collection, Sequence
 
 from .config import did_you_mean
 from .model import Diagnostic, Lesson, Severity, Track, TrackSpec, WorkshopConfig
@@ -55,30 +56,37 @@ def order(lessons: Sequence[Lesson]) -> list[Lesson]:
 
 
 def assemble_tracks(
-    config: WorkshopConfig, lessons: Sequence[Lesson]
+    config: WorkshopConfig, lessons: Sequence[Lesson], invalid: Collection[str] = ()
 ) -> tuple[tuple[Track, ...], list[Diagnostic]]:
-    """Build every track; report unknown ids, missing prerequisites and level inversions."""
+    """Build every track; report unknown ids, missing prerequisites and level inversions.
+
+    `invalid` holds the ids of lessons that failed validation: naming one is not an unknown id.
+    """
     diagnostics: list[Diagnostic] = []
     known = {lesson.id for lesson in lessons}
     specs = config.tracks or (ALL_LESSONS,)
     tracks: list[Track] = []
     for spec in specs:
-        line = config.line_of(f"tracks.{config.tracks.index(spec)}.lessons") if config.tracks else 1
-        for ident in spec.lessons:
-            if ident not in known:
+        table = _table_key(config, "tracks", spec.line)
+        for number, ident in enumerate(spec.lessons):
+            if ident not in known and ident not in invalid:
                 diagnostics.append(
                     Diagnostic(
                         config.relpath,
-                        line,
+                        _item_line(config, f"{table}.lessons", number, spec.line),
                         Severity.ERROR,
-                        f"track '{spec.id}' names unknown lesson '{ident}'{did_you_mean(ident, known)}",
+                        f"track '{spec.id}' names unknown lesson '{ident}'"
+                        + did_you_mean(ident, known),
                     )
                 )
         chosen = select(spec, lessons)
         if config.tracks and not chosen:
             diagnostics.append(
                 Diagnostic(
-                    config.relpath, spec.line, Severity.WARNING, f"track '{spec.id}' selects no lesson"
+                    config.relpath,
+                    spec.line,
+                    Severity.WARNING,
+                    f"track '{spec.id}' selects no lesson",
                 )
             )
         ordered = order(chosen)
@@ -95,7 +103,7 @@ def assemble_tracks(
                         f"{', '.join(repr(m) for m in missing)}",
                     )
                 )
-        for earlier, later in zip(ordered, ordered[1:]):
+        for earlier, later in itertools.pairwise(ordered):
             if later.meta.level.rank < earlier.meta.level.rank:
                 diagnostics.append(
                     Diagnostic(
@@ -110,20 +118,37 @@ def assemble_tracks(
     return tuple(tracks), diagnostics
 
 
-def check_event_items(config: WorkshopConfig, lessons: Sequence[Lesson]) -> list[Diagnostic]:
+def check_event_items(
+    config: WorkshopConfig, lessons: Sequence[Lesson], invalid: Collection[str] = ()
+) -> list[Diagnostic]:
     """Events naming unknown lessons (the programme rules themselves live in `events`)."""
     known = {lesson.id for lesson in lessons}
     out: list[Diagnostic] = []
-    for index, event in enumerate(config.events):
-        line = config.line_of(f"events.{index}.lessons")
-        for ident in event.lessons:
-            if ident not in known:
+    for event in config.events:
+        table = _table_key(config, "events", event.line)
+        for number, ident in enumerate(event.lessons):
+            if ident not in known and ident not in invalid:
                 out.append(
                     Diagnostic(
                         config.relpath,
-                        line,
+                        _item_line(config, f"{table}.lessons", number, event.line),
                         Severity.ERROR,
-                        f"event '{event.id}' names unknown lesson '{ident}'{did_you_mean(ident, known)}",
+                        f"event '{event.id}' names unknown lesson '{ident}'"
+                        + did_you_mean(ident, known),
                     )
                 )
     return out
+
+
+def _table_key(config: WorkshopConfig, name: str, line: int) -> str:
+    """The key path (`tracks.2`) of the `[[name]]` table that starts on `line`."""
+    for key, where in config.key_lines.items():
+        if where == line and key.startswith(f"{name}.") and key.count(".") == 1:
+            return key
+    return f"{name}.?"
+
+
+def _item_line(config: WorkshopConfig, array: str, index: int, fallback: int) -> int:
+    """The line of item `index` of an array in workshop.toml, else of the array, else `fallback`."""
+    lines = config.key_lines
+    return lines.get(f"{array}.{index}") or lines.get(array) or fallback or 1

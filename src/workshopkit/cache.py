@@ -16,7 +16,9 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 import warnings
+from collections.abc import Callable
 from dataclasses import replace
 from functools import lru_cache
 from pathlib import Path
@@ -42,20 +44,28 @@ class CacheWarning(UserWarning):
 @lru_cache(maxsize=8)
 def environment_identity(argv0: str) -> str:
     """Interpreter version and installed distributions of the kernel's Python."""
-    if not argv0 or Path(argv0).resolve() == Path(sys.executable).resolve() or argv0 in {
-        "python",
-        "python3",
-    }:
+    if (
+        not argv0
+        or Path(argv0).resolve() == Path(sys.executable).resolve()
+        or argv0
+        in {
+            "python",
+            "python3",
+        }
+    ):
         from importlib import metadata
 
         dists = sorted(
-            f"{d.metadata['Name']}=={d.version}" for d in metadata.distributions() if d.metadata["Name"]
+            f"{d.metadata['Name']}=={d.version}"
+            for d in metadata.distributions()
+            if d.metadata["Name"]
         )
         return hashlib.sha256("\n".join([sys.version, *dists]).encode()).hexdigest()
     script = (
         "import sys, importlib.metadata as m;"
         "print(sys.version);"
-        "print('\\n'.join(sorted(f\"{d.metadata['Name']}=={d.version}\" for d in m.distributions())))"
+        "print('\\n'.join(sorted("
+        "f\"{d.metadata['Name']}=={d.version}\" for d in m.distributions())))"
     )
     try:
         out = subprocess.run(
@@ -112,16 +122,24 @@ def lesson_key(plan: LessonPlan) -> str:
     for path in _asset_files(lesson):
         rel = path.relative_to(lesson.folder).as_posix()
         try:
-            data = path.read_bytes() if not path.is_symlink() else os.readlink(path).encode()
+            data = path.read_bytes() if not path.is_symlink() else str(path.readlink()).encode()
         except OSError:
             data = b"<unreadable>"
         feed("asset", [rel, hashlib.sha256(data).hexdigest()])
     return digest.hexdigest()[:32]
 
 
+def _warn(message: str) -> None:
+    warnings.warn(message, CacheWarning, stacklevel=3)
+
+
 class Cache:
-    def __init__(self, root: Path) -> None:
+    """Passed results by lesson id and key; problems go to `on_problem` (a CacheWarning by
+    default; the executor attaches them to the lesson's result instead)."""
+
+    def __init__(self, root: Path, on_problem: Callable[[str, str], None] | None = None) -> None:
         self.dir = root / CACHE_DIR / "cache"
+        self.on_problem = on_problem or (lambda lesson_id, message: _warn(message))
 
     def key(self, plan: LessonPlan) -> str:
         return lesson_key(plan)
@@ -144,8 +162,8 @@ class Cache:
             seconds = float(data["seconds"])
             warns = tuple(str(w) for w in data.get("warnings", []))
         except (OSError, ValueError, KeyError, TypeError) as exc:
-            warnings.warn(
-                f"{entry}: corrupt cache entry discarded ({exc})", CacheWarning, stacklevel=2
+            self.on_problem(
+                lesson.id, f"{lesson.relpath}: corrupt cache entry discarded, lesson re-run ({exc})"
             )
             shutil.rmtree(entry, ignore_errors=True)
             return None
@@ -160,14 +178,16 @@ class Cache:
         )
 
     def put(self, key: str, lesson: Lesson, result: LessonResult) -> LessonResult:
-        """Store a passed result and its notebook; returns the result pointing at the stored copy."""
+        """Store a passed result and its notebook; returns it pointing at the stored copy."""
         if result.status is not Status.PASSED or result.notebook is None:
             return result
         final = self._entry(lesson.id, key)
+        tmp: Path | None = None
         try:
             final.parent.mkdir(parents=True, exist_ok=True)
             tmp = Path(tempfile.mkdtemp(prefix=f".{key}.tmp-", dir=final.parent))
-            shutil.move(str(result.notebook), tmp / "executed.ipynb")
+            # a copy: if storing fails, the result keeps its notebook for the export
+            shutil.copyfile(result.notebook, tmp / "executed.ipynb")
             digest = hashlib.sha256((tmp / "executed.ipynb").read_bytes()).hexdigest()
             record = {
                 "format": ENTRY_FORMAT,
@@ -184,19 +204,28 @@ class Cache:
                 os.fsync(fh.fileno())
             if final.exists():
                 shutil.rmtree(final)
-            os.replace(tmp, final)
+            tmp.replace(final)
             for old in final.parent.iterdir():  # one entry per lesson: drop superseded ones
-                if old != final:
+                # (but not another process's entry still being written, unless it is stale)
+                if old != final and (not old.name.startswith(".") or _stale(old)):
                     shutil.rmtree(old, ignore_errors=True)
         except OSError as exc:
-            warnings.warn(f"{final}: could not write cache entry ({exc})", CacheWarning, stacklevel=2)
+            if tmp is not None:
+                shutil.rmtree(tmp, ignore_errors=True)
+            self.on_problem(lesson.id, f"{final}: could not write cache entry ({exc})")
             return result
         _cleanup_scratch(result.notebook)
         return replace(result, notebook=final / "executed.ipynb")
+
+
+def _stale(path: Path, seconds: float = 3600) -> bool:
+    try:
+        return time.time() - path.stat().st_mtime > seconds
+    except OSError:
+        return False
 
 
 def _cleanup_scratch(notebook: Path) -> None:
     scratch = notebook.parent
     if scratch.name.startswith("workshopkit-") and scratch.parent == Path(tempfile.gettempdir()):
         shutil.rmtree(scratch, ignore_errors=True)
-

@@ -30,7 +30,9 @@ def _open(path: Path, only: tuple[Path, ...] = ()) -> Any:
         click.echo(str(diagnostic), err=True)
         if in_github_actions():
             kind = "error" if diagnostic.is_error else "warning"
-            click.echo(github_annotation(kind, diagnostic.path, diagnostic.line, diagnostic.message))
+            click.echo(
+                github_annotation(kind, diagnostic.path, diagnostic.line, diagnostic.message)
+            )
     if opened.workshop is None:
         click.echo(diagnostics_summary(opened.diagnostics, opened.lesson_count), err=True)
         sys.exit(int(ExitCode.INVALID))
@@ -108,13 +110,46 @@ def _on_sigterm(signum: int, frame: Any) -> None:
 def run_options(func: Any) -> Any:
     """The execution options shared by `run` and `build`, defined once."""
     options = [
-        click.option("-j", "--jobs", type=click.IntRange(min=1), help="Lessons run at once [default: [execution] jobs, else 2]."),
-        click.option("--timeout", type=click.IntRange(min=1), help="Seconds per cell [default: [execution] timeout]."),
-        click.option("--lesson-timeout", type=click.IntRange(min=1), help="Seconds per lesson [default: [execution] lesson_timeout]."),
-        click.option("-p", "--parameter", "parameters", multiple=True, metavar="NAME=VALUE", help="Set a value in each lesson's parameters cell (a Python literal); repeatable."),
-        click.option("-k", "--kernel", help="Kernel for every lesson [default: [execution] kernel, else the lesson's kernelspec]."),
-        click.option("--no-cache", is_flag=True, help="Run every lesson even if its cached result is still valid."),
-        click.option("--require-gpu", is_flag=True, help="Fail GPU lessons where no GPU is visible instead of skipping them."),
+        click.option(
+            "-j",
+            "--jobs",
+            type=click.IntRange(min=1),
+            help="Lessons run at once [default: [execution] jobs, else 2].",
+        ),
+        click.option(
+            "--timeout",
+            type=click.IntRange(min=1),
+            help="Seconds per cell [default: [execution] timeout].",
+        ),
+        click.option(
+            "--lesson-timeout",
+            type=click.IntRange(min=1),
+            help="Seconds per lesson [default: [execution] lesson_timeout].",
+        ),
+        click.option(
+            "-p",
+            "--parameter",
+            "parameters",
+            multiple=True,
+            metavar="NAME=VALUE",
+            help="Set a value in each lesson's parameters cell (a Python literal); repeatable.",
+        ),
+        click.option(
+            "-k",
+            "--kernel",
+            help="Kernel for every lesson [default: [execution] kernel, else the lesson's "
+            "kernelspec].",
+        ),
+        click.option(
+            "--no-cache",
+            is_flag=True,
+            help="Run every lesson even if its cached result is still valid.",
+        ),
+        click.option(
+            "--require-gpu",
+            is_flag=True,
+            help="Fail GPU lessons where no GPU is visible instead of skipping them.",
+        ),
     ]
     for option in reversed(options):
         func = option(func)
@@ -139,49 +174,107 @@ def _make_options(kw: dict[str, Any]) -> Any:
 @click.argument("paths", type=PATH_ARG, nargs=-1)
 @run_options
 @click.option("--junit-xml", type=PATH_ARG, help="Also write a JUnit XML report to this file.")
-@click.option("--report", "report_path", type=PATH_ARG, help="Where to write report.json [default: .workshopkit/report.json].")
-def run(paths: tuple[Path, ...], junit_xml: Path | None, report_path: Path | None, **kw: Any) -> None:
+@click.option(
+    "--report",
+    "report_path",
+    type=PATH_ARG,
+    help="Where to write report.json [default: .workshopkit/report.json].",
+)
+def run(
+    paths: tuple[Path, ...], junit_xml: Path | None, report_path: Path | None, **kw: Any
+) -> None:
     """Execute every lesson of the workshop (or the lessons and folders given).
 
     Failures name the lesson's source line: lessons/intro.py:42 (cell 3): ValueError: boom
     """
     import signal
 
+    # Ctrl-C or SIGTERM anywhere (while kernels run, or while reports are written) ends with
+    # 130/143; run_lessons kills every kernel on the way out, and reports are written
+    # atomically, so the previous report.json stays intact.
+    previous = signal.signal(signal.SIGTERM, _on_sigterm)
+    try:
+        _run(paths, junit_xml, report_path, kw)
+    except KeyboardInterrupt:
+        click.echo("\ninterrupted: every kernel was stopped", err=True)
+        sys.exit(int(ExitCode.INTERRUPTED))
+    except _Terminated:
+        click.echo("\nterminated: every kernel was stopped", err=True)
+        sys.exit(int(ExitCode.TERMINATED))
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _run(
+    paths: tuple[Path, ...], junit_xml: Path | None, report_path: Path | None, kw: dict[str, Any]
+) -> NoReturn:
     from .errors import InfrastructureError
     from .execute import report_json, run_lessons
     from .progress import RunDisplay
-    from .report import error_annotations, in_github_actions, junit_xml as to_junit, write_json_atomic
+    from .report import error_annotations, in_github_actions, write_json_atomic
+    from .report import junit_xml as to_junit
 
-    start = paths[0] if paths else Path(".")
+    start = paths[0] if paths else Path()
     opened = _open(start if start.is_dir() else start.parent, tuple(p for p in paths))
     workshop = opened.workshop
     options = _make_options(kw)
-    previous = signal.signal(signal.SIGTERM, _on_sigterm)
+    target = report_path or workshop.root / ".workshopkit" / "report.json"
     display = RunDisplay(len(opened.selected))
     try:
         with display:
             report = run_lessons(workshop, opened.selected, options, on_event=display.on_event)
     except InfrastructureError as error:
+        # Before any lesson ran (no such kernel): still replace the last report, so that CI never
+        # reads an old success.
+        write_json_atomic(target, _infrastructure_report(workshop, error))
+        if in_github_actions():
+            click.echo(_annotation(error))
         _fail(error)
-    except KeyboardInterrupt:
-        click.echo("interrupted: every kernel was stopped", err=True)
-        sys.exit(int(ExitCode.INTERRUPTED))
-    except _Terminated:
-        click.echo("terminated: every kernel was stopped", err=True)
-        sys.exit(int(ExitCode.TERMINATED))
-    finally:
-        signal.signal(signal.SIGTERM, previous)
     display.summary(report)
     report = _check_decks(opened.workshop, report)
-    target = report_path or workshop.root / ".workshopkit" / "report.json"
     write_json_atomic(target, report_json(report, workshop))
     if junit_xml is not None:
-        junit_xml.parent.mkdir(parents=True, exist_ok=True)
-        junit_xml.write_text(to_junit(report.results, report.seconds), encoding="utf-8")
+        _write_text_atomic(junit_xml, to_junit(report.results, report.seconds))
     if in_github_actions():
         for line in error_annotations(report.results):
             click.echo(line)
     sys.exit(int(report.exit_code))
+
+
+def _infrastructure_report(workshop: Any, error: WorkshopkitError) -> dict[str, Any]:
+    import platform
+
+    return {
+        "workshop": workshop.config.title,
+        "python": platform.python_version(),
+        "seconds": 0.0,
+        "kernels_started": 0,
+        "exit_code": int(error.exit_code),
+        "error": str(error),
+        "rule_errors": [],
+        "lessons": [],
+    }
+
+
+def _annotation(error: WorkshopkitError) -> str:
+    from .report import github_annotation
+
+    return github_annotation("error", error.path or "workshop.toml", error.line, error.message)
+
+
+def _write_text_atomic(path: Path, text: str) -> None:
+    import os
+    import tempfile
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        Path(tmp).replace(path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 def _check_decks(workshop: Any, report: Any) -> Any:

@@ -28,7 +28,7 @@ from .model import (
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover
-    import tomli as tomllib
+    import tomli as tomllib  # type: ignore[import-not-found,unused-ignore]
 
 CONFIG_NAME = "workshop.toml"
 ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
@@ -67,17 +67,27 @@ def find_root(start: Path) -> Path | None:
     return None
 
 
+_TOML_STRING = re.compile(r'"(?:[^"\\]|\\.)*"|\'[^\']*\'')
+
+
 def _key_lines(text: str) -> dict[str, int]:
-    """Map dotted key paths to their lines: `title`, `execution.timeout`, `tracks.1.lessons`."""
+    """Map dotted key paths to their lines: `title`, `execution.timeout`, `tracks.1.lessons`,
+    and the strings of an array, one per line or not: `tracks.1.lessons.0`."""
     lines: dict[str, int] = {}
     table = ""
     counts: dict[str, int] = {}
+    array: tuple[str, int, int] | None = None  # an open multi-line array: path, depth, next item
     for number, raw in enumerate(text.split("\n"), start=1):
         line = raw.strip()
-        array = re.match(r"^\[\[\s*([\w.-]+)\s*\]\]", line)
+        if array is not None:
+            path, depth, item = array
+            depth, item = _array_items(line, path, depth, item, number, lines)
+            array = (path, depth, item) if depth > 0 else None
+            continue
+        table_array = re.match(r"^\[\[\s*([\w.-]+)\s*\]\]", line)
         single = re.match(r"^\[\s*([\w.-]+)\s*\]", line)
-        if array:
-            name = array.group(1)
+        if table_array:
+            name = table_array.group(1)
             index = counts.get(name, -1) + 1
             counts[name] = index
             table = f"{name}.{index}"
@@ -86,11 +96,53 @@ def _key_lines(text: str) -> dict[str, int]:
             table = single.group(1)
             lines[table] = number
         else:
-            key = re.match(r'^([\w-]+|"[^"]*")\s*=', line)
+            key = re.match(r'^([\w-]+|"[^"]*")\s*=\s*', line)
             if key:
                 path = f"{table}.{key.group(1).strip(chr(34))}" if table else key.group(1)
                 lines.setdefault(path, number)
+                if line[key.end() :].startswith("["):
+                    depth, item = _array_items(line[key.end() :], path, 0, 0, number, lines)
+                    array = (path, depth, item) if depth > 0 else None
     return lines
+
+
+def _array_items(
+    text: str, path: str, depth: int, item: int, number: int, lines: dict[str, int]
+) -> tuple[int, int]:
+    """Record the line of each string item of the array at `path`; returns (depth, next item)."""
+    pos = 0
+    while pos < len(text):
+        char = text[pos]
+        if char == "#":
+            break
+        if char in "\"'":
+            match = _TOML_STRING.match(text, pos)
+            if match is None:
+                break
+            if depth == 1:
+                lines.setdefault(f"{path}.{item}", number)
+                item += 1
+            pos = match.end()
+            continue
+        if char == "[":
+            depth += 1
+        elif char == "]":
+            depth -= 1
+            if depth <= 0:
+                return 0, item
+        pos += 1
+    return depth, item
+
+
+def _table_label(where: str) -> str:
+    """How a key path's table reads in workshop.toml: `[execution]`, `[[tracks]]`, ..."""
+    if not where:
+        return "the top level"
+    parts = where.split(".")
+    if parts[0] in ("tracks", "events"):
+        inner = ".".join(p for p in parts[2:] if not p.isdigit())
+        return f"[[{parts[0]}]]" + (f" '{inner}'" if inner else "")
+    return f"[{where}]"
 
 
 class _Reader:
@@ -115,7 +167,7 @@ class _Reader:
         for key in table:
             if key not in allowed:
                 name = f"{where}.{key}" if where else key
-                label = f"[{where.split('.')[0]}]" if where else "the top level"
+                label = _table_label(where)
                 self.error(
                     name,
                     f"unknown key '{key}' in {label}{did_you_mean(key, allowed)}; "
@@ -182,8 +234,10 @@ def load_config(path: Path) -> tuple[WorkshopConfig | None, list[Diagnostic]]:
     r = _Reader(relpath, _key_lines(text))
     r.unknown_keys(data, _TOP_KEYS, "")
     title = r.get(data, "title", "", _is_str, "a string", "")
-    if not title:
+    if "title" not in data:
         r.error("title", "workshop.toml needs a 'title' (a string)")
+    elif isinstance(data["title"], str) and not title.strip():
+        r.error("title", "'title' must not be empty")
     config = WorkshopConfig(
         root=root,
         path=path.resolve(),
@@ -193,12 +247,16 @@ def load_config(path: Path) -> tuple[WorkshopConfig | None, list[Diagnostic]]:
         execution=_execution(r, r.get(data, "execution", "", _is_table, "a table", {})),
         tracks=tuple(
             t
-            for i, table in enumerate(r.get(data, "tracks", "", _is_list_of_tables, "[[tracks]]", []))
+            for i, table in enumerate(
+                r.get(data, "tracks", "", _is_list_of_tables, "[[tracks]]", [])
+            )
             if (t := _track(r, table, i)) is not None
         ),
         events=tuple(
             e
-            for i, table in enumerate(r.get(data, "events", "", _is_list_of_tables, "[[events]]", []))
+            for i, table in enumerate(
+                r.get(data, "events", "", _is_list_of_tables, "[[events]]", [])
+            )
             if (e := _event(r, table, i)) is not None
         ),
         key_lines=r.lines,
@@ -238,7 +296,9 @@ def _execution(r: _Reader, table: Mapping[str, Any]) -> ExecutionConfig:
             "a positive integer",
             default.lesson_timeout,
         ),
-        jobs=r.get(table, "jobs", "execution", _is_positive_int, "a positive integer", default.jobs),
+        jobs=r.get(
+            table, "jobs", "execution", _is_positive_int, "a positive integer", default.jobs
+        ),
         parameters=r.get(table, "parameters", "execution", _is_table, "a table", {}),
     )
 
@@ -251,7 +311,8 @@ def _ident(r: _Reader, table: Mapping[str, Any], where: str, what: str) -> str |
     if not ID_PATTERN.match(ident):
         r.error(
             f"{where}.id",
-            f"{what} id {ident!r} must match {ID_PATTERN.pattern} (lower-case letters, digits, '-')",
+            f"{what} id {ident!r} must match {ID_PATTERN.pattern} "
+            "(lower-case letters, digits and '-')",
         )
         return None
     return str(ident)
@@ -262,14 +323,16 @@ def _track(r: _Reader, table: Mapping[str, Any], index: int) -> TrackSpec | None
     r.unknown_keys(table, _TRACK_KEYS, where)
     ident = _ident(r, table, where, "track")
     levels: list[Level] = []
-    for name in r.get(table, "levels", where, _is_str_list, "a list of level names", []):
+    names = r.get(table, "levels", where, _is_str_list, "a list of level names", [])
+    for number, name in enumerate(names):
         if name in LEVEL_NAMES:
             levels.append(Level(name))
         else:
+            close = did_you_mean(name, LEVEL_NAMES).strip().removeprefix("(").removesuffix(")")
             r.error(
-                f"{where}.levels",
-                f"unknown level '{name}'{did_you_mean(name, LEVEL_NAMES)} "
-                f"(expected {', '.join(LEVEL_NAMES)})",
+                f"{where}.levels.{number}",
+                f"unknown level {name!r} (expected {', '.join(LEVEL_NAMES)}"
+                f"{'; ' + close if close else ''})",
             )
     if ident is None:
         return None
@@ -291,7 +354,7 @@ def _event(r: _Reader, table: Mapping[str, Any], index: int) -> EventSpec | None
     lessons = r.get(table, "lessons", where, _is_str_list, "a list of lesson ids", [])
     if not lessons:
         r.error(where, "an event needs 'lessons', the ordered list of its items")
-    start = r.get(table, "start", where, _is_str, "a time like \"18:30\"", "")
+    start = r.get(table, "start", where, _is_str, 'a time like "18:30"', "")
     if start and not re.match(r"^([01]?\d|2[0-3]):[0-5]\d$", start):
         r.error(f"{where}.start", f"'start' must be a time like \"18:30\", not {start!r}")
         start = ""
@@ -301,27 +364,45 @@ def _event(r: _Reader, table: Mapping[str, Any], index: int) -> EventSpec | None
     defaults = LightningRules()
     lightning = LightningRules(
         max_minutes=r.get(
-            lightning_table, "max_minutes", where, _is_positive_int, "a positive integer",
+            lightning_table,
+            "max_minutes",
+            f"{where}.lightning",
+            _is_positive_int,
+            "a positive integer",
             defaults.max_minutes,
         ),
         max_slides=r.get(
-            lightning_table, "max_slides", where, _is_positive_int, "a positive integer",
+            lightning_table,
+            "max_slides",
+            f"{where}.lightning",
+            _is_positive_int,
+            "a positive integer",
             defaults.max_slides,
         ),
         must_show_code=r.get(
-            lightning_table, "must_show_code", where, _is_bool, "true or false",
+            lightning_table,
+            "must_show_code",
+            f"{where}.lightning",
+            _is_bool,
+            "true or false",
             defaults.must_show_code,
         ),
     )
     breaks: list[BreakSpec] = []
     for item in r.get(table, "breaks", where, _is_list_of_tables, "a list of tables", []):
         r.unknown_keys(item, _BREAK_KEYS, f"{where}.breaks")
-        after = r.get(item, "after", where, _is_str, "a lesson id")
-        minutes = r.get(item, "minutes", where, _is_positive_int, "a positive integer")
+        after = r.get(item, "after", f"{where}.breaks", _is_str, "a lesson id")
+        minutes = r.get(item, "minutes", f"{where}.breaks", _is_positive_int, "a positive integer")
         if after is None or minutes is None:
             r.error(f"{where}.breaks", "each break needs 'after' (a lesson id) and 'minutes'")
             continue
-        breaks.append(BreakSpec(after, minutes, r.get(item, "title", where, _is_str, "a string", "Break")))
+        breaks.append(
+            BreakSpec(
+                after,
+                minutes,
+                r.get(item, "title", f"{where}.breaks", _is_str, "a string", "Break"),
+            )
+        )
     speakers = r.get(table, "speakers", where, _is_table, "a table of lesson id = name", {})
     if not all(isinstance(v, str) for v in speakers.values()):
         r.error(f"{where}.speakers", "'speakers' maps lesson ids to names (strings)")

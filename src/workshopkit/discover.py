@@ -54,5 +54,9 @@ def discover(root: Path, paths: Iterable[Path] = ()) -> list[Path]:
                 candidate = here / name
                 if name.endswith(".py") and not name.startswith(".") and is_lesson(candidate):
                     found.add(candidate)
-    return sorted(found, key=lambda p: p.relative_to(root.resolve()).as_posix()
-                  if p.is_relative_to(root.resolve()) else str(p))
+    return sorted(
+        found,
+        key=lambda p: (
+            p.relative_to(root.resolve()).as_posix() if p.is_relative_to(root.resolve()) else str(p)
+        ),
+    )

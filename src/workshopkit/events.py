@@ -199,7 +199,9 @@ def deck_facts(nb: Any) -> DeckFacts:
 
 
 def check_decks(
-    workshop: Workshop, results: Sequence[LessonResult], facts: Mapping[str, DeckFacts] | None = None
+    workshop: Workshop,
+    results: Sequence[LessonResult],
+    facts: Mapping[str, DeckFacts] | None = None,
 ) -> list[Diagnostic]:
     """Slide limits of lightning talks and `must_show_code`, from the executed notebooks."""
     if not workshop.config.events:
@@ -249,7 +251,11 @@ def format_programme(programme: Programme) -> str:
     event = programme.event
     head = f"{event.id}: {event.title}"
     details = ", ".join(x for x in (event.date, event.venue) if x)
-    budget = f"{programme.minutes} of {event.minutes} min" if event.minutes else f"{programme.minutes} min"
+    budget = (
+        f"{programme.minutes} of {event.minutes} min"
+        if event.minutes
+        else f"{programme.minutes} min"
+    )
     lines = [f"{head}" + (f" ({details})" if details else "") + f" - {budget}"]
     for item in programme.items:
         when = f"{item.start}-{item.end}" if item.start else ""

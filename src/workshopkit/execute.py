@@ -35,7 +35,9 @@ if TYPE_CHECKING:
     from .engine import KernelWatch
 
 ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
-CELL_LINE = re.compile(r"Cell In\[\d+\], line (\d+)")
+CELL_LINE = re.compile(r"Cell In\[(\d+)\], line (\d+)")
+SHELL_ESCAPE = re.compile(r"^\s*!(?!=)\S")
+SCRIPT_FALSE = re.compile(r"^\s*%%script\s+false\b")
 TRACEBACK_LINES = 30
 SCRATCH_IGNORE = (".*", "__pycache__", "dist", "build", "_build", "node_modules", "*.pyc")
 DEFAULT_KERNEL = "python3"
@@ -122,7 +124,9 @@ def available_kernels() -> dict[str, str]:
     return {name: str(path) for name, path in KernelSpecManager().find_kernel_specs().items()}
 
 
-def plan_lessons(workshop: Workshop, lessons: Sequence[Lesson], options: RunOptions) -> list[LessonPlan]:
+def plan_lessons(
+    workshop: Workshop, lessons: Sequence[Lesson], options: RunOptions
+) -> list[LessonPlan]:
     """Resolve kernels, timeouts and parameters; raise InfrastructureError for unknown kernels."""
     cfg = workshop.config.execution
     parameters = {**cfg.parameters, **options.parameters}
@@ -143,14 +147,45 @@ def plan_lessons(workshop: Workshop, lessons: Sequence[Lesson], options: RunOpti
         known = available_kernels()
         missing = sorted(needed - set(known))
         if missing:
-            users = [p.lesson.relpath for p in plans if p.kernel in missing]
-            raise InfrastructureError(
-                f"no such kernel {', '.join(repr(m) for m in missing)} (needed by "
-                f"{', '.join(users[:3])}{' and others' if len(users) > 3 else ''}); "
-                f"available: {', '.join(sorted(known)) or 'none'} "
-                "(install one with `python -m ipykernel install --user --name NAME`)"
-            )
+            raise _no_such_kernel(workshop, plans, missing, known, options)
     return plans
+
+
+def _no_such_kernel(
+    workshop: Workshop,
+    plans: Sequence[LessonPlan],
+    missing: Sequence[str],
+    known: Mapping[str, str],
+    options: RunOptions,
+) -> InfrastructureError:
+    """Where the unknown kernel was asked for: --kernel, workshop.toml or a lesson header."""
+    available = (
+        f"available: {', '.join(sorted(known)) or 'none'}; install one with "
+        "`python -m ipykernel install --user --name NAME`"
+    )
+    names = ", ".join(repr(m) for m in missing)
+    if options.kernel:
+        return InfrastructureError(f"no such kernel {names} (--kernel); {available}")
+    if workshop.config.execution.kernel:
+        return InfrastructureError(
+            f"no such kernel {names} ([execution] kernel); {available}",
+            path=workshop.config.relpath,
+            line=workshop.config.line_of("execution.kernel"),
+        )
+    users = [p.lesson for p in plans if p.kernel in missing]
+    first = users[0]
+    line = next(
+        (n for n, text in enumerate(first.text.split("\n"), 1) if "kernelspec" in text),
+        first.line_of(""),
+    )
+    others = (
+        f" (and {len(users) - 1} more lesson{'s' * (len(users) > 2)})" if len(users) > 1 else ""
+    )
+    return InfrastructureError(
+        f"no such kernel {names} in the lesson's kernelspec{others}; {available}",
+        path=first.relpath,
+        line=line,
+    )
 
 
 class KernelRegistry:
@@ -213,7 +248,20 @@ def _source_of(cell: NotebookNode) -> tuple[int, int | None]:
     return int(where.get("line", 0)), where.get("cell")
 
 
-def _locate(lesson: Lesson, nb: NotebookNode | None, index: int | None, traceback: str = "") -> tuple[int, int | None]:
+def _traceback_offset(traceback: str, exec_count: int | None) -> int:
+    """Line offset inside the failing cell, from its `Cell In[n], line L` traceback frame."""
+    found = [(int(count), int(line)) for count, line in CELL_LINE.findall(traceback)]
+    if not found:
+        return 0
+    for count, line in found:
+        if count == exec_count:
+            return max(0, line - 1)
+    return max(0, found[0][1] - 1)
+
+
+def _locate(
+    lesson: Lesson, nb: NotebookNode | None, index: int | None, traceback: str = ""
+) -> tuple[int, int | None]:
     """The `.py` line and 1-based cell number of executed-notebook cell `index`."""
     if nb is None or index is None or not 0 <= index < len(nb.cells):
         return lesson.line_of(""), None
@@ -224,10 +272,12 @@ def _locate(lesson: Lesson, nb: NotebookNode | None, index: int | None, tracebac
             if line:
                 break
         return line or lesson.line_of(""), number
-    found = CELL_LINE.findall(traceback)
-    if found:
-        line += int(found[-1]) - 1 if len(found) == 1 else int(found[0]) - 1
-    return line, number
+    return line + _traceback_offset(traceback, nb.cells[index].get("execution_count")), number
+
+
+def _tags(cell: NotebookNode) -> list[str]:
+    tags = cell.get("metadata", {}).get("tags", [])
+    return [t for t in tags if isinstance(t, str)] if isinstance(tags, list) else []
 
 
 def _first_failed_cell(nb: NotebookNode | None) -> int | None:
@@ -238,16 +288,8 @@ def _first_failed_cell(nb: NotebookNode | None) -> int | None:
         if papermill.get("exception") or papermill.get("status") == "failed":
             return index
     for index, cell in enumerate(nb.cells):
-        if any(o.get("output_type") == "error" for o in cell.get("outputs", [])) and TAG_RAISES not in cell.get("metadata", {}).get("tags", []):
-            return index
-    return None
-
-
-def _running_cell(nb: NotebookNode | None) -> int | None:
-    if nb is None:
-        return None
-    for index, cell in enumerate(nb.cells):
-        if cell.get("metadata", {}).get("papermill", {}).get("status") == "running":
+        outputs = cell.get("outputs", [])
+        if TAG_RAISES not in _tags(cell) and any(o.get("output_type") == "error" for o in outputs):
             return index
     return None
 
@@ -258,7 +300,7 @@ def _not_executed(nb: NotebookNode) -> list[int]:
     for index, cell in enumerate(nb.cells):
         if cell.get("cell_type") != "code" or not cell.get("source", "").strip():
             continue
-        if TAG_SKIP in cell.get("metadata", {}).get("tags", []):
+        if TAG_SKIP in _tags(cell):
             continue
         if cell.get("execution_count") is None:
             missing.append(index)
@@ -280,7 +322,11 @@ def _ranges(numbers: Sequence[int]) -> str:
 
 def _exit_description(watch: KernelWatch) -> str:
     process = watch.process
-    code = process.poll() if process is not None else None
+    code = None
+    if process is not None:
+        # nbclient notices a dead kernel from its heartbeat; the exit status may lag a little.
+        with contextlib.suppress(Exception):
+            code = process.wait(timeout=2)
     if code is None:
         return "kernel died"
     if code < 0:
@@ -288,37 +334,159 @@ def _exit_description(watch: KernelWatch) -> str:
         name = signal.Signals(sig).name if sig in signal.Signals._value2member_map_ else str(sig)
         hint = ", likely out of memory" if sig == signal.SIGKILL else ""
         return f"kernel died: signal {sig} ({name}){hint}"
+    if code in (137, 128 + 9):
+        return f"kernel died: exit code {code} (signal 9), likely out of memory"
     return f"kernel died: exit code {code}"
+
+
+STDERR_NOISE = (
+    "unencrypted",
+    "without encryption",
+    "KeyboardInterrupt caught in kernel",
+    "To connect another client",
+)
 
 
 def _stderr_tail(path: Path | None, lines: int = 15) -> str:
     if path is None or not path.exists():
         return ""
-    text = path.read_text(encoding="utf-8", errors="replace")
-    noise = ("unencrypted", "KeyboardInterrupt caught in kernel", "To connect another client")
-    kept = [ln for ln in text.splitlines() if ln.strip() and not any(n in ln for n in noise)]
+    with path.open("rb") as fh:  # the tail only: a kernel may write a lot to stderr
+        fh.seek(0, os.SEEK_END)
+        fh.seek(max(0, fh.tell() - 64 * 1024))
+        text = strip_ansi(fh.read().decode("utf-8", errors="replace"))
+    kept = [ln for ln in text.splitlines() if ln.strip() and not any(n in ln for n in STDERR_NOISE)]
     return "\n".join(kept[-lines:])
 
 
+def _kernel_argv(kernel: str) -> str:
+    """The kernelspec's command line, for start-up failures."""
+    try:
+        from jupyter_client.kernelspec import KernelSpecManager
+
+        spec = KernelSpecManager().get_kernel_spec(kernel)
+        return " ".join(str(a) for a in spec.argv)
+    except Exception:  # best effort, for a message
+        return "?"
+
+
 def prepare_scratch(lesson: Lesson, root: Path) -> Path:
-    """A temporary copy of the lesson's folder (so lessons that write files leave sources clean)."""
+    """A temporary copy of the lesson's folder (so lessons that write files leave sources clean).
+
+    Symbolic links are copied as links; relative ones are made absolute so that they still point
+    at what they pointed at from the lesson's folder.
+    """
     scratch = Path(tempfile.mkdtemp(prefix=f"workshopkit-{lesson.id}-"))
     folder = lesson.folder
     work = scratch / "work"
-    shutil.copytree(
-        folder,
-        work,
-        ignore=shutil.ignore_patterns(*SCRATCH_IGNORE),
-        symlinks=True,
-        ignore_dangling_symlinks=True,
-    )
+    try:
+        shutil.copytree(
+            folder,
+            work,
+            ignore=shutil.ignore_patterns(*SCRATCH_IGNORE),
+            symlinks=True,
+            ignore_dangling_symlinks=True,
+        )
+        for dirpath, dirnames, filenames in os.walk(work):
+            for name in [*dirnames, *filenames]:
+                copy = Path(dirpath) / name
+                if copy.is_symlink() and not copy.readlink().is_absolute():
+                    original = folder / copy.relative_to(work)
+                    target = (original.parent / copy.readlink()).absolute()
+                    copy.unlink()
+                    copy.symlink_to(target)
+    except BaseException:
+        shutil.rmtree(scratch, ignore_errors=True)
+        raise
     return work
+
+
+def _static_warnings(lesson: Lesson, nb: NotebookNode) -> list[str]:
+    """Cells that run but can hide a failure: `!cmd` (exit status unchecked), `%%script false`."""
+    found: list[str] = []
+    for cell in nb.cells:
+        line, number = _source_of(cell)
+        if cell.get("cell_type") != "code" or not line or TAG_SKIP in _tags(cell):
+            continue
+        source = cell.get("source", "")
+        if SCRIPT_FALSE.match(source):
+            found.append(
+                f"{lesson.relpath}:{line} (cell {number}): cell not executed by its magic "
+                f"({source.splitlines()[0].strip()}): counted as skipped"
+            )
+            continue
+        for offset, text in enumerate(source.split("\n")):
+            if SHELL_ESCAPE.match(text):
+                found.append(
+                    f"{lesson.relpath}:{line + offset} (cell {number}): shell command "
+                    f"{text.strip()!r}: its exit status is not checked, a failure goes unnoticed "
+                    "(use subprocess.run(..., check=True))"
+                )
+    return found
+
+
+class _Clock:
+    """A lesson's own time: from its start, less the time its kernel waited for a free job.
+
+    Entered (as the kernel watch's gate) when the lesson's cells start; the lesson timeout
+    starts then too, so a lesson waiting behind long ones is never killed for their time.
+    """
+
+    def __init__(self, gate: Any, timeout: float, on_timeout: Callable[[], None]) -> None:
+        self.gate = gate
+        self.started = time.monotonic()
+        self.waited = 0.0
+        self.timer = threading.Timer(timeout, on_timeout)
+        self.timer.daemon = True
+
+    def seconds(self) -> float:
+        return time.monotonic() - self.started - self.waited
+
+    def __enter__(self) -> _Clock:
+        begun = time.monotonic()
+        if self.gate is not None:
+            self.gate.acquire()
+        self.waited += time.monotonic() - begun
+        self.timer.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.gate is not None:
+            self.gate.release()
+
+    def cancel(self) -> None:
+        self.timer.cancel()
 
 
 def execute_lesson(
     plan: LessonPlan, registry: KernelRegistry, root: Path, gate: Any = None
 ) -> LessonResult:
-    """Run one lesson through papermill. Returns a result for every outcome; never raises."""
+    """Run one lesson through papermill. Returns a result for every outcome; never raises.
+
+    `gate` (a semaphore) bounds how many lessons execute cells at once.
+    """
+    lesson = plan.lesson
+    started = time.monotonic()
+    try:
+        return _execute_lesson(plan, registry, root, gate)
+    except Exception as exc:  # a bug or an OS fault must not stop other lessons
+        kind = "infrastructure" if isinstance(exc, OSError) else "error"
+        error = LessonError(
+            lesson.relpath,
+            lesson.line_of(""),
+            None,
+            type(exc).__name__,
+            f"could not execute the lesson: {exc}",
+            "",
+            kind,
+        )
+        return LessonResult(
+            lesson.id, lesson.relpath, Status.FAILED, time.monotonic() - started, error
+        )
+
+
+def _execute_lesson(
+    plan: LessonPlan, registry: KernelRegistry, root: Path, gate: Any
+) -> LessonResult:
     import nbformat
     import papermill
     from nbclient.exceptions import CellTimeoutError, DeadKernelError
@@ -328,28 +496,44 @@ def execute_lesson(
     from .load import to_notebook
 
     lesson = plan.lesson
-    started = time.monotonic()
+    timed_out = threading.Event()
+    watch = KernelWatch(env={**os.environ, "PYTHONUNBUFFERED": "1"})
 
-    def failed(kind: str, line: int, cell: int | None, ename: str, evalue: str, tb: str = "") -> LessonResult:
+    def lesson_timeout() -> None:
+        timed_out.set()
+        kill_kernel(watch)
+
+    clock = _Clock(gate, plan.lesson_timeout, lesson_timeout)
+
+    def failed(
+        kind: str, line: int, cell: int | None, ename: str, evalue: str, tb: str = ""
+    ) -> LessonResult:
         error = LessonError(lesson.relpath, line, cell, ename, evalue, tb, kind)
-        return LessonResult(lesson.id, lesson.relpath, Status.FAILED, time.monotonic() - started, error)
+        return LessonResult(lesson.id, lesson.relpath, Status.FAILED, clock.seconds(), error)
 
     try:
         nb = to_notebook(lesson)
-    except Exception as exc:  # noqa: BLE001 - a lesson jupytext cannot read is the lesson's fault
+    except Exception as exc:  # a lesson jupytext cannot read is the lesson's fault
         return failed("error", lesson.line_of(""), None, type(exc).__name__, str(exc))
+    if registry.cancelled.is_set():
+        return failed("error", lesson.line_of(""), None, "Interrupted", "the run was interrupted")
     work = prepare_scratch(lesson, root)
     scratch = work.parent
     stderr_path = scratch / "kernel-stderr.log"
-    timed_out = threading.Event()
     with stderr_path.open("wb") as stderr:
-        watch = KernelWatch(stderr=stderr, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        watch.stderr = stderr
+        watch.startup_dir = scratch
         watch.on_start = registry.add
-        if gate is not None:
-            watch.gate = gate
-        timer = threading.Timer(plan.lesson_timeout, lambda: (timed_out.set(), kill_kernel(watch)))
-        timer.daemon = True
-        timer.start()
+        watch.gate = clock
+
+        def where() -> tuple[int, int | None, str]:
+            """Line and cell running now, and for how long (timeouts and dead kernels)."""
+            line, number = _locate(lesson, watch.notebook, watch.cell_index)
+            ran = ""
+            if watch.cell_started is not None:
+                ran = f"{time.monotonic() - watch.cell_started:.1f} s"
+            return line, number, ran
+
         result: LessonResult
         try:
             executed = papermill.execute_notebook(
@@ -366,10 +550,20 @@ def execute_lesson(
                 output_limit=plan.output_limit,
             )
             restore_expected_errors(executed)
-            result = _judge(lesson, executed, started, watch)
+            if timed_out.is_set():  # killed after its last cell: still over its time
+                line, number, ran = where()
+                result = failed(
+                    "timeout",
+                    line,
+                    number,
+                    "LessonTimeout",
+                    f"lesson timed out after {plan.lesson_timeout} s (lesson_timeout)",
+                )
+            else:
+                result = _judge(lesson, executed, clock.seconds(), watch)
             if result.status is Status.PASSED:
                 out = scratch / "executed.ipynb"
-                nbformat.write(executed, str(out))
+                nbformat.write(executed, str(out))  # type: ignore[no-untyped-call]
                 result = replace(result, notebook=out)
         except PapermillExecutionError as exc:
             nb_run = watch.notebook
@@ -380,36 +574,86 @@ def execute_lesson(
             line, number = _locate(lesson, nb_run, index, tb)
             evalue = strip_ansi(str(exc.evalue))
             if exc.ename == "StdinNotImplementedError":
-                evalue += " (lessons must not prompt for input: input() and getpass() cannot be answered)"
+                evalue += (
+                    " (lessons must not prompt for input: input() and getpass() cannot be answered)"
+                )
             result = failed("error", line, number, exc.ename, evalue, tb)
-        except CellTimeoutError:
-            index = _running_cell(watch.notebook)
-            line, number = _locate(lesson, watch.notebook, index)
-            result = failed("timeout", line, number, "CellTimeoutError", f"cell timed out after {plan.timeout} s (--timeout / [execution] timeout)")
-        except DeadKernelError as exc:
-            index = _running_cell(watch.notebook)
-            line, number = _locate(lesson, watch.notebook, index)
+        except CellTimeoutError as exc:
+            line, number, ran = where()
+            if "IOPub" in str(exc):
+                result = failed(
+                    "timeout",
+                    line,
+                    number,
+                    "IOPubTimeout",
+                    "the cell finished but its output did not all arrive (IOPub timeout): "
+                    "output may be incomplete; print less, or less often",
+                )
+            else:
+                result = failed(
+                    "timeout",
+                    line,
+                    number,
+                    "CellTimeoutError",
+                    f"cell timed out after {ran or f'{plan.timeout} s'} "
+                    f"(limit {plan.timeout} s: --timeout / [execution] timeout); kernel stopped",
+                )
+        except DeadKernelError:
+            line, number, ran = where()
             if timed_out.is_set():
-                result = failed("timeout", line, number, "LessonTimeout", f"lesson timed out after {plan.lesson_timeout} s (lesson_timeout); kernel killed")
+                in_cell = f", in a cell running for {ran}" if ran else ""
+                result = failed(
+                    "timeout",
+                    line,
+                    number,
+                    "LessonTimeout",
+                    f"lesson timed out after {plan.lesson_timeout} s (limit: --lesson-timeout / "
+                    f"[execution] lesson_timeout){in_cell}; kernel killed",
+                )
             elif registry.cancelled.is_set():
                 result = failed("error", line, number, "Interrupted", "the run was interrupted")
             else:
                 stderr.flush()
                 tail = _stderr_tail(stderr_path)
-                result = failed("kernel-died", line, number, "DeadKernelError", _exit_description(watch), tail or str(exc))
-        except Exception as exc:  # noqa: BLE001 - kernel start-up and other infrastructure faults
+                result = failed(
+                    "kernel-died",
+                    line,
+                    number,
+                    "DeadKernelError",
+                    _exit_description(watch),
+                    tail,
+                )
+        except Exception as exc:  # kernel start-up and other infrastructure faults
             stderr.flush()
             tail = _stderr_tail(stderr_path)
+            message = strip_ansi(str(exc))
             if timed_out.is_set():
-                result = failed("timeout", lesson.line_of(""), None, "LessonTimeout", f"lesson timed out after {plan.lesson_timeout} s (lesson_timeout)")
-            elif watch.process is None or "kernel_info" in str(exc) or "didn't respond" in str(exc):
-                result = failed("infrastructure", lesson.line_of(""), None, type(exc).__name__, f"kernel '{plan.kernel}' would not start: {strip_ansi(str(exc))}", tail)
+                result = failed(
+                    "timeout",
+                    lesson.line_of(""),
+                    None,
+                    "LessonTimeout",
+                    f"lesson timed out after {plan.lesson_timeout} s (lesson_timeout)",
+                )
+            elif registry.cancelled.is_set():
+                result = failed(
+                    "error", lesson.line_of(""), None, "Interrupted", "the run was interrupted"
+                )
+            elif watch.stage == "starting":  # the kernel would not start
+                argv = _kernel_argv(plan.kernel)
+                result = failed(
+                    "infrastructure",
+                    lesson.line_of(""),
+                    None,
+                    type(exc).__name__,
+                    f"kernel '{plan.kernel}' would not start: {message} (argv: {argv})",
+                    tail,
+                )
             else:
-                index = _running_cell(watch.notebook)
-                line, number = _locate(lesson, watch.notebook, index)
-                result = failed("error", line, number, type(exc).__name__, strip_ansi(str(exc)), tail)
+                line, number, _ = where()
+                result = failed("error", line, number, type(exc).__name__, message, tail)
         finally:
-            timer.cancel()
+            clock.cancel()
             kill_kernel(watch)
             registry.remove(watch)
     if result.notebook is None:
@@ -420,33 +664,47 @@ def execute_lesson(
     return result
 
 
-def _judge(lesson: Lesson, nb: NotebookNode, started: float, watch: KernelWatch) -> LessonResult:
+def _judge(lesson: Lesson, nb: NotebookNode, seconds: float, watch: KernelWatch) -> LessonResult:
     """A run that raised nothing can still have failed: cells that never ran (sys.exit part-way)."""
-    warnings = tuple(
-        f"{lesson.relpath}:{_locate(lesson, nb, index)[0]}: output truncated ({dropped} bytes dropped)"
+    warnings = [
+        f"{lesson.relpath}:{_locate(lesson, nb, index)[0]}: output truncated at "
+        f"{watch.output_limit} bytes ({dropped} bytes dropped)"
         for index, dropped in sorted(watch.truncated.items())
-    )
+    ]
+    warnings += _static_warnings(lesson, nb)
     missing = _not_executed(nb)
-    seconds = time.monotonic() - started
     if missing:
         numbers = [_source_of(nb.cells[i])[1] or i + 1 for i in missing]
         before = [i for i in range(missing[0]) if nb.cells[i].get("cell_type") == "code"]
-        reason = ""
         line = _source_of(nb.cells[missing[0]])[0] or lesson.line_of("")
         number = numbers[0]
+        reason = "the kernel stopped executing"
         if before:
             last = nb.cells[before[-1]]
-            last_number = _source_of(last)[1]
-            reason = f" (execution stopped after cell {last_number}"
-            if "SystemExit" in str(last.get("outputs", "")) or "exit" in last.get("source", ""):
-                reason += ", which called sys.exit()"
-                line = _source_of(last)[0] or line
+            last_line, last_number = _source_of(last)
+            exits = [
+                o
+                for o in last.get("outputs", [])
+                if o.get("output_type") == "error" and o.get("ename") == "SystemExit"
+            ]
+            if exits:
+                reason = f"SystemExit in cell {last_number}"
+                source = last.get("source", "").split("\n")
+                offset = next((i for i, text in enumerate(source) if "exit" in text), 0)
+                line = (last_line + offset) if last_line else line
                 number = last_number or number
-            reason += ")"
-        message = f"cells {_ranges(numbers)} not executed{reason}"
-        error = LessonError(lesson.relpath, line, number, "NotExecuted", message, "", "not-executed")
-        return LessonResult(lesson.id, lesson.relpath, Status.FAILED, seconds, error, warnings=warnings)
-    return LessonResult(lesson.id, lesson.relpath, Status.PASSED, seconds, warnings=warnings)
+            else:
+                reason = f"execution stopped after cell {last_number}"
+        message = f"cells {_ranges(numbers)} not executed ({reason})"
+        if len(numbers) == 1:
+            message = f"cell {numbers[0]} not executed ({reason})"
+        error = LessonError(
+            lesson.relpath, line, number, "NotExecuted", message, "", "not-executed"
+        )
+        return LessonResult(
+            lesson.id, lesson.relpath, Status.FAILED, seconds, error, warnings=tuple(warnings)
+        )
+    return LessonResult(lesson.id, lesson.relpath, Status.PASSED, seconds, warnings=tuple(warnings))
 
 
 def run_lessons(
@@ -460,10 +718,16 @@ def run_lessons(
     from .cache import Cache
 
     begun = time.monotonic()
+    _quiet_papermill()
     registry = registry or KernelRegistry()
     emit = on_event or (lambda event: None)
     plans = plan_lessons(workshop, lessons, options)
-    cache = Cache(workshop.root)  # always written; read only when options.use_cache
+    notes: dict[str, list[str]] = {}  # lesson id -> cache problems, shown with its result
+
+    def note(lesson_id: str, message: str) -> None:
+        notes.setdefault(lesson_id, []).append(message)
+
+    cache = Cache(workshop.root, on_problem=note)  # always written; read when options.use_cache
     results: dict[str, LessonResult] = {}
     todo: list[tuple[LessonPlan, str | None]] = []
     has_gpu: bool | None = None
@@ -473,10 +737,22 @@ def run_lessons(
             has_gpu = gpu_available() if has_gpu is None else has_gpu
             if not has_gpu:
                 if options.require_gpu:
-                    err = LessonError(lesson.relpath, lesson.line_of("resources"), None, "NoGPU", "needs a GPU and none is visible (--require-gpu)", "", "infrastructure")
-                    results[lesson.id] = LessonResult(lesson.id, lesson.relpath, Status.FAILED, 0.0, err)
+                    err = LessonError(
+                        lesson.relpath,
+                        lesson.line_of("resources"),
+                        None,
+                        "NoGPU",
+                        "needs a GPU and none is visible (--require-gpu)",
+                        "",
+                        "infrastructure",
+                    )
+                    results[lesson.id] = LessonResult(
+                        lesson.id, lesson.relpath, Status.FAILED, 0.0, err
+                    )
                 else:
-                    results[lesson.id] = LessonResult(lesson.id, lesson.relpath, Status.SKIPPED, 0.0, reason="needs a GPU")
+                    results[lesson.id] = LessonResult(
+                        lesson.id, lesson.relpath, Status.SKIPPED, 0.0, reason="needs a GPU"
+                    )
                 emit(RunEvent("done", lesson, results[lesson.id]))
                 continue
         key = cache.key(plan)
@@ -488,11 +764,25 @@ def run_lessons(
         todo.append((plan, key))
     jobs = max(1, options.jobs or workshop.config.execution.jobs)
     _run_pool(todo, jobs, registry, workshop.root, cache, results, emit)
+    for lesson_id, messages in notes.items():
+        if lesson_id in results:
+            found = results[lesson_id]
+            results[lesson_id] = replace(found, warnings=(*messages, *found.warnings))
     return RunReport(
         tuple(results[lesson.id] for lesson in lessons if lesson.id in results),
         registry.started,
         time.monotonic() - begun,
     )
+
+
+def _quiet_papermill() -> None:
+    """papermill warns per lesson about parameters a lesson does not declare, and that a lesson
+    has no parameters cell: normal when `-p` or `[execution.parameters]` serve many lessons."""
+    import logging
+
+    log = logging.getLogger("papermill")
+    if log.level == logging.NOTSET:
+        log.setLevel(logging.ERROR)
 
 
 def _run_pool(

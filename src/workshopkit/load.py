@@ -1,14 +1,14 @@
 """Stage 2: read a lesson file into its header and cells, keeping every cell's source line.
 
 `check` must stay fast, so this module reads the `py:percent` text itself (importing jupytext costs
-~0.6 s). It follows jupytext's percent reader (1.16 to 1.19) rule for rule, so that its cells *are*
-the notebook's cells: the header opens on the first line and keeps every key under `jupyter:`;
+~0.6 s). It follows jupytext's percent reader (1.16 to 1.19) rule for rule, so its cells *are* the
+notebook's cells: the header opens on the first line and keeps every key under `jupyter:`;
 `# %%` inside a triple-quoted string, or inside a fenced code block of a markdown cell, does not
 start a cell; two blank lines before a marker are dropped, and so is one; cell options are
 `key=value` pairs with JSON (or Python literal) values, or one JSON object; commented magics
 (`# %matplotlib inline`) are uncommented. `tests/test_load.py` checks this scanner against
-`jupytext.reads`; `to_notebook` builds the real notebook with `jupytext.reads(..., fmt="py:percent")`
-and checks the cell count again.
+`jupytext.reads`; `to_notebook` builds the real notebook with
+`jupytext.reads(..., fmt="py:percent")` and checks the cell count again.
 """
 
 from __future__ import annotations
@@ -104,11 +104,13 @@ def read_text(path: Path, relpath: str) -> tuple[str | None, Diagnostic | None]:
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
         column = exc.start - data.rfind(b"\n", 0, exc.start)
+        byte = data[exc.start : exc.start + 1]
+        guess = byte.decode("cp1252", errors="replace")
+        hint = f", which is {guess!r} in Windows-1252/Latin-1" if guess.isprintable() else ""
         return None, _error(
             relpath,
             line,
-            f"not UTF-8: byte 0x{data[exc.start]:02x} in column {column} cannot be decoded "
-            "(save the file as UTF-8)",
+            f"not UTF-8: byte 0x{byte[0]:02x} in column {column}{hint}; save the file as UTF-8",
         )
     text = text.removeprefix("\ufeff")
     if "\r" in text:
@@ -157,13 +159,13 @@ def _header_bounds(lines: list[str]) -> tuple[int, int] | None:
 
 def has_workshopkit_block(text: str) -> bool:
     """Cheap test used by discovery: does the Jupytext header mention a `workshopkit` key?"""
-    lines = text.splitlines()[:400]
+    lines = text.removeprefix("\ufeff").splitlines()[:400]
     bounds = _header_bounds(lines)
     if bounds is None:
         return False
     start, end = bounds
     body = lines[start + 1 : end if end >= 0 else len(lines)]
-    return any(re.match(r"^#\s+workshopkit\s*:", line) for line in body)
+    return any(re.search(r"\bworkshopkit\s*:", line) for line in body)
 
 
 def _yaml_key_lines(yaml_text: str, first_line: int) -> dict[str, int]:
@@ -231,11 +233,13 @@ def parse_header(
             return {}, bounds[0] + 1, {}, 0, _error(relpath, start + 1, message)
         return {}, 0, {}, 0, _error(relpath, 1, "no Jupytext header ('# ---' ... '# ---')")
     end = -1
+    stop = len(lines)  # the first line that does not start with '#'
     outside: list[int] = []  # header lines jupytext keeps out of `jupyter:`, as a raw cell
     in_jupyter = False
     for index in range(start + 1, len(lines)):
         line = lines[index]
         if not line.startswith("#"):
+            stop = index
             break
         text = _uncomment(line)
         if _HEADER_RE.match(text):
@@ -248,10 +252,12 @@ def parse_header(
         if not in_jupyter:
             outside.append(index)
     if end < 0:
-        message = (
-            "the Jupytext header opened here is never closed by '# ---' "
-            "(every header line must start with '#')"
+        reason = (
+            f"line {stop + 1} is the first that does not start with '#'"
+            if stop < len(lines)
+            else "the file ends first"
         )
+        message = f"the Jupytext header opened here has no closing '# ---' ({reason})"
         return {}, start + 1, {}, len(lines), _error(relpath, start + 1, message)
     yaml_text = "\n".join(_uncomment(line) for line in lines[start + 1 : end])
     first_line = start + 2  # 1-based file line of the first YAML line
@@ -263,24 +269,63 @@ def parse_header(
         header = yaml.load(yaml_text, Loader=loader) or {}
         key_lines = _yaml_key_lines(yaml_text, first_line)
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = first_line + mark.line if mark else start + 1
-        problem = ", ".join(p for p in (exc.context, exc.problem) if p)
-        return {}, start + 1, {}, first_body, _error(relpath, line, f"invalid YAML header: {problem}")
+        where, problem = _yaml_problem(exc, first_line, start + 1)
+        return (
+            {},
+            start + 1,
+            {},
+            first_body,
+            _error(relpath, where, f"invalid YAML header: {problem}"),
+        )
     except yaml.YAMLError as exc:
         message = f"invalid YAML header: {exc}"
         return {}, start + 1, {}, first_body, _error(relpath, start + 1, message)
     if not isinstance(header, dict):
-        return {}, start + 1, {}, first_body, _error(relpath, start + 2, "the header is not a mapping")
+        return (
+            {},
+            start + 1,
+            {},
+            first_body,
+            _error(relpath, start + 2, "the header is not a mapping"),
+        )
     if outside:
         shown = _uncomment(lines[outside[0]]).strip()
-        what = f"{shown!r} is" if shown else "a blank line is"
-        message = (
-            f"{what} outside the 'jupyter:' section of the header, so jupytext would make it a raw "
-            "cell (indent it under a line that is just 'jupyter:', or remove it)"
-        )
+        if re.match(r"^jupyter\s*:", shown):
+            message = (
+                "jupytext reads 'jupyter:' only alone on its line, with its keys indented below "
+                "it; as written, this line would become a raw cell"
+            )
+        else:
+            what = f"{_shorten(shown)!r} is" if shown else "a blank line is"
+            message = (
+                f"{what} outside the 'jupyter:' section of the header, so jupytext would make it "
+                "a raw cell (indent it under 'jupyter:', or remove it)"
+            )
         return {}, start + 1, {}, first_body, _error(relpath, outside[0] + 1, message)
     return header, start + 1, key_lines, first_body, None
+
+
+def _shorten(text: str, width: int = 40) -> str:
+    return text if len(text) <= width else text[: width - 3] + "..."
+
+
+def _yaml_problem(exc: Any, first_line: int, fallback: int) -> tuple[int, str]:
+    """The file line and text of a YAML error: the line of its problem mark, or of its context
+    (the opening quote or bracket) when the problem is only noticed at the end of the header."""
+    problem = str(exc.problem or "").strip() or "cannot be parsed"
+    hint = ""
+    if "expected key" in problem or "not allowed here" in problem:
+        hint = "; check the indentation"
+    mark, context = exc.problem_mark, exc.context_mark
+    line = first_line + mark.line if mark is not None else fallback
+    if context is None or not exc.context:
+        return line, problem + hint
+    context_line = first_line + context.line
+    if "end of stream" in problem:
+        return context_line, f"{problem} ({exc.context} that starts here){hint}"
+    if context_line != line:
+        return line, f"{problem} ({exc.context} that starts on line {context_line}){hint}"
+    return line, f"{exc.context}, {problem}{hint}"
 
 
 class _StringParser:
@@ -616,6 +661,12 @@ def scan_cells(
     while i < len(lines):
         line = lines[i]
         metadata: dict[str, Any] = {}
+        if line[:1].isspace() and _is_marker(line):
+            message = (
+                "this indented '# %%' starts a new cell (jupytext reads it as a cell marker), "
+                "splitting the code around it; dedent it or remove it"
+            )
+            diagnostics.append(Diagnostic(relpath, i + 1, Severity.WARNING, message))
         if _START_CODE.match(line):
             options = line[line.find("%%") + 2 :]
             parsed = _options_metadata(options)
@@ -670,7 +721,7 @@ def _line_break_problems(text: str, relpath: str) -> list[Diagnostic]:
                 relpath,
                 text.count("\n", 0, match.start()) + 1,
                 f"character U+{code:04X} ends a line for jupytext but not for Python; "
-                f"remove it (inside a string, write {escape!r} instead)",
+                f"remove it (inside a string, write {escape} instead)",
             )
         )
     return problems

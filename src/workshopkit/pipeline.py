@@ -16,7 +16,7 @@ from .discover import discover
 from .events import check_events
 from .load import load_lesson
 from .model import Diagnostic, Lesson, Severity, Workshop
-from .validate import check_ids, check_lesson, check_requires
+from .validate import check_declared_ids, check_lesson, check_requires, declared_id, slugify
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,7 +45,11 @@ def open_workshop(path: Path, only: Sequence[Path] = ()) -> Opened:
         shown = str(path)
         return Opened(
             None,
-            (Diagnostic(shown, 0, Severity.ERROR, f"no {CONFIG_NAME} here or in any parent folder"),),
+            (
+                Diagnostic(
+                    shown, 0, Severity.ERROR, f"no {CONFIG_NAME} here or in any parent folder"
+                ),
+            ),
         )
     config, diagnostics = load_config(root / CONFIG_NAME)
     paths = discover(root)
@@ -56,13 +60,18 @@ def open_workshop(path: Path, only: Sequence[Path] = ()) -> Opened:
         if loaded.source is not None:
             sources.append(loaded.source)
     lessons: list[Lesson] = []
+    invalid: set[str] = set()  # ids of lessons that failed validation
     for source in sources:
         lesson, problems = check_lesson(source)
         diagnostics.extend(problems)
         if lesson is not None:
             lessons.append(lesson)
-    diagnostics.extend(check_ids(lessons))
-    diagnostics.extend(check_requires(lessons))
+        elif (ident := declared_id(source)) is not None:
+            invalid.add(ident)
+    read = {source.path for source in sources}
+    invalid.update(slugify(p.stem) for p in paths if p not in read)  # a guess: unreadable
+    diagnostics.extend(check_declared_ids(sources))
+    diagnostics.extend(check_requires(lessons, invalid))
     if not paths:
         diagnostics.append(
             Diagnostic(
@@ -75,9 +84,9 @@ def open_workshop(path: Path, only: Sequence[Path] = ()) -> Opened:
         )
     if config is None:
         return Opened(None, tuple(sorted(set(diagnostics))), root=root, lesson_count=len(paths))
-    tracks, problems = assemble_tracks(config, lessons)
+    tracks, problems = assemble_tracks(config, lessons, invalid)
     diagnostics.extend(problems)
-    diagnostics.extend(check_event_items(config, lessons))
+    diagnostics.extend(check_event_items(config, lessons, invalid))
     selected = _select(root, lessons, only, diagnostics)
     workshop = Workshop(config, tuple(lessons), tracks)
     if not any(d.is_error for d in diagnostics):
@@ -97,7 +106,12 @@ def _select(
     for given in only:
         if given.is_file() and given.resolve() not in wanted:
             diagnostics.append(
-                Diagnostic(str(given), 0, Severity.ERROR, "not a lesson (no 'workshopkit' block in its header)")
+                Diagnostic(
+                    str(given),
+                    0,
+                    Severity.ERROR,
+                    "not a lesson (no 'workshopkit' block in its header)",
+                )
             )
         elif not given.exists():
             diagnostics.append(Diagnostic(str(given), 0, Severity.ERROR, "no such file or folder"))

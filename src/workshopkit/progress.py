@@ -1,4 +1,4 @@
-"""Live progress for `run` and `build`: a rich progress bar and table on a TTY, plain lines otherwise."""
+"""Live progress for `run` and `build`: a rich progress bar and table on a TTY, else plain lines."""
 
 from __future__ import annotations
 
@@ -70,17 +70,24 @@ class RunDisplay:
                 self._progress.advance(self._task)
         if self._progress is not None:
             running = ", ".join(self._running[-3:])
-            self._progress.update(self._task, description=f"Executing {running}" if running else "Executing")
+            self._progress.update(
+                self._task, description=f"Executing {running}" if running else "Executing"
+            )
 
     def summary(self, report: RunReport) -> None:
         if self.tty:
             self.console.print(results_table(report.results))
         for result in report.results:
             if result.error is not None and result.error.traceback:
-                self.console.rule(str(result.error), style="red", align="left") if self.tty else self.console.print(
-                    f"\n{result.error}", markup=False, soft_wrap=True
+                if self.tty:
+                    self.console.rule(str(result.error), style="red", align="left")
+                else:
+                    self.console.print(f"\n{result.error}", markup=False, soft_wrap=True)
+                self.console.print(
+                    result.error.traceback, markup=False, soft_wrap=True, highlight=False
                 )
-                self.console.print(result.error.traceback, markup=False, soft_wrap=True, highlight=False)
             for warning in result.warnings:
                 self.console.print(f"warning: {warning}", markup=False, soft_wrap=True)
-        self.console.print(run_summary(report.results, report.seconds, report.kernels_started), markup=False)
+        self.console.print(
+            run_summary(report.results, report.seconds, report.kernels_started), markup=False
+        )

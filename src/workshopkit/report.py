@@ -103,7 +103,7 @@ def write_json_atomic(path: Path, data: Any) -> None:
             fh.write("\n")
             fh.flush()
             os.fsync(fh.fileno())
-        os.replace(tmp, path)
+        Path(tmp).replace(path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
@@ -184,14 +184,21 @@ def junit_xml(results: Sequence[LessonResult], seconds: float) -> str:
     )
     for r in results:
         case = ET.SubElement(
-            suite, "testcase", classname="lessons", name=r.lesson_id, file=r.path, time=f"{r.seconds:.3f}"
+            suite,
+            "testcase",
+            classname="lessons",
+            name=r.lesson_id,
+            file=r.path,
+            time=f"{r.seconds:.3f}",
         )
         if r.error is not None:
-            failure = ET.SubElement(case, "failure", message=str(r.error), type=r.error.ename or r.error.kind)
+            failure = ET.SubElement(
+                case, "failure", message=str(r.error), type=r.error.ename or r.error.kind
+            )
             failure.text = r.error.traceback
         elif r.status is Status.SKIPPED:
             ET.SubElement(case, "skipped", message=r.reason)
-    return ET.tostring(ET.ElementTree(suite).getroot(), encoding="unicode", xml_declaration=True)
+    return ET.tostring(suite, encoding="unicode", xml_declaration=True)
 
 
 def print_events(workshop: Workshop, out: IO[str], as_json: bool = False) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 from importlib.resources import files
@@ -16,7 +17,7 @@ STARTER_WORKSHOP = "workshop"
 
 
 def starters_dir() -> Path:
-    """The starters: packaged in the wheel as `workshopkit/_starters`, or `templates/` in a checkout."""
+    """The starters: `workshopkit/_starters` in the wheel, or `templates/` in a checkout."""
     packaged = Path(str(files("workshopkit"))) / "_starters"
     if packaged.is_dir():
         return packaged
@@ -34,7 +35,8 @@ def _set_header(text: str, key: str, value: str) -> str:
 
 
 def _yaml_str(value: str) -> str:
-    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    """A double-quoted string that YAML and TOML both read back as `value`."""
+    return json.dumps(value, ensure_ascii=False)
 
 
 def new_lesson(path: Path, title: str, level: str, lesson_id: str | None = None) -> Path:
@@ -52,7 +54,8 @@ def new_lesson(path: Path, title: str, level: str, lesson_id: str | None = None)
     text = _set_header(text, "id", ident)
     text = _set_header(text, "title", _yaml_str(title))
     text = _set_header(text, "level", level)
-    text = re.sub(r"^# # .*$", f"# # {title}", text, count=1, flags=re.MULTILINE)
+    heading = " ".join(title.split())
+    text = re.sub(r"^# # .*$", lambda _: f"# # {heading}", text, count=1, flags=re.MULTILINE)
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(text, encoding="utf-8")
     return target
@@ -63,10 +66,13 @@ def new_workshop(folder: Path, title: str | None = None) -> list[Path]:
     if folder.exists() and any(folder.iterdir()):
         raise WorkshopkitError("folder is not empty; not overwriting anything", path=str(folder))
     source = starters_dir() / STARTER_WORKSHOP
-    shutil.copytree(source, folder, dirs_exist_ok=True, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(
+        source, folder, dirs_exist_ok=True, ignore=shutil.ignore_patterns("__pycache__")
+    )
     if title:
         toml = folder / "workshop.toml"
         text = toml.read_text(encoding="utf-8")
-        text = re.sub(r'^title = ".*"$', f"title = {_yaml_str(title)}", text, count=1, flags=re.MULTILINE)
+        line = f"title = {_yaml_str(title)}"
+        text = re.sub(r'^title = ".*"$', lambda _: line, text, count=1, flags=re.MULTILINE)
         toml.write_text(text, encoding="utf-8")
     return sorted(p for p in folder.rglob("*") if p.is_file())

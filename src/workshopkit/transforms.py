@@ -21,9 +21,10 @@ Learner copy (`learner_notebook`)
 
             ...  # your code here
 
-    - outputs and execution counts are cleared;
+    - outputs, execution counts and `language_info` (the build's interpreter) are cleared;
     - papermill's error banner cells, its `injected-parameters` cell and volatile metadata
-      (`papermill`, `execution` timings, `ExecuteTime`, `jupytext`, `workshopkit_source`) go;
+      (`papermill`, `execution` timings, `ExecuteTime`, `workshopkit_source`, jupytext's
+      round-trip hints) go;
       kernelspec, tags and `slideshow` metadata stay.
 
 Solution copy (`solution_notebook`)
@@ -68,7 +69,18 @@ _PAPERMILL_TAGS = frozenset({TAG_PAPERMILL_ERROR, TAG_INJECTED_PARAMETERS})
 
 # Metadata that changes from run to run or describes the build machine, not the lesson.
 VOLATILE_NOTEBOOK_KEYS = frozenset({"papermill", "jupytext", "widgets_state_volatile"})
-VOLATILE_CELL_KEYS = frozenset({"papermill", "execution", "ExecuteTime", SOURCE_KEY})
+VOLATILE_CELL_KEYS = frozenset(
+    {
+        "papermill",
+        "execution",
+        "ExecuteTime",
+        SOURCE_KEY,
+        # jupytext's round-trip hints for the .py file; meaningless in an .ipynb
+        "lines_to_next_cell",
+        "lines_to_end_of_cell_marker",
+        "cell_marker",
+    }
+)
 
 _BEGIN = re.compile(r"^[ \t]*#[ \t]*BEGIN SOLUTION[ \t]*$")
 _END = re.compile(r"^[ \t]*#[ \t]*END SOLUTION[ \t]*$")
@@ -352,6 +364,7 @@ def learner_notebook(nb: NotebookNode) -> NotebookNode:
             cell.source = stubbed
         cell.outputs = []
         cell.execution_count = None
+    work.metadata.pop("language_info", None)  # describes the build's run, not the lesson
     return _validate(clean_notebook(work), "learner_notebook")
 
 

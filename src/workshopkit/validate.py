@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import difflib
+import functools
 import re
 import unicodedata
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import Any
 
 from .config import ID_PATTERN, did_you_mean
@@ -35,7 +37,9 @@ BLOCK_KEYS = (
 RESOURCE_KEYS = ("gpu",)
 SLIDE_TYPES = ("slide", "subslide", "fragment", "skip", "notes", "-")
 _WINDOWS_RESERVED = frozenset(
-    {"con", "prn", "aux", "nul"} | {f"com{i}" for i in range(1, 10)} | {f"lpt{i}" for i in range(1, 10)}
+    {"con", "prn", "aux", "nul"}
+    | {f"com{i}" for i in range(1, 10)}
+    | {f"lpt{i}" for i in range(1, 10)}
 )
 _BEGIN = re.compile(r"^\s*#\s*BEGIN SOLUTION\s*$")
 _END = re.compile(r"^\s*#\s*END SOLUTION\s*$")
@@ -55,6 +59,14 @@ def id_problem(ident: str) -> str | None:
     if ident in _WINDOWS_RESERVED:
         return "is a reserved file name on Windows"
     return None
+
+
+def unknown_level_message(name: object) -> str:
+    """`unknown level 'expert' (expected beginner, intermediate, advanced)`, with a close match."""
+    close = did_you_mean(str(name), LEVEL_NAMES).strip().removeprefix("(").removesuffix(")")
+    return (
+        f"unknown level {name!r} (expected {', '.join(LEVEL_NAMES)}{'; ' + close if close else ''})"
+    )
 
 
 def id_key(ident: str) -> str:
@@ -90,11 +102,14 @@ def check_lesson(source: LessonSource) -> tuple[Lesson | None, list[Diagnostic]]
     if not isinstance(block, dict):
         c.report("", "the 'workshopkit' block must be a mapping of keys such as title and level")
         return None, c.diagnostics
+    misspelled: set[str] = set()  # keys that an unknown key is probably a typo of
     for key in block:
         if key not in BLOCK_KEYS:
+            misspelled.update(difflib.get_close_matches(str(key), BLOCK_KEYS, n=1, cutoff=0.6))
             c.report(
                 str(key),
-                f"unknown key '{key}' in the workshopkit block{did_you_mean(str(key), BLOCK_KEYS)}",
+                f"unknown key '{key}' in the workshopkit block{did_you_mean(str(key), BLOCK_KEYS)}"
+                f"; expected one of: {', '.join(BLOCK_KEYS)}",
             )
     raw_id = block.get("id")
     if raw_id is None:
@@ -107,32 +122,38 @@ def check_lesson(source: LessonSource) -> tuple[Lesson | None, list[Diagnostic]]
     problem = id_problem(ident)
     if problem:
         shown = ident if len(ident) <= 80 else ident[:77] + "..."
-        c.report("id", f"lesson id {shown!r} {problem}")
+        origin = "" if "id" in block else " (from the file name; set 'id' in the header)"
+        slug = slugify(ident)
+        suggest = slug and slug != ident and len(ident) <= 64 and not id_problem(slug)
+        hint = f" (try '{slug}')" if suggest else ""
+        c.report("id", f"lesson id {shown!r}{origin} {problem}{hint}")
     title = block.get("title")
     if not isinstance(title, str) or not title.strip():
-        c.report("title" if "title" in block else "", "missing 'title' (a non-empty string)")
+        if "title" in block or "title" not in misspelled:
+            c.report("title" if "title" in block else "", "missing 'title' (a non-empty string)")
         title = ident
     level_name = block.get("level")
     level: Level | None = None
     if level_name is None:
-        c.report("", f"missing 'level' (expected {', '.join(LEVEL_NAMES)})")
+        if "level" not in misspelled:
+            c.report("", f"missing 'level' (expected {', '.join(LEVEL_NAMES)})")
     elif level_name not in LEVEL_NAMES:
-        c.report(
-            "level",
-            f"unknown level {level_name!r}{did_you_mean(str(level_name), LEVEL_NAMES)} "
-            f"(expected {', '.join(LEVEL_NAMES)})",
-        )
+        c.report("level", unknown_level_message(level_name))
     else:
         level = Level(level_name)
     minutes = block.get("minutes")
     if minutes is None:
-        c.report("", "missing 'minutes' (a positive integer: the teaching time)")
+        if "minutes" not in misspelled:
+            c.report("", "missing 'minutes' (a positive integer: the teaching time)")
     elif isinstance(minutes, bool) or not isinstance(minutes, int) or minutes <= 0:
         c.report("minutes", f"'minutes' must be a positive integer, not {minutes!r}")
         minutes = None
     kind = block.get("kind", "lesson")
     if kind not in KINDS:
-        c.report("kind", f"unknown kind {kind!r}{did_you_mean(str(kind), KINDS)} (expected {', '.join(KINDS)})")
+        c.report(
+            "kind",
+            f"unknown kind {kind!r}{did_you_mean(str(kind), KINDS)} (expected {', '.join(KINDS)})",
+        )
         kind = "lesson"
     resources = block.get("resources") or {}
     gpu = False
@@ -141,7 +162,9 @@ def check_lesson(source: LessonSource) -> tuple[Lesson | None, list[Diagnostic]]
     else:
         for key in resources:
             if key not in RESOURCE_KEYS:
-                c.report("resources", f"unknown resource '{key}'{did_you_mean(str(key), RESOURCE_KEYS)}")
+                c.report(
+                    "resources", f"unknown resource '{key}'{did_you_mean(str(key), RESOURCE_KEYS)}"
+                )
         gpu = resources.get("gpu", False)
         if not isinstance(gpu, bool):
             c.report("resources", f"'resources.gpu' must be true or false, not {gpu!r}")
@@ -179,100 +202,140 @@ def _check_cells(source: LessonSource, c: _Checker) -> None:
     relpath = source.relpath
     parameter_cells = 0
     for cell in source.cells:
+        report = functools.partial(_report_cell, c.diagnostics, relpath, cell.marker_line)
         tags = cell.metadata.get("tags", [])
         if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
-            c.diagnostics.append(
-                Diagnostic(relpath, cell.marker_line, Severity.ERROR, "'tags' must be a list of strings")
-            )
-            continue
+            report(f"'tags' must be a list of strings such as [\"exercise\"], not {tags!r}")
+            tags = []
         if TAG_PARAMETERS in tags:
             parameter_cells += 1
             if parameter_cells == 2:
-                c.diagnostics.append(
-                    Diagnostic(
-                        relpath,
-                        cell.marker_line,
-                        Severity.WARNING,
-                        "a second 'parameters' cell: papermill injects values after the first only",
-                    )
+                report(
+                    "a second 'parameters' cell: papermill injects values after the first only",
+                    Severity.WARNING,
                 )
         if cell.cell_type != "code" and (TAG_RAISES in tags or TAG_PARAMETERS in tags):
-            c.diagnostics.append(
-                Diagnostic(
-                    relpath,
-                    cell.marker_line,
-                    Severity.WARNING,
-                    f"tags {tags} have no effect on a {cell.cell_type} cell",
-                )
-            )
+            report(f"tags {tags} have no effect on a {cell.cell_type} cell", Severity.WARNING)
         slideshow = cell.metadata.get("slideshow")
-        if slideshow is not None:
-            slide_type = slideshow.get("slide_type") if isinstance(slideshow, dict) else None
+        if slideshow is not None and not isinstance(slideshow, dict):
+            report(
+                '\'slideshow\' must be a mapping such as {"slide_type": "fragment"}, '
+                f"not {slideshow!r}"
+            )
+        elif slideshow is not None:
+            slide_type = slideshow.get("slide_type")
             if slide_type not in SLIDE_TYPES:
-                c.diagnostics.append(
-                    Diagnostic(
-                        relpath,
-                        cell.marker_line,
-                        Severity.ERROR,
-                        f"unknown slide_type {slide_type!r} (expected one of {', '.join(SLIDE_TYPES)})",
-                    )
+                close = did_you_mean(str(slide_type), SLIDE_TYPES)
+                report(
+                    f"unknown slide_type {slide_type!r}{close}; "
+                    f"expected one of: {', '.join(repr(t) for t in SLIDE_TYPES)}"
                 )
         if cell.cell_type == "code":
             _check_solution_markers(relpath, cell.body_line, cell.source, c.diagnostics)
 
 
-def _check_solution_markers(relpath: str, first_line: int, source: str, out: list[Diagnostic]) -> None:
+def _report_cell(
+    out: list[Diagnostic],
+    relpath: str,
+    line: int,
+    message: str,
+    severity: Severity = Severity.ERROR,
+) -> None:
+    out.append(Diagnostic(relpath, line, severity, message))
+
+
+def _check_solution_markers(
+    relpath: str, first_line: int, source: str, out: list[Diagnostic]
+) -> None:
     open_line = 0
     for offset, line in enumerate(source.split("\n")):
+        here = first_line + offset
         if _BEGIN.match(line):
             if open_line:
-                out.append(
-                    Diagnostic(relpath, first_line + offset, Severity.ERROR, "'# BEGIN SOLUTION' inside another one")
-                )
-            open_line = first_line + offset
+                message = f"'# BEGIN SOLUTION' inside the one opened on line {open_line}"
+                out.append(Diagnostic(relpath, here, Severity.ERROR, message))
+            open_line = here
         elif _END.match(line):
             if not open_line:
-                out.append(
-                    Diagnostic(
-                        relpath, first_line + offset, Severity.ERROR, "'# END SOLUTION' without a '# BEGIN SOLUTION'"
-                    )
-                )
+                message = "'# END SOLUTION' without a '# BEGIN SOLUTION' before it in its cell"
+                out.append(Diagnostic(relpath, here, Severity.ERROR, message))
             open_line = 0
     if open_line:
-        out.append(Diagnostic(relpath, open_line, Severity.ERROR, "'# BEGIN SOLUTION' is never closed by '# END SOLUTION'"))
+        message = "'# BEGIN SOLUTION' is not closed by an '# END SOLUTION' in the same cell"
+        out.append(Diagnostic(relpath, open_line, Severity.ERROR, message))
 
 
 def check_ids(lessons: Sequence[Lesson]) -> list[Diagnostic]:
     """Duplicate ids (also those differing only by case or Unicode normalisation)."""
+    return _clashes(
+        (lesson.id, lesson.relpath, lesson.line_of("id"), "id" in lesson.key_lines)
+        for lesson in lessons
+    )
+
+
+def check_declared_ids(sources: Sequence[LessonSource]) -> list[Diagnostic]:
+    """Like `check_ids`, over the ids every lesson file declares, valid or not, so that `Intro`
+    and `intro`, or `café` in NFC and NFD form, are reported as a clash naming both files."""
+    claims = []
+    for source in sources:
+        ident = declared_id(source)
+        if ident is not None:
+            line = source.key_lines.get("id", source.key_lines.get("", 1))
+            claims.append((ident, source.relpath, line, "id" in source.key_lines))
+    return _clashes(claims)
+
+
+def _clashes(claims: Iterable[tuple[str, str, int, bool]]) -> list[Diagnostic]:
+    """(id, relpath, line, explicit) claims -> an error on each claim that repeats an earlier id."""
     out: list[Diagnostic] = []
-    first: dict[str, Lesson] = {}
-    for lesson in lessons:
-        key = id_key(lesson.id)
-        other = first.get(key)
-        if other is None:
-            first[key] = lesson
+    first: dict[str, tuple[str, str, int, bool]] = {}
+    for claim in claims:
+        ident, relpath, line, explicit = claim
+        other = first.setdefault(id_key(ident), claim)
+        if other[1] == relpath:
             continue
-        same = "the same id" if other.id == lesson.id else f"ids that differ only by case or form ({other.id!r})"
-        out.append(
-            Diagnostic(
-                lesson.relpath,
-                lesson.line_of("id"),
-                Severity.ERROR,
-                f"lesson id {lesson.id!r} is already used by {other.relpath}:{other.line_of('id')} ({same})",
+        where = f"{other[1]}:{other[2]}"
+        origin = "" if explicit else " (from the file name)"
+        if other[0] == ident:
+            message = f"lesson id {ident!r}{origin} is already used by {where}"
+        else:
+            message = (
+                f"lesson id {ident!a}{origin} differs only by case or Unicode form from "
+                f"{other[0]!a} in {where}"
             )
-        )
+        out.append(Diagnostic(relpath, line, Severity.ERROR, message + "; ids must be unique"))
     return out
 
 
-def check_requires(lessons: Sequence[Lesson]) -> list[Diagnostic]:
-    """`requires` naming unknown ids (with close matches) or forming a cycle (named)."""
+def declared_id(source: LessonSource) -> str | None:
+    """The id a lesson source claims, valid or not (its `id`, else its slugified file stem)."""
+    block = source.block
+    raw = block.get("id") if isinstance(block, dict) else None
+    if raw is None:
+        return slugify(source.path.stem)
+    return raw if isinstance(raw, str) else None
+
+
+def check_requires(lessons: Sequence[Lesson], known: Collection[str] = ()) -> list[Diagnostic]:
+    """`requires` naming unknown ids (with close matches) or forming a cycle (named).
+
+    `known` adds the ids of lessons that failed validation, so that requiring one of those is not
+    reported a second time as an unknown id.
+    """
     out: list[Diagnostic] = []
     by_id = {lesson.id: lesson for lesson in lessons}
     for lesson in lessons:
         for req in lesson.meta.requires:
+            if req in known and req not in by_id:
+                continue
             if req == lesson.id:
                 out.append(
-                    Diagnostic(lesson.relpath, lesson.line_of("requires"), Severity.ERROR, f"lesson '{req}' requires itself")
+                    Diagnostic(
+                        lesson.relpath,
+                        lesson.line_of("requires"),
+                        Severity.ERROR,
+                        f"lesson '{req}' requires itself",
+                    )
                 )
             elif req not in by_id:
                 out.append(

@@ -111,9 +111,8 @@ def _clean_url(raw: str) -> str | None:
     ref = raw.strip()
     if ref.startswith("<") and ref.endswith(">"):
         ref = ref[1:-1].strip()
-    scheme = _SCHEME.match(ref)
-    if not ref or ref.startswith(("#", "//", "?")) or (scheme and len(scheme.group(0)) > 2):
-        return None  # not a file: an anchor, a URL, or `data:`/`mailto:`/`attachment:`
+    if not ref or ref.startswith(("#", "//", "?")) or _SCHEME.match(ref):
+        return None  # not a file: an anchor, or a URL (`https:`, `data:`, `attachment:`, `x:`)
     ref = re.split(r"[?#]", ref, maxsplit=1)[0]
     return unquote(ref) if ref else None
 
@@ -211,6 +210,7 @@ class _Collector:
         self.folder = _normal(lesson.folder)
         self.assets: dict[str, Asset] = {}
         self.diagnostics: list[Diagnostic] = []
+        self.refused: set[Path] = set()
         self.reserved = {
             f"{lesson.id}.ipynb",
             f"{lesson.id}.solution.ipynb",
@@ -241,6 +241,9 @@ class _Collector:
             return
         real = path.resolve()
         if not _within(real, self.real_root):
+            if path in self.refused:
+                return
+            self.refused.add(path)
             link = self.rel_to_root(path)
             self.error(
                 line,
@@ -270,20 +273,20 @@ class _Collector:
             )
             return
         lexical = _normal(self.folder / ref.text)
-        try:
-            exists = lexical.exists() or lexical.is_symlink()
-            is_dir = lexical.is_dir()
-        except (OSError, ValueError):
-            return
-        if ref.kind == "code" and (not exists or is_dir):
-            return  # a string that is not a file name here
+        if ref.kind == "code":
+            try:
+                if not (lexical.exists() or lexical.is_symlink()) or lexical.is_dir():
+                    return  # a string that does not name a file here
+            except (OSError, ValueError):
+                return
         if not _within(lexical, self.root):
             self.error(
                 ref.line,
                 f"{who}: reference '{shown}' leaves the workshop root; assets must sit inside "
                 "the workshop",
             )
-        elif not _within(lexical, self.folder):
+            return
+        if not _within(lexical, self.folder):
             if ref.kind == "image":
                 self.error(
                     ref.line,
@@ -296,11 +299,24 @@ class _Collector:
                     f"{who}: '{shown}' is outside the lesson's folder and will not be next to "
                     "the exported notebook",
                 )
+            return
+        problem = name_problem(Path(os.path.relpath(lexical, self.folder)).as_posix())
+        if problem:
+            self.error(ref.line, f"{who}: reference '{shown}' {problem}")
+            return
+        try:
+            exists = lexical.exists()
+            dangling = not exists and lexical.is_symlink()
+            is_dir = lexical.is_dir()
+        except (OSError, ValueError):
+            exists, dangling, is_dir = False, False, False
+        if dangling and not _within(Path(os.path.realpath(lexical)), self.real_root):
+            self.add(lexical, "markdown", ref.line, ref.text)  # reports the outside link
+        elif dangling:
+            self.warning(ref.line, f"{who}: '{shown}' is a broken symlink")
         elif not exists:
             if ref.kind == "image":
                 self.warning(ref.line, f"{who}: image '{shown}' not found")
-        elif lexical.is_symlink() and not lexical.resolve().exists():
-            self.warning(ref.line, f"{who}: '{shown}' is a broken symlink")
         elif not is_dir:
             self.add(lexical, "code" if ref.kind == "code" else "markdown", ref.line, ref.text)
 

@@ -218,8 +218,10 @@ def readme_text(
     if left_out:
         names = ", ".join(f"`{lesson.id}`" for lesson in left_out)
         lines += ["", f"Not included because they failed their last test run: {names}."]
-    install = "pip install -r requirements.txt jupyterlab" if has_requirements else (
-        "pip install jupyterlab   # plus the libraries the lessons import"
+    install = (
+        "pip install -r requirements.txt jupyterlab"
+        if has_requirements
+        else ("pip install jupyterlab   # plus the libraries the lessons import")
     )
     lines += [
         "",

@@ -271,8 +271,9 @@ def site_view(
             )
         )
     failed = sum(
-        1 for lesson in workshop.lessons if lesson.id in results
-        and results[lesson.id].status is Status.FAILED
+        1
+        for lesson in workshop.lessons
+        if lesson.id in results and results[lesson.id].status is Status.FAILED
     )
     return SiteView(
         title=workshop.config.title,

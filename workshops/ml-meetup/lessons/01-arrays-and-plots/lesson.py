@@ -133,6 +133,7 @@ X @ w_short
 W = rng.normal(loc=[10, -1, 30], scale=[5, 2, 20], size=(n_trials, 3))
 errors = np.mean((X @ W.T + b - y[:, None]) ** 2, axis=0)  # one error per guess
 best = W[np.argmin(errors)]
+best_prediction = X @ best + b
 print(f"tried {n_trials} guesses; best error {errors.min():.1f}")
 for name, weight in zip(feature_names, best):
     print(f"  w[{name}] = {weight:6.2f}")
@@ -144,12 +145,11 @@ for name, weight in zip(feature_names, best):
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ## Look before you model
 #
-# Two plots answer most "does this data make sense?" questions: a scatter of a feature against
-# the target, and a histogram of the target.
+# A feature against the target, and a histogram of the errors: most "does this make sense?"
+# questions end here.
 
 # %%
-best_prediction = X @ best + b
-fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(9, 3.5))
+fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(9, 3))
 ax1.scatter(X[:, 0], y, c=X[:, 2], cmap="coolwarm", s=18)
 ax1.set(xlabel="temperature (°C)", ylabel="rentals", title="red = weekend")
 ax2.hist(y - best_prediction, bins=15, color="grey")

@@ -148,7 +148,7 @@ print(f"mean absolute error: {mean_absolute_error(y, predicted_more):.1f} k€ (
 # Predicted against actual: a perfect model puts every flat on the diagonal.
 
 # %%
-fig, ax = plt.subplots(figsize=(5, 4.5))
+fig, ax = plt.subplots(figsize=(4.8, 3.6))
 ax.scatter(y, predicted, s=14, alpha=0.6, label="numbers only")
 ax.scatter(y, predicted_more, s=14, alpha=0.6, label="+ neighbourhood")
 lims = [y.min(), y.max()]

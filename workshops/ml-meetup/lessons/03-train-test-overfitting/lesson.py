@@ -31,7 +31,7 @@
 # %% tags=["parameters"]
 quick = False  # papermill: -p quick True makes CI fast
 
-# %%
+# %% slideshow={"slide_type": "skip"}
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
@@ -93,25 +93,34 @@ print("test  (°C):", " ".join(f"{e:5.2f}" for e in test_err))
 # ### Underfitting, just right, overfitting
 
 # %%
-grid = pd.DataFrame({"minutes": np.linspace(0, 60, 200)})
-fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 3.8))
-ax1.plot(degrees, train_err, "o-", label="train")
-ax1.plot(degrees, test_err, "s-", label="test")
-ax1.set(xlabel="polynomial degree", ylabel="mean absolute error (°C)")
-ax1.legend()
-ax2.scatter(X_train["minutes"], y_train, c="k", s=15, label="train")
-ax2.scatter(X_test["minutes"], y_test, facecolors="none", edgecolors="r", label="test")
-for d in (1, 4, max_degree):
-    ax2.plot(grid["minutes"], polynomial(d).fit(X_train, y_train).predict(grid), label=f"degree {d}")
-ax2.set(xlabel="minutes", ylabel="°C", ylim=(10, 100))
-ax2.legend(fontsize=8)
-fig.tight_layout()
+fig, ax = plt.subplots(figsize=(6, 3.2))
+ax.plot(degrees, train_err, "o-", label="train")
+ax.plot(degrees, test_err, "s-", label="test")
+ax.set(xlabel="polynomial degree", ylabel="mean absolute error (°C)")
+ax.legend()
 plt.show()
 
 # %% [markdown] slideshow={"slide_type": "notes"}
-# Left: training error only ever goes down; test error goes down, then up. The bottom of the test
-# curve is the sweet spot. Right: the most flexible curve threads through the black training
-# points and swings wildly between them, so the red test points land far from it.
+# Training error only ever goes down; test error goes down, then up. The bottom of the test
+# curve is the sweet spot: flexible enough for the curve, not so flexible it fits the noise.
+
+# %% [markdown] slideshow={"slide_type": "subslide"}
+# ### What the curves look like
+
+# %%
+grid = pd.DataFrame({"minutes": np.linspace(0, 60, 200)})
+fig, ax = plt.subplots(figsize=(6, 3.2))
+ax.scatter(X_train["minutes"], y_train, c="k", s=15, label="train")
+ax.scatter(X_test["minutes"], y_test, facecolors="none", edgecolors="r", label="test")
+for d in (1, 4, max_degree):
+    ax.plot(grid["minutes"], polynomial(d).fit(X_train, y_train).predict(grid), label=f"degree {d}")
+ax.set(xlabel="minutes", ylabel="°C", ylim=(10, 100))
+ax.legend(fontsize=8, ncol=2)
+plt.show()
+
+# %% [markdown] slideshow={"slide_type": "notes"}
+# The most flexible curve threads through the black training points and swings wildly between
+# them, so the red test points land far from it. Degree 1 misses the bend entirely.
 
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ## Exercise 1: is one test set enough?

@@ -35,7 +35,7 @@
 # %% tags=["parameters"]
 quick = False  # papermill: -p quick True makes CI fast
 
-# %%
+# %% slideshow={"slide_type": "skip"}
 import matplotlib.pyplot as plt
 import numpy as np
 from sklearn.datasets import load_wine
@@ -59,11 +59,17 @@ n_noise_features = 500 if quick else 5_000  # width of the pure-noise data set i
 wine = load_wine(as_frame=True)
 X, y = wine.data, wine.target
 print(X.shape, "| wines per cultivar:", y.value_counts().sort_index().tolist())
+X.iloc[:3, [0, 4, 10, 12]]
+
+# %% [markdown] slideshow={"slide_type": "subslide"}
+# ### 13 features, 4 orders of magnitude
+
+# %%
 spread = X.std().sort_values()
-fig, ax = plt.subplots(figsize=(6, 4))
+fig, ax = plt.subplots(figsize=(6, 3.4))
 ax.barh(spread.index, spread.values)
 ax.set_xscale("log")
-ax.set(xlabel="standard deviation (log scale)", title="13 features, 4 orders of magnitude")
+ax.set(xlabel="standard deviation (log scale)")
 fig.tight_layout()
 plt.show()
 

@@ -31,7 +31,7 @@
 # %% tags=["parameters"]
 quick = False  # this lesson is fast either way; kept so every lesson takes the same flag
 
-# %%
+# %% slideshow={"slide_type": "skip"}
 import matplotlib.pyplot as plt
 import numpy as np
 from sklearn.datasets import load_digits
@@ -40,6 +40,9 @@ from sklearn.metrics import ConfusionMatrixDisplay, classification_report, confu
 from sklearn.model_selection import train_test_split
 
 n_show = 8  # mistakes to look at
+
+# %% [markdown] slideshow={"slide_type": "slide"}
+# ## The model from last time
 
 # %%
 digits = load_digits()
@@ -59,11 +62,10 @@ print(f"accuracy {np.mean(y_pred == y_test):.1%}: {len(wrong)} mistakes out of {
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ## The confusion matrix
 #
-# Rows: the true digit. Columns: what the model said. The diagonal is right; everything else
-# is a mistake, and *which* cell it lands in tells you what was confused.
+# Rows: the true digit; columns: the model's answer. Off the diagonal: what got confused.
 
 # %%
-fig, ax = plt.subplots(figsize=(5, 4.5))
+fig, ax = plt.subplots(figsize=(4.4, 4))
 ConfusionMatrixDisplay.from_predictions(y_test, y_pred, ax=ax, colorbar=False, cmap="Blues")
 ax.set_title("test set, logistic regression")
 plt.show()

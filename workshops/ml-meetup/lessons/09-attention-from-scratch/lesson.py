@@ -153,6 +153,14 @@ def positions(T, d, base=100.0):
     return pe, freq
 
 
+d_pos = 16
+P, freq = positions(len(words), d_pos)
+print("position codes:", P.shape, "| position 0 starts with", P[0, :4].round(2))
+
+# %% [markdown] slideshow={"slide_type": "subslide"}
+# ### Moving k steps is a rotation
+
+# %%
 def shift(freq, k):
     """Matrix R with positions(T)[p] @ R == positions(T)[p + k], for any p."""
     R = np.zeros((2 * len(freq), 2 * len(freq)))
@@ -162,8 +170,6 @@ def shift(freq, k):
     return R
 
 
-d_pos = 16
-P, freq = positions(len(words), d_pos)
 print("P[3] @ shift(+1) == P[4]:", np.allclose(P[3] @ shift(freq, 1), P[4]))
 print("P[7] @ shift(-2) == P[5]:", np.allclose(P[7] @ shift(freq, -2), P[5]))
 
@@ -178,6 +184,9 @@ print("P[7] @ shift(-2) == P[5]:", np.allclose(P[7] @ shift(freq, -2), P[5]))
 #
 # So position `p` looks for `p - 1` and copies its word. A **causal mask** stops anyone
 # looking ahead, as in GPT.
+
+# %% [markdown] slideshow={"slide_type": "subslide"}
+# ### Wiring it
 
 # %%
 X = np.hstack([X_tok, P])  # (10, 32): what a transformer layer receives
@@ -197,7 +206,7 @@ print(" ".join(f"{word}←{got}" for word, got in zip(words, decoded)))
 # ### The attention pattern
 
 # %%
-fig, ax = plt.subplots(figsize=(5, 4.5))
+fig, ax = plt.subplots(figsize=(4.4, 3.9))
 ax.imshow(w_prev, cmap="Greys", vmin=0, vmax=1)
 ax.set_xticks(range(len(words)), words, rotation=60)
 ax.set_yticks(range(len(words)), words)

@@ -44,7 +44,6 @@ learning_rate = 0.5
 # ## A tensor that remembers where it came from
 #
 # Each result keeps its **parents** and a small function that pushes its gradient back to them.
-# `backward()` orders the graph so every node is processed after everything that uses it.
 
 # %%
 class Tensor:
@@ -62,43 +61,41 @@ class Tensor:
     def __repr__(self):
         return f"Tensor(shape={self.shape}, op={self.op!r})"
 
-    def backward(self):
-        if self.data.size != 1:
-            raise ValueError(f"backward() needs a scalar loss, got shape {self.shape}")
-        order, seen = [], set()
 
-        def visit(node):  # depth-first: parents before children
-            if id(node) not in seen:
-                seen.add(id(node))
-                for parent in node.parents:
-                    visit(parent)
-                order.append(node)
+# %% [markdown] slideshow={"slide_type": "subslide"}
+# ### `backward()`: the chain rule, in reverse order
+#
+# Sort the graph so each node comes after its parents, then walk it backwards.
 
-        visit(self)
-        self.grad = np.ones_like(self.data)  # d loss / d loss = 1
-        for node in reversed(order):
-            node.push_grad()
+# %%
+def backward(self):
+    if self.data.size != 1:
+        raise ValueError(f"backward() needs a scalar loss, got shape {self.shape}")
+    order, seen = [], set()
 
+    def visit(node):  # depth-first: parents before children
+        if id(node) not in seen:
+            seen.add(id(node))
+            for parent in node.parents:
+                visit(parent)
+            order.append(node)
+
+    visit(self)
+    self.grad = np.ones_like(self.data)  # d loss / d loss = 1
+    for node in reversed(order):
+        node.push_grad()
+
+
+Tensor.backward = backward
 
 # %% [markdown] slideshow={"slide_type": "slide"}
-# ## Operations: forward value plus backward rule
+# ## Operations: a value forward, a rule backward
 #
-# Broadcasting needs care: if `b` of shape `(3,)` was added to every row of a `(5, 3)` array, its
-# gradient is the **sum** over those rows.
+# Addition passes the gradient through unchanged to both inputs.
 
 # %%
 def as_tensor(x):
     return x if isinstance(x, Tensor) else Tensor(x)
-
-
-def unbroadcast(grad, shape):
-    """Sum grad down to `shape`, undoing NumPy broadcasting."""
-    while grad.ndim > len(shape):
-        grad = grad.sum(axis=0)
-    for axis, size in enumerate(shape):
-        if size == 1:
-            grad = grad.sum(axis=axis, keepdims=True)
-    return grad
 
 
 def add(a, b):
@@ -113,6 +110,27 @@ def add(a, b):
     return out
 
 
+# %% [markdown] slideshow={"slide_type": "subslide"}
+# ### Broadcasting, undone
+#
+# If `b` of shape `(3,)` was added to every row of a `(5, 3)` array, its gradient is the
+# **sum** over those rows.
+
+# %%
+def unbroadcast(grad, shape):
+    """Sum grad down to `shape`, undoing NumPy broadcasting."""
+    while grad.ndim > len(shape):
+        grad = grad.sum(axis=0)
+    for axis, size in enumerate(shape):
+        if size == 1:
+            grad = grad.sum(axis=axis, keepdims=True)
+    return grad
+
+
+# %% [markdown] slideshow={"slide_type": "subslide"}
+# ### Multiply and matrix product
+
+# %%
 def mul(a, b):
     a, b = as_tensor(a), as_tensor(b)
     out = Tensor(a.data * b.data, (a, b), "*")
@@ -125,10 +143,6 @@ def mul(a, b):
     return out
 
 
-# %% [markdown] slideshow={"slide_type": "subslide"}
-# ### Matrix product, ReLU, sum
-
-# %%
 def matmul(a, b):
     out = Tensor(a.data @ b.data, (a, b), "@")
 
@@ -140,6 +154,10 @@ def matmul(a, b):
     return out
 
 
+# %% [markdown] slideshow={"slide_type": "subslide"}
+# ### ReLU and sum
+
+# %%
 def relu(a):
     out = Tensor(np.maximum(a.data, 0), (a,), "relu")
 
@@ -297,7 +315,7 @@ print(f"after {n_steps} steps: loss {losses[-1]:.3f}, training accuracy {accurac
 gx, gy = np.meshgrid(np.linspace(-2.2, 2.2, 120), np.linspace(-2.2, 2.2, 120))
 grid = np.column_stack([gx.ravel(), gy.ravel()])
 region = model(params, grid).data.argmax(axis=1).reshape(gx.shape)
-fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(9, 3.8))
+fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(9, 3.2))
 ax1.plot(losses)
 ax1.set(xlabel="step", ylabel="cross-entropy", yscale="log")
 ax2.contourf(gx, gy, region, alpha=0.25, cmap="coolwarm")
@@ -314,8 +332,7 @@ plt.show()
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ## Exercise 1: teach it `tanh`
 #
-# Forward: `np.tanh`. Backward: `d tanh(x)/dx = 1 - tanh(x)²`. Fill in `push_grad`; the
-# check below compares with finite differences.
+# Forward: `np.tanh`. Backward: `d tanh(x)/dx = 1 - tanh(x)²`. Fill in `push_grad`.
 
 # %% tags=["exercise"]
 def tanh(a):
@@ -329,6 +346,9 @@ def tanh(a):
     out.push_grad = push_grad
     return out
 
+
+# %% [markdown] slideshow={"slide_type": "subslide"}
+# ### Check `tanh` against finite differences
 
 # %%
 x = Tensor(np.array([-2.0, -0.5, 0.0, 0.7, 3.0]))

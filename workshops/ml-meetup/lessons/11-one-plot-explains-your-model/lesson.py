@@ -47,16 +47,16 @@ X, y = load_wine(return_X_y=True, as_frame=True)
 X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.3, random_state=0, stratify=y)
 forest = RandomForestClassifier(n_estimators=n_trees, random_state=0).fit(X_train, y_train)
 print(f"test accuracy: {forest.score(X_test, y_test):.1%}")
+result = permutation_importance(forest, X_test, y_test, n_repeats=n_repeats, random_state=0)
 
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ## The plot
 
 # %%
-result = permutation_importance(forest, X_test, y_test, n_repeats=n_repeats, random_state=0)
 order = result.importances_mean.argsort()
-fig, ax = plt.subplots(figsize=(6, 4))
+fig, ax = plt.subplots(figsize=(6, 3.6))
 ax.barh(X.columns[order], result.importances_mean[order], xerr=result.importances_std[order])
-ax.set(xlabel="drop in test accuracy when shuffled", title="what the forest relies on")
+ax.set(xlabel="drop in test accuracy when shuffled")
 fig.tight_layout()
 plt.show()
 

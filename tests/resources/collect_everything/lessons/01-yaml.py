@@ -1,0 +1,11 @@
+# ---
+# jupyter:
+#   kernelspec: {display_name: Python 3, language: python, name: python3}
+#   workshopkit:
+#     title: 'Unclosed quote
+#     level: beginner
+#     minutes: 10
+# ---
+
+# %%
+x = 1

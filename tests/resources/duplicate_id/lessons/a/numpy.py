@@ -1,0 +1,15 @@
+# ---
+# jupyter:
+#   kernelspec: {display_name: Python 3, language: python, name: python3}
+#   workshopkit:
+#     id: numpy-basics
+#     title: NumPy basics
+#     level: beginner
+#     minutes: 10
+# ---
+
+# %% [markdown]
+# # NumPy basics
+
+# %%
+print('NumPy basics')

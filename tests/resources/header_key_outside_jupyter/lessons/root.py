@@ -1,0 +1,9 @@
+# ---
+# title: Root level
+# jupyter:
+#   kernelspec: {display_name: Python 3, language: python, name: python3}
+#   workshopkit: {title: Root level, level: beginner, minutes: 5}
+# ---
+
+# %%
+x = 1

@@ -1,0 +1,5 @@
+# ---
+# title: a YAML-looking header without a workshopkit block
+# ---
+
+print('data')

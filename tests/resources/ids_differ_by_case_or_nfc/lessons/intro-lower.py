@@ -1,0 +1,15 @@
+# ---
+# jupyter:
+#   kernelspec: {display_name: Python 3, language: python, name: python3}
+#   workshopkit:
+#     id: intro
+#     title: Intro
+#     level: beginner
+#     minutes: 10
+# ---
+
+# %% [markdown]
+# # Intro
+
+# %%
+print('Intro')

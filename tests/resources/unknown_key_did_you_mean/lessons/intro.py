@@ -1,0 +1,15 @@
+# ---
+# jupyter:
+#   kernelspec: {display_name: Python 3, language: python, name: python3}
+#   workshopkit:
+#     title: Intro
+#     minutes: 10
+#     levle: beginner
+#     objectivs: [Read a plot]
+# ---
+
+# %% [markdown]
+# # Intro
+
+# %%
+print('Intro')

@@ -1,0 +1,10 @@
+# ---
+# jupyter:
+#   kernelspec: {display_name: Python 3, language: python, name: python3}
+#   workshopkit:
+#     title: Open header
+#     level: beginner
+#     minutes: 10
+
+# %%
+x = 1

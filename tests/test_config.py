@@ -1,0 +1,187 @@
+"""workshop.toml (DESIGN.md §3): defaults, every key, and a located diagnostic for every mistake."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from workshopkit.config import find_root, load_config
+from workshopkit.model import ExecutionConfig, Level, LightningRules, Severity
+
+
+def load(tmp_path: Path, text: str, files: tuple[str, ...] = ()) -> tuple[object, list[str]]:
+    for name in files:
+        (tmp_path / name).write_text("", encoding="utf-8")
+    path = tmp_path / "workshop.toml"
+    path.write_text(textwrap.dedent(text), encoding="utf-8")
+    config, diagnostics = load_config(path)
+    return config, [str(d) for d in diagnostics]
+
+
+def test_a_minimal_config_gets_the_defaults(tmp_path: Path) -> None:
+    config, diagnostics = load(tmp_path, 'title = "Minimal"\n')
+    assert diagnostics == []
+    assert config is not None
+    assert config.title == "Minimal"  # type: ignore[attr-defined]
+    assert config.root == tmp_path.resolve()  # type: ignore[attr-defined]
+    assert config.execution == ExecutionConfig()  # type: ignore[attr-defined]
+    assert config.tracks == () and config.events == ()  # type: ignore[attr-defined]
+    assert config.requirements is None  # type: ignore[attr-defined]
+
+
+def test_every_key_is_read(tmp_path: Path) -> None:
+    config, diagnostics = load(
+        tmp_path,
+        """\
+        title = "Full"
+        description = "All of it"
+        requirements = "requirements.txt"
+
+        [execution]
+        kernel = "python3"
+        timeout = 30
+        lesson_timeout = 300
+        jobs = 3
+
+        [execution.parameters]
+        quick = true
+
+        [[tracks]]
+        id = "first"
+        title = "First steps"
+        description = "Beginners"
+        levels = ["beginner", "intermediate"]
+        tags = ["numpy"]
+
+        [[tracks]]
+        id = "listed"
+        lessons = ["b", "a"]
+
+        [[events]]
+        id = "2026-12"
+        title = "December"
+        date = 2026-12-03
+        start = "18:30"
+        venue = "Room 1"
+        minutes = 120
+        lessons = ["a", "b"]
+        speakers = { a = "Ada" }
+        breaks = [{ after = "a", minutes = 10 }]
+        lightning = { max_minutes = 4, max_slides = 5, must_show_code = false }
+        """,
+        files=("requirements.txt",),
+    )
+    assert diagnostics == []
+    c = config
+    assert c.description == "All of it" and c.requirements == "requirements.txt"  # type: ignore[attr-defined]
+    assert c.execution == ExecutionConfig("python3", 30, 300, 3, {"quick": True})  # type: ignore[attr-defined]
+    first, listed = c.tracks  # type: ignore[attr-defined]
+    assert (first.id, first.title, first.description, first.line) == ("first", "First steps", "Beginners", 14)
+    assert first.levels == (Level.BEGINNER, Level.INTERMEDIATE) and first.tags == ("numpy",)
+    assert (listed.title, listed.lessons, listed.line) == ("listed", ("b", "a"), 21)
+    (event,) = c.events  # type: ignore[attr-defined]
+    assert (event.id, event.date, event.start, event.minutes, event.line) == ("2026-12", "2026-12-03", "18:30", 120, 25)
+    assert event.lessons == ("a", "b") and dict(event.speakers) == {"a": "Ada"}
+    assert [(b.after, b.minutes, b.title) for b in event.breaks] == [("a", 10, "Break")]
+    assert event.lightning == LightningRules(4, 5, False)
+    assert c.line_of("execution.jobs") == 9  # type: ignore[attr-defined]
+    assert c.line_of("tracks.1.lessons") == 23  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ('title = "T"\nowner = "me"\n', ["workshop.toml:2: error: unknown key 'owner' in the top level; expected one of: title, description, requirements, execution, tracks, events"]),
+        ('title = "T"\n[execution]\ntimeout = 0\n', ["workshop.toml:3: error: 'timeout' must be a positive integer, not 0"]),
+        ('title = "T"\n[execution]\njobs = true\n', ["workshop.toml:3: error: 'jobs' must be a positive integer, not True"]),
+        ('title = "T"\n[execution]\nkernel = 3\n', ["workshop.toml:3: error: 'kernel' must be a kernel name, not 3"]),
+        ('title = "T"\nexecution = 3\n', ["workshop.toml:2: error: 'execution' must be a table, not 3"]),
+        ('title = "T"\nrequirements = "missing.txt"\n', ["workshop.toml:2: error: requirements file 'missing.txt' not found"]),
+        ('description = "no title"\n', ["workshop.toml:1: error: workshop.toml needs a 'title' (a string)"]),
+        ('title = 3\n', ["workshop.toml:1: error: 'title' must be a string, not 3"]),
+        ('title = "  "\n', ["workshop.toml:1: error: 'title' must not be empty"]),
+        ('title = "T"\n[[tracks]]\ntitle = "No id"\n', ["workshop.toml:2: error: every track needs an 'id'"]),
+        ('title = "T"\n[[tracks]]\nid = "a"\n[[tracks]]\nid = "a"\n', ["workshop.toml:5: error: duplicate track id 'a'"]),
+        ('title = "T"\n[[tracks]]\nid = "t"\nlevels = [\n  "beginner",\n  "expert",\n]\n', ["workshop.toml:6: error: unknown level 'expert' (expected beginner, intermediate, advanced)"]),
+        ('title = "T"\ntracks = 3\n', ["workshop.toml:2: error: 'tracks' must be [[tracks]], not 3"]),
+        ('title = "T"\n[[events]]\nid = "e"\n', ["workshop.toml:2: error: an event needs 'lessons', the ordered list of its items"]),
+        ('title = "T"\n[[events]]\nid = "e"\nlessons = ["a"]\nstart = "7pm"\n', ["workshop.toml:5: error: 'start' must be a time like \"18:30\", not '7pm'"]),
+        ('title = "T"\n[[events]]\nid = "e"\nlessons = ["a"]\nlightning = { max_slides = 0 }\n', ["workshop.toml:5: error: 'max_slides' must be a positive integer, not 0"]),
+        ('title = "T"\n[[events]]\nid = "e"\nlessons = ["a"]\nbreaks = [{ after = "a" }]\n', ["workshop.toml:5: error: each break needs 'after' (a lesson id) and 'minutes'"]),
+        ('title = "T"\n[[events]]\nid = "e"\nlessons = ["a"]\nspeakers = { a = 1 }\n', ["workshop.toml:5: error: 'speakers' maps lesson ids to names (strings)"]),
+    ],
+)
+def test_mistakes_are_located(tmp_path: Path, text: str, expected: list[str]) -> None:
+    _, diagnostics = load(tmp_path, text)
+    assert diagnostics == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "message"),
+    [
+        ('title = "T"\n\n[execution]\ntimeout = \n', 4, "invalid TOML: Invalid value"),
+        ('title = "unclosed\n', 1, "invalid TOML: "),
+        ('title = "T"\ntitle = "again"\n', 2, "invalid TOML: Cannot overwrite a value"),
+        ('[[tracks]\nid = "x"\n', 1, "invalid TOML: "),
+    ],
+)
+def test_toml_syntax_errors_name_their_line(tmp_path: Path, text: str, line: int, message: str) -> None:
+    path = tmp_path / "workshop.toml"
+    path.write_text(text, encoding="utf-8")
+    config, diagnostics = load_config(path)
+    assert config is None
+    (d,) = diagnostics
+    assert (d.path, d.line, d.severity) == ("workshop.toml", line, Severity.ERROR)
+    assert d.message.startswith(message)
+    assert "(at line" not in d.message
+
+
+def test_a_bom_and_crlf_are_accepted(tmp_path: Path) -> None:
+    path = tmp_path / "workshop.toml"
+    path.write_bytes(b'\xef\xbb\xbftitle = "T"\r\n[execution]\r\njobs = 4\r\n')
+    config, diagnostics = load_config(path)
+    assert diagnostics == [] and config is not None
+    assert config.execution.jobs == 4
+    assert config.line_of("execution.jobs") == 3
+
+
+def test_not_utf8_is_an_error(tmp_path: Path) -> None:
+    path = tmp_path / "workshop.toml"
+    path.write_bytes('title = "Café"\n'.encode("latin-1"))
+    config, diagnostics = load_config(path)
+    assert config is None
+    assert [str(d) for d in diagnostics] == ["workshop.toml:1: error: not UTF-8"]
+
+
+def test_find_root_walks_up(tmp_path: Path) -> None:
+    (tmp_path / "workshop.toml").write_text('title = "T"\n', encoding="utf-8")
+    deep = tmp_path / "lessons" / "a"
+    deep.mkdir(parents=True)
+    (deep / "x.py").write_text("", encoding="utf-8")
+    assert find_root(deep) == tmp_path.resolve()
+    assert find_root(deep / "x.py") == tmp_path.resolve()
+    assert find_root(tmp_path) == tmp_path.resolve()
+
+
+def test_key_lines_cover_arrays_item_by_item(tmp_path: Path) -> None:
+    config, _ = load(
+        tmp_path,
+        """\
+        title = "T"  # comment with = sign
+        [[tracks]]
+        id = "a"
+        lessons = ["x", 'y',  # two on one line
+          "z",  # and one more
+          # a comment line, then a string with a bracket in it
+          "w]",
+        ]
+        tags = ["t"]
+        """,
+    )
+    lines = config.key_lines  # type: ignore[attr-defined]
+    assert lines["tracks.0.lessons"] == 4
+    assert [lines[f"tracks.0.lessons.{i}"] for i in range(4)] == [4, 4, 5, 7]
+    assert lines["tracks.0.tags"] == 9
+    assert lines["tracks.0.tags.0"] == 9
