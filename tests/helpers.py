@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -147,10 +148,8 @@ def wait_gone(mark: str, timeout: float = 5.0) -> list[Any]:
 def kill_marked(mark: str) -> None:
     """Clean-up after a failed assertion, so one test's leftovers never disturb another."""
     for proc in marked_processes(mark):
-        try:
+        with contextlib.suppress(Exception):
             proc.kill()
-        except Exception:  # noqa: BLE001, S110
-            pass
 
 
 def cli(
@@ -171,3 +170,44 @@ def cli(
         timeout=timeout,
         check=False,
     )
+
+
+def copy_resources(
+    src: Path, root: Path, *, execution: Mapping[str, Any] | None = None, sub: str = "lessons"
+) -> Path:
+    """A workshop at `root` whose `sub` folder is a copy of `src` (scenario lessons)."""
+    import shutil
+
+    shutil.copytree(src, root / sub)
+    make_workshop(root, {}, execution=execution)
+    (root / ".gitignore").write_text(".workshopkit/\n", encoding="utf-8")
+    return root
+
+
+def git_init(root: Path) -> None:
+    """Commit everything under `root` in a fresh repository (to check a run leaves it clean)."""
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.invalid", "-C", str(root)]
+    subprocess.run([*git, "init", "-q"], check=True)
+    subprocess.run([*git, "add", "-A"], check=True)
+    subprocess.run([*git, "commit", "-q", "-m", "lessons"], check=True)
+
+
+def git_status(root: Path) -> str:
+    done = subprocess.run(
+        ["git", "-C", str(root), "status", "--porcelain", "--untracked-files=all"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return done.stdout
+
+
+def read_report(path: Path) -> dict[str, Any]:
+    import json
+
+    data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return data
+
+
+def lessons_by_id(report: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    return {entry["id"]: entry for entry in report["lessons"]}

@@ -20,12 +20,12 @@ from workshopkit.model import (
 )
 
 ROOT = Path("/workshop")
-B, I, A = "beginner", "intermediate", "advanced"
+BEG, MID, ADV = "beginner", "intermediate", "advanced"
 
 
 def lesson(
     ident: str,
-    level: str = B,
+    level: str = BEG,
     requires: Sequence[str] = (),
     tags: Sequence[str] = (),
     minutes: int = 10,
@@ -49,7 +49,9 @@ def lesson(
     )
 
 
-def config(*tracks: TrackSpec, key_lines: dict[str, int] | None = None, **kw: object) -> WorkshopConfig:
+def config(
+    *tracks: TrackSpec, key_lines: dict[str, int] | None = None, **kw: object
+) -> WorkshopConfig:
     return WorkshopConfig(
         root=ROOT,
         path=ROOT / "workshop.toml",
@@ -66,43 +68,47 @@ def ids(lessons: Sequence[Lesson]) -> list[str]:
 
 # lessons are given in path order; expected ids in teaching order
 ORDER_CASES = [
-    pytest.param([lesson("a", A), lesson("b", B), lesson("c", I)], ["b", "c", "a"], id="levels"),
     pytest.param(
-        [lesson("x", B), lesson("a", B), lesson("m", B)], ["x", "a", "m"], id="ties-keep-given-order"
+        [lesson("a", ADV), lesson("b", BEG), lesson("c", MID)], ["b", "c", "a"], id="levels"
     ),
     pytest.param(
-        [lesson("late", B, requires=["early"]), lesson("early", B)],
+        [lesson("x", BEG), lesson("a", BEG), lesson("m", BEG)],
+        ["x", "a", "m"],
+        id="ties-keep-given-order",
+    ),
+    pytest.param(
+        [lesson("late", BEG, requires=["early"]), lesson("early", BEG)],
         ["early", "late"],
         id="prerequisite-first-same-level",
     ),
     pytest.param(
-        [lesson("basics", B, requires=["setup"]), lesson("setup", I), lesson("other", B)],
+        [lesson("basics", BEG, requires=["setup"]), lesson("setup", MID), lesson("other", BEG)],
         ["other", "setup", "basics"],
         id="prerequisite-of-higher-level-comes-first",
     ),
     pytest.param(
         [
-            lesson("attention", A, requires=["nn"]),
-            lesson("nn", I, requires=["numpy"]),
-            lesson("numpy", B),
-            lesson("plots", B),
-            lesson("stats", I),
+            lesson("attention", ADV, requires=["nn"]),
+            lesson("nn", MID, requires=["numpy"]),
+            lesson("numpy", BEG),
+            lesson("plots", BEG),
+            lesson("stats", MID),
         ],
         ["numpy", "plots", "nn", "stats", "attention"],
         id="chain",
     ),
     pytest.param(
-        [lesson("b", B, requires=["outside"]), lesson("a", B)],
+        [lesson("b", BEG, requires=["outside"]), lesson("a", BEG)],
         ["b", "a"],
         id="prerequisites-outside-the-selection-are-ignored",
     ),
     pytest.param(
-        [lesson("p", B, requires=["q"]), lesson("q", B, requires=["p"]), lesson("r", B)],
+        [lesson("p", BEG, requires=["q"]), lesson("q", BEG, requires=["p"]), lesson("r", BEG)],
         ["r", "p", "q"],
         id="a-cycle-goes-last-in-given-order",
     ),
     pytest.param(
-        [lesson("self", B, requires=["self"]), lesson("z", I)],
+        [lesson("self", BEG, requires=["self"]), lesson("z", MID)],
         ["self", "z"],
         id="requiring-itself-is-ignored",
     ),
@@ -117,7 +123,7 @@ def test_order(lessons: list[Lesson], expected: list[str]) -> None:
 
 def test_order_never_puts_a_lesson_before_what_it_requires() -> None:
     lessons = [
-        lesson(f"l{n}", (B, I, A)[n % 3], requires=[f"l{(n * 7) % n}"] if n > 1 else [])
+        lesson(f"l{n}", (BEG, MID, ADV)[n % 3], requires=[f"l{(n * 7) % n}"] if n > 1 else [])
         for n in range(30)
     ]
     placed: set[str] = set()
@@ -128,24 +134,30 @@ def test_order_never_puts_a_lesson_before_what_it_requires() -> None:
 
 
 CORPUS = [
-    lesson("numpy", B, tags=["numpy", "arrays"]),
-    lesson("pandas", B, tags=["pandas"]),
-    lesson("regression", I, requires=["numpy"], tags=["numpy", "models"]),
-    lesson("attention", A, requires=["regression"], tags=["models"]),
+    lesson("numpy", BEG, tags=["numpy", "arrays"]),
+    lesson("pandas", BEG, tags=["pandas"]),
+    lesson("regression", MID, requires=["numpy"], tags=["numpy", "models"]),
+    lesson("attention", ADV, requires=["regression"], tags=["models"]),
 ]
 
 
 @pytest.mark.parametrize(
     ("spec", "expected"),
     [
-        pytest.param(TrackSpec("t", "T", 1), ["numpy", "pandas", "regression", "attention"], id="all"),
-        pytest.param(TrackSpec("t", "T", 1, levels=(Level.BEGINNER,)), ["numpy", "pandas"], id="levels"),
+        pytest.param(
+            TrackSpec("t", "T", 1), ["numpy", "pandas", "regression", "attention"], id="all"
+        ),
+        pytest.param(
+            TrackSpec("t", "T", 1, levels=(Level.BEGINNER,)), ["numpy", "pandas"], id="levels"
+        ),
         pytest.param(
             TrackSpec("t", "T", 1, levels=(Level.ADVANCED, Level.INTERMEDIATE)),
             ["regression", "attention"],
             id="levels-keep-path-order",
         ),
-        pytest.param(TrackSpec("t", "T", 1, tags=("models",)), ["regression", "attention"], id="tags"),
+        pytest.param(
+            TrackSpec("t", "T", 1, tags=("models",)), ["regression", "attention"], id="tags"
+        ),
         pytest.param(
             TrackSpec("t", "T", 1, tags=("pandas", "arrays")), ["numpy", "pandas"], id="any-tag"
         ),
@@ -187,7 +199,7 @@ def test_listed_lessons_tie_in_toml_order_but_respect_levels_and_prerequisites()
 
 
 def test_a_level_inversion_is_a_warning_on_the_lesson_level_line() -> None:
-    lessons = [lesson("intro", B, requires=["setup"]), lesson("setup", A)]
+    lessons = [lesson("intro", BEG, requires=["setup"]), lesson("setup", ADV)]
     (track,), diagnostics = assemble_tracks(config(), lessons)
     assert ids(track.lessons) == ["setup", "intro"]
     assert [(d.path, d.line, d.severity) for d in diagnostics] == [

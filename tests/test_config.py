@@ -78,11 +78,22 @@ def test_every_key_is_read(tmp_path: Path) -> None:
     assert c.description == "All of it" and c.requirements == "requirements.txt"  # type: ignore[attr-defined]
     assert c.execution == ExecutionConfig("python3", 30, 300, 3, {"quick": True})  # type: ignore[attr-defined]
     first, listed = c.tracks  # type: ignore[attr-defined]
-    assert (first.id, first.title, first.description, first.line) == ("first", "First steps", "Beginners", 14)
+    assert (first.id, first.title, first.description, first.line) == (
+        "first",
+        "First steps",
+        "Beginners",
+        14,
+    )
     assert first.levels == (Level.BEGINNER, Level.INTERMEDIATE) and first.tags == ("numpy",)
     assert (listed.title, listed.lessons, listed.line) == ("listed", ("b", "a"), 21)
     (event,) = c.events  # type: ignore[attr-defined]
-    assert (event.id, event.date, event.start, event.minutes, event.line) == ("2026-12", "2026-12-03", "18:30", 120, 25)
+    assert (event.id, event.date, event.start, event.minutes, event.line) == (
+        "2026-12",
+        "2026-12-03",
+        "18:30",
+        120,
+        25,
+    )
     assert event.lessons == ("a", "b") and dict(event.speakers) == {"a": "Ada"}
     assert [(b.after, b.minutes, b.title) for b in event.breaks] == [("a", 10, "Break")]
     assert event.lightning == LightningRules(4, 5, False)
@@ -93,24 +104,78 @@ def test_every_key_is_read(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ('title = "T"\nowner = "me"\n', ["workshop.toml:2: error: unknown key 'owner' in the top level; expected one of: title, description, requirements, execution, tracks, events"]),
-        ('title = "T"\n[execution]\ntimeout = 0\n', ["workshop.toml:3: error: 'timeout' must be a positive integer, not 0"]),
-        ('title = "T"\n[execution]\njobs = true\n', ["workshop.toml:3: error: 'jobs' must be a positive integer, not True"]),
-        ('title = "T"\n[execution]\nkernel = 3\n', ["workshop.toml:3: error: 'kernel' must be a kernel name, not 3"]),
-        ('title = "T"\nexecution = 3\n', ["workshop.toml:2: error: 'execution' must be a table, not 3"]),
-        ('title = "T"\nrequirements = "missing.txt"\n', ["workshop.toml:2: error: requirements file 'missing.txt' not found"]),
-        ('description = "no title"\n', ["workshop.toml:1: error: workshop.toml needs a 'title' (a string)"]),
-        ('title = 3\n', ["workshop.toml:1: error: 'title' must be a string, not 3"]),
+        (
+            'title = "T"\nowner = "me"\n',
+            [
+                "workshop.toml:2: error: unknown key 'owner' in the top level; expected one of: "
+                "title, description, requirements, execution, tracks, events"
+            ],
+        ),
+        (
+            'title = "T"\n[execution]\ntimeout = 0\n',
+            ["workshop.toml:3: error: 'timeout' must be a positive integer, not 0"],
+        ),
+        (
+            'title = "T"\n[execution]\njobs = true\n',
+            ["workshop.toml:3: error: 'jobs' must be a positive integer, not True"],
+        ),
+        (
+            'title = "T"\n[execution]\nkernel = 3\n',
+            ["workshop.toml:3: error: 'kernel' must be a kernel name, not 3"],
+        ),
+        (
+            'title = "T"\nexecution = 3\n',
+            ["workshop.toml:2: error: 'execution' must be a table, not 3"],
+        ),
+        (
+            'title = "T"\nrequirements = "missing.txt"\n',
+            ["workshop.toml:2: error: requirements file 'missing.txt' not found"],
+        ),
+        (
+            'description = "no title"\n',
+            ["workshop.toml:1: error: workshop.toml needs a 'title' (a string)"],
+        ),
+        ("title = 3\n", ["workshop.toml:1: error: 'title' must be a string, not 3"]),
         ('title = "  "\n', ["workshop.toml:1: error: 'title' must not be empty"]),
-        ('title = "T"\n[[tracks]]\ntitle = "No id"\n', ["workshop.toml:2: error: every track needs an 'id'"]),
-        ('title = "T"\n[[tracks]]\nid = "a"\n[[tracks]]\nid = "a"\n', ["workshop.toml:5: error: duplicate track id 'a'"]),
-        ('title = "T"\n[[tracks]]\nid = "t"\nlevels = [\n  "beginner",\n  "expert",\n]\n', ["workshop.toml:6: error: unknown level 'expert' (expected beginner, intermediate, advanced)"]),
-        ('title = "T"\ntracks = 3\n', ["workshop.toml:2: error: 'tracks' must be [[tracks]], not 3"]),
-        ('title = "T"\n[[events]]\nid = "e"\n', ["workshop.toml:2: error: an event needs 'lessons', the ordered list of its items"]),
-        ('title = "T"\n[[events]]\nid = "e"\nlessons = ["a"]\nstart = "7pm"\n', ["workshop.toml:5: error: 'start' must be a time like \"18:30\", not '7pm'"]),
-        ('title = "T"\n[[events]]\nid = "e"\nlessons = ["a"]\nlightning = { max_slides = 0 }\n', ["workshop.toml:5: error: 'max_slides' must be a positive integer, not 0"]),
-        ('title = "T"\n[[events]]\nid = "e"\nlessons = ["a"]\nbreaks = [{ after = "a" }]\n', ["workshop.toml:5: error: each break needs 'after' (a lesson id) and 'minutes'"]),
-        ('title = "T"\n[[events]]\nid = "e"\nlessons = ["a"]\nspeakers = { a = 1 }\n', ["workshop.toml:5: error: 'speakers' maps lesson ids to names (strings)"]),
+        (
+            'title = "T"\n[[tracks]]\ntitle = "No id"\n',
+            ["workshop.toml:2: error: every track needs an 'id'"],
+        ),
+        (
+            'title = "T"\n[[tracks]]\nid = "a"\n[[tracks]]\nid = "a"\n',
+            ["workshop.toml:5: error: duplicate track id 'a'"],
+        ),
+        (
+            'title = "T"\n[[tracks]]\nid = "t"\nlevels = [\n  "beginner",\n  "expert",\n]\n',
+            [
+                "workshop.toml:6: error: unknown level 'expert' "
+                "(expected beginner, intermediate, advanced)"
+            ],
+        ),
+        (
+            'title = "T"\ntracks = 3\n',
+            ["workshop.toml:2: error: 'tracks' must be [[tracks]], not 3"],
+        ),
+        (
+            'title = "T"\n[[events]]\nid = "e"\n',
+            ["workshop.toml:2: error: an event needs 'lessons', the ordered list of its items"],
+        ),
+        (
+            'title = "T"\n[[events]]\nid = "e"\nlessons = ["a"]\nstart = "7pm"\n',
+            ["workshop.toml:5: error: 'start' must be a time like \"18:30\", not '7pm'"],
+        ),
+        (
+            'title = "T"\n[[events]]\nid = "e"\nlessons = ["a"]\nlightning = { max_slides = 0 }\n',
+            ["workshop.toml:5: error: 'max_slides' must be a positive integer, not 0"],
+        ),
+        (
+            'title = "T"\n[[events]]\nid = "e"\nlessons = ["a"]\nbreaks = [{ after = "a" }]\n',
+            ["workshop.toml:5: error: each break needs 'after' (a lesson id) and 'minutes'"],
+        ),
+        (
+            'title = "T"\n[[events]]\nid = "e"\nlessons = ["a"]\nspeakers = { a = 1 }\n',
+            ["workshop.toml:5: error: 'speakers' maps lesson ids to names (strings)"],
+        ),
     ],
 )
 def test_mistakes_are_located(tmp_path: Path, text: str, expected: list[str]) -> None:
@@ -127,7 +192,9 @@ def test_mistakes_are_located(tmp_path: Path, text: str, expected: list[str]) ->
         ('[[tracks]\nid = "x"\n', 1, "invalid TOML: "),
     ],
 )
-def test_toml_syntax_errors_name_their_line(tmp_path: Path, text: str, line: int, message: str) -> None:
+def test_toml_syntax_errors_name_their_line(
+    tmp_path: Path, text: str, line: int, message: str
+) -> None:
     path = tmp_path / "workshop.toml"
     path.write_text(text, encoding="utf-8")
     config, diagnostics = load_config(path)

@@ -35,7 +35,14 @@ def rel(root: Path, paths: list[Path]) -> list[str]:
 
 
 def test_lessons_anywhere_sorted_by_path(tmp_path: Path) -> None:
-    for name in ("b.py", "a/z.py", "a/b/c.py", "A.py", "lessons/10-x/lesson.py", "lessons/2-y/lesson.py"):
+    for name in (
+        "b.py",
+        "a/z.py",
+        "a/b/c.py",
+        "A.py",
+        "lessons/10-x/lesson.py",
+        "lessons/2-y/lesson.py",
+    ):
         write(tmp_path, name)
     assert rel(tmp_path, discover(tmp_path)) == [
         "A.py",
@@ -73,7 +80,9 @@ def test_helpers_hidden_files_and_other_files_are_not_lessons(tmp_path: Path) ->
     write(tmp_path, "lessons/notes.txt")
     write(tmp_path, "lessons/lesson.ipynb", "{}")
     write(tmp_path, "lessons/light.py", "# %%\nprint('a percent script without a header')\n")
-    write(tmp_path, "lessons/other.py", "# ---\n# jupyter:\n#   kernelspec: {name: python3}\n# ---\n")
+    write(
+        tmp_path, "lessons/other.py", "# ---\n# jupyter:\n#   kernelspec: {name: python3}\n# ---\n"
+    )
     assert rel(tmp_path, discover(tmp_path)) == ["lessons/ok.py"]
 
 
@@ -92,11 +101,13 @@ def test_explicit_paths(tmp_path: Path) -> None:
     write(tmp_path, "extra/c.py")
     write(tmp_path, "_drafts/d.py")
     write(tmp_path, "lessons/helpers.py", HELPER)
-    found = discover(tmp_path, [tmp_path / "lessons", tmp_path / "_drafts/d.py", tmp_path / "lessons/helpers.py"])
+    found = discover(
+        tmp_path, [tmp_path / "lessons", tmp_path / "_drafts/d.py", tmp_path / "lessons/helpers.py"]
+    )
     assert rel(tmp_path, found) == ["_drafts/d.py", "lessons/a.py", "lessons/b.py"]
-    assert rel(tmp_path, discover(tmp_path, [tmp_path / "lessons/a.py", tmp_path / "lessons/a.py"])) == [
-        "lessons/a.py"
-    ]
+    assert rel(
+        tmp_path, discover(tmp_path, [tmp_path / "lessons/a.py", tmp_path / "lessons/a.py"])
+    ) == ["lessons/a.py"]
 
 
 @pytest.mark.parametrize(

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import jupytext
 import pytest
-from conftest import RESOURCES, REPO, TEMPLATES, scenario
+from conftest import REPO, RESOURCES, TEMPLATES, scenario
 
 from workshopkit.discover import is_lesson
 from workshopkit.load import (
@@ -233,10 +233,14 @@ TRICKY: list[tuple[str, str, list[tuple[str, int, int, str, dict[str, object]]]]
 
 
 @pytest.mark.parametrize(("body", "expected"), [c[1:] for c in TRICKY], ids=[c[0] for c in TRICKY])
-def test_tricky_cells(body: str, expected: list[tuple[str, int, int, str, dict[str, object]]]) -> None:
+def test_tricky_cells(
+    body: str, expected: list[tuple[str, int, int, str, dict[str, object]]]
+) -> None:
     text = HEADER + body
     cells, _ = scan(text)
-    assert [(c.cell_type, c.marker_line, c.body_line, c.source, dict(c.metadata)) for c in cells] == expected
+    assert [
+        (c.cell_type, c.marker_line, c.body_line, c.source, dict(c.metadata)) for c in cells
+    ] == expected
     assert_agrees_with_jupytext(cells, text)
 
 
@@ -312,7 +316,10 @@ def test_a_cell_language_other_than_python_is_refused() -> None:
         ("", ("code", {})),
         (" [markdown]", ("markdown", {})),
         (' tags=["a", "b"]', ("code", {"tags": ["a", "b"]})),
-        (' [markdown] slideshow={"slide_type": "fragment"}', ("markdown", {"slideshow": {"slide_type": "fragment"}})),
+        (
+            ' [markdown] slideshow={"slide_type": "fragment"}',
+            ("markdown", {"slideshow": {"slide_type": "fragment"}}),
+        ),
         (" Title [raw]", ("raw", {"title": "Title"})),
         (' {"tags": ["x"]}', ("code", {"tags": ["x"]})),
         (' tags=["x"', None),

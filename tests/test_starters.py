@@ -3,12 +3,12 @@ overwritten."""
 
 from __future__ import annotations
 
-from workshopkit.config import tomllib
 from pathlib import Path
 
 import pytest
 from conftest import TEMPLATES
 
+from workshopkit.config import tomllib
 from workshopkit.errors import WorkshopkitError
 from workshopkit.load import load_lesson
 from workshopkit.pipeline import open_workshop
@@ -74,7 +74,13 @@ def test_titles_survive_toml_and_yaml_quoting(tmp_path: Path, title: str) -> Non
 @pytest.mark.parametrize(
     ("where", "title", "lesson_id", "expected_file", "expected_id"),
     [
-        ("lessons/numpy-basics.py", "NumPy basics", None, "lessons/numpy-basics.py", "numpy-basics"),
+        (
+            "lessons/numpy-basics.py",
+            "NumPy basics",
+            None,
+            "lessons/numpy-basics.py",
+            "numpy-basics",
+        ),
         ("lessons", "Fitting a Line!", None, "lessons/fitting-a-line.py", "fitting-a-line"),
         ("lessons/03", "Anything", "my-id", "lessons/03/my-id.py", "my-id"),
         ("lessons/x.py", "Anything", "other", "lessons/x.py", "other"),

@@ -37,6 +37,7 @@ VOLATILE = ("papermill", "ExecuteTime", "iopub.execute_input", "workshopkit_sour
 
 
 def check_golden(name: str, data: bytes) -> None:
+    """Compare with tests/golden/learner/<name> (.json, not .ipynb: linters run notebooks)."""
     path = GOLDEN / "learner" / name
     if UPDATE or not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -64,14 +65,14 @@ def test_learner_copy_matches_golden(exercises, tmp_path: Path) -> None:  # type
     from_source = notebook_bytes(learner_notebook(to_notebook(lesson)))
     from_executed = notebook_bytes(learner_notebook(executed))
     assert from_source == from_executed  # papermill's traces leave no mark
-    check_golden("exercises.ipynb", from_source)
+    check_golden("exercises.ipynb.json", from_source)
 
 
 def test_solution_copy_matches_golden(exercises, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     _, lesson = exercises
     executed = with_error_banner(fake_executed(to_notebook(lesson), tmp_path))
     data = notebook_bytes(solution_notebook(executed))
-    check_golden("exercises.solution.ipynb", data)
+    check_golden("exercises.solution.ipynb.json", data)
     assert str(tmp_path).encode() not in data
 
 

@@ -1,4 +1,4 @@
-"""Every bad input is reported before any kernel starts: `path:line: error: message`, sorted, exit 2.
+"""Every bad input is reported before any kernel starts, as `path:line: error: message`, exit 2.
 
 Each case is a tiny workshop under `tests/resources/<case>/`; its full `workshopkit check` output
 is compared with `tests/golden/check/<case>.txt` (rewrite with `pytest --update-golden`).
@@ -155,10 +155,20 @@ def test_helper_modules_hidden_and_build_folders_are_not_lessons(tmp_path: Path)
     root = tmp_path / "ws"
     shutil.copytree(scenario("helper_module_ignored"), root)
     lesson = (root / "lessons/intro/intro.py").read_text(encoding="utf-8")
-    clone = lesson.replace("title: Intro", "title: Copy").replace("#   workshopkit:", "#   workshopkit:\n#     id: copy")
+    clone = lesson.replace("title: Intro", "title: Copy").replace(
+        "#   workshopkit:", "#   workshopkit:\n#     id: copy"
+    )
     # folders that are never searched, even though they hold lesson-like files (these cannot be
     # committed as resources: .gitignore hides them)
-    for folder in (".venv/lib", "__pycache__", "venv", "env", "node_modules/x", "build", "dist.old"):
+    for folder in (
+        ".venv/lib",
+        "__pycache__",
+        "venv",
+        "env",
+        "node_modules/x",
+        "build",
+        "dist.old",
+    ):
         (root / folder).mkdir(parents=True, exist_ok=True)
         (root / folder / "copy.py").write_text(clone, encoding="utf-8")
     (root / "myenv").mkdir()
@@ -244,7 +254,10 @@ def _source(tmp_path: Path, header: str, body: str = "# %%\nx = 1\n") -> LessonS
     text = (
         "# ---\n# jupyter:\n"
         "#   kernelspec: {display_name: Python 3, language: python, name: python3}\n"
-        "#   workshopkit:\n" + "".join(f"#     {line}\n" for line in header.splitlines()) + "# ---\n\n" + body
+        "#   workshopkit:\n"
+        + "".join(f"#     {line}\n" for line in header.splitlines())
+        + "# ---\n\n"
+        + body
     )
     path = tmp_path / "lesson.py"
     path.write_text(text, encoding="utf-8")
@@ -311,7 +324,9 @@ def test_cell_warnings_do_not_fail_a_lesson(tmp_path: Path) -> None:
         '# %% tags=["parameters"]\nn = 1\n\n# %% tags=["parameters"]\nm = 2\n\n'
         '# %% [markdown] tags=["raises-exception"]\n# text\n'
     )
-    lesson, diagnostics = check_lesson(_source(tmp_path, "title: T\nlevel: beginner\nminutes: 5", body))
+    lesson, diagnostics = check_lesson(
+        _source(tmp_path, "title: T\nlevel: beginner\nminutes: 5", body)
+    )
     assert lesson is not None
     assert [(d.line, d.severity) for d in diagnostics] == [
         (13, Severity.WARNING),

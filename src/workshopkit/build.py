@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .errors import ExitCode, WorkshopkitError
-from .model import Diagnostic, LessonResult, Status
+from .model import Diagnostic, LessonResult, Status, Workshop
 
 if TYPE_CHECKING:
     from .execute import RunEvent, RunOptions
@@ -234,6 +234,13 @@ def clean_leftovers(output: Path) -> list[str]:
     return notes
 
 
+def _absolute(path: Path) -> Path:
+    """`path` made absolute with its parent's symlinks resolved (the last part is kept, so a
+    symlinked output folder is still seen as one)."""
+    path = Path(os.path.normpath(path.expanduser().absolute()))
+    return path.parent.resolve() / path.name
+
+
 def _is_within(path: Path, folder: Path) -> bool:
     return path == folder or folder in path.parents
 
@@ -394,11 +401,7 @@ def build(
         epoch = source_date_epoch()
     except ValueError as exc:
         return invalid(str(exc))
-    output = Path(
-        os.path.normpath(
-            (out if out is not None else default_output(workshop.root)).expanduser().absolute()
-        )
-    )
+    output = _absolute(out if out is not None else default_output(workshop.root))
     problem = output_problem(output, workshop.root, [lesson.path for lesson in workshop.lessons])
     if problem:
         return invalid(problem, output)
@@ -434,7 +437,7 @@ def build(
 
 
 def _run_and_export(
-    workshop: Any,
+    workshop: Workshop,
     output: Path,
     options: RunOptions | None,
     keep_going: bool,
@@ -512,7 +515,7 @@ def _run_and_export(
     return outcome(code, summary, written=True, export=exported)
 
 
-def _deck_rules(workshop: Any, results: tuple[LessonResult, ...]) -> list[Diagnostic]:
+def _deck_rules(workshop: Workshop, results: tuple[LessonResult, ...]) -> list[Diagnostic]:
     """Event rules that need the executed notebooks (lightning slide limits, code shown)."""
     try:
         from .events import check_decks

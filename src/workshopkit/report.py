@@ -83,7 +83,9 @@ def print_tracks(workshop: Workshop, out: IO[str], as_json: bool = False) -> Non
 
 
 def _print_track(track: Track, out: IO[str]) -> None:
-    out.write(f"{track.id}: {track.title} ({len(track.lessons)} lessons, {track.minutes} min)\n")
+    count = len(track.lessons)
+    noun = "lesson" if count == 1 else "lessons"
+    out.write(f"{track.id}: {track.title} ({count} {noun}, {track.minutes} min)\n")
     width = max((len(lesson.id) for lesson in track.lessons), default=2)
     for i, lesson in enumerate(track.lessons, start=1):
         requires = f"  requires {', '.join(lesson.meta.requires)}" if lesson.meta.requires else ""

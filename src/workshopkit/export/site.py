@@ -150,6 +150,28 @@ class TrackView:
 
 
 @dataclass(frozen=True, slots=True)
+class ProgrammeItemView:
+    start: str
+    end: str
+    title: str
+    minutes: int
+    kind: str  # "", "Talk", "Lightning talk", "Break"
+    speaker: str
+    href: str  # the item's slides, "" for breaks and lessons without files
+
+
+@dataclass(frozen=True, slots=True)
+class EventView:
+    id: str
+    title: str
+    when: str  # "2026-12-10, 18:30-20:30"
+    venue: str
+    description: str
+    minutes: str
+    items: tuple[ProgrammeItemView, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class SiteView:
     title: str
     description: tuple[str, ...]  # paragraphs
@@ -157,6 +179,8 @@ class SiteView:
     lessons: int
     minutes: str
     failed: int
+    has_requirements: bool = True
+    events: tuple[EventView, ...] = ()
     generator: str = f"workshopkit {__version__}"
     csp: str = CSP
     extra: Mapping[str, Any] = field(default_factory=dict)
@@ -223,6 +247,41 @@ def _levels(lessons: Sequence[Lesson]) -> str:
     return seen[0] if len(seen) == 1 else f"{seen[0]} to {seen[-1]}"
 
 
+def _events(workshop: Workshop, exported: set[str], root: str) -> tuple[EventView, ...]:
+    if not workshop.config.events:
+        return ()
+    from ..events import plan_programme
+
+    views = []
+    for event in workshop.config.events:
+        programme = plan_programme(event, workshop)
+        items = []
+        for item in programme.items:
+            lesson = item.lesson
+            kind = "Break" if lesson is None else KIND_LABELS.get(lesson.meta.kind, "")
+            href = root + slides_path(lesson.id) if lesson and lesson.id in exported else ""
+            items.append(
+                ProgrammeItemView(
+                    item.start, item.end, item.title, item.minutes, kind, item.speaker, href
+                )
+            )
+        first, last = (items[0].start, items[-1].end) if items else ("", "")
+        times = f"{first}\u2013{last}" if first else ""
+        when = ", ".join(part for part in (str(event.date), times) if part)
+        views.append(
+            EventView(
+                id=event.id,
+                title=event.title,
+                when=when,
+                venue=event.venue,
+                description=" ".join(event.description.split()),
+                minutes=format_minutes(programme.minutes),
+                items=tuple(items),
+            )
+        )
+    return tuple(views)
+
+
 def site_view(
     workshop: Workshop,
     results: Mapping[str, LessonResult],
@@ -282,6 +341,8 @@ def site_view(
         lessons=len(workshop.lessons),
         minutes=format_minutes(sum(lesson.meta.minutes for lesson in workshop.lessons)),
         failed=failed,
+        has_requirements=bool(workshop.config.requirements),
+        events=_events(workshop, exported, root),
     )
 
 

@@ -144,9 +144,6 @@ for name, weight in zip(feature_names, best):
 
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ## Look before you model
-#
-# A feature against the target, and a histogram of the errors: most "does this make sense?"
-# questions end here.
 
 # %%
 fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(9, 3))
@@ -156,6 +153,11 @@ ax2.hist(y - best_prediction, bins=15, color="grey")
 ax2.set(xlabel="actual - predicted rentals", ylabel="days", title="errors of the best guess")
 fig.tight_layout()
 plt.show()
+
+# %% [markdown] slideshow={"slide_type": "notes"}
+# A feature against the target, and a histogram of the errors: most "does this data make sense?"
+# questions end here. Warmer days are busier, weekends (red) sit above the cloud, and the errors
+# are centred on zero with a couple of outliers worth a look.
 
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ## Exercise 1: standardise the features

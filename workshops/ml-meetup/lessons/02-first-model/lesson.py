@@ -143,12 +143,10 @@ print(f"mean absolute error: {mean_absolute_error(y, predicted_more):.1f} k€ (
       f"{mean_absolute_error(y, predicted):.1f})")
 
 # %% [markdown] slideshow={"slide_type": "slide"}
-# ## The one plot for a regression model
-#
-# Predicted against actual: a perfect model puts every flat on the diagonal.
+# ## The one plot for a regression model: predicted against actual
 
 # %%
-fig, ax = plt.subplots(figsize=(4.8, 3.6))
+fig, ax = plt.subplots(figsize=(4.5, 3.1))
 ax.scatter(y, predicted, s=14, alpha=0.6, label="numbers only")
 ax.scatter(y, predicted_more, s=14, alpha=0.6, label="+ neighbourhood")
 lims = [y.min(), y.max()]
@@ -156,6 +154,11 @@ ax.plot(lims, lims, "k--", lw=1)
 ax.set(xlabel="actual price (k€)", ylabel="predicted price (k€)")
 ax.legend()
 plt.show()
+
+# %% [markdown] slideshow={"slide_type": "notes"}
+# A perfect model puts every flat on the dashed diagonal. Look for patterns in the misses: a bend
+# or a fan shape means the model is missing something. Here the misses look like even noise on
+# both sides, so a straight-line model is a fair start, and the neighbourhood tightens the cloud.
 
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ## Exercise 1: your own flat

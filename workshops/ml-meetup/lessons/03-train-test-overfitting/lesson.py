@@ -109,7 +109,7 @@ plt.show()
 
 # %%
 grid = pd.DataFrame({"minutes": np.linspace(0, 60, 200)})
-fig, ax = plt.subplots(figsize=(6, 3.2))
+fig, ax = plt.subplots(figsize=(6, 2.9))
 ax.scatter(X_train["minutes"], y_train, c="k", s=15, label="train")
 ax.scatter(X_test["minutes"], y_test, facecolors="none", edgecolors="r", label="test")
 for d in (1, 4, max_degree):

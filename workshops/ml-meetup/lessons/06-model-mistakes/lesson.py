@@ -65,7 +65,7 @@ print(f"accuracy {np.mean(y_pred == y_test):.1%}: {len(wrong)} mistakes out of {
 # Rows: the true digit; columns: the model's answer. Off the diagonal: what got confused.
 
 # %%
-fig, ax = plt.subplots(figsize=(4.4, 4))
+fig, ax = plt.subplots(figsize=(4, 3.6))
 ConfusionMatrixDisplay.from_predictions(y_test, y_pred, ax=ax, colorbar=False, cmap="Blues")
 ax.set_title("test set, logistic regression")
 plt.show()

@@ -167,8 +167,6 @@ for name in params:
 
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ## The training loop
-#
-# Mini-batches: shuffle, then update after every 32 images, not after the whole set.
 
 # %%
 def train(hidden=hidden, epochs=n_epochs, lr=learning_rate, seed=0):
@@ -190,6 +188,14 @@ def train(hidden=hidden, epochs=n_epochs, lr=learning_rate, seed=0):
     return params, history
 
 
+# %% [markdown] slideshow={"slide_type": "notes"}
+# Mini-batches: shuffle, then update after every 32 images instead of after the whole set. More
+# updates per pass over the data, and a little noise that helps.
+
+# %% [markdown] slideshow={"slide_type": "subslide"}
+# ### Train it
+
+# %%
 params, history = train()
 print(f"{n_epochs} epochs: test accuracy {history['test accuracy'][-1]:.1%}")
 
@@ -198,7 +204,7 @@ print(f"{n_epochs} epochs: test accuracy {history['test accuracy'][-1]:.1%}")
 
 # %%
 epochs = np.arange(1, n_epochs + 1)
-fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(9, 3.2))
+fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(9, 2.9))
 ax1.plot(epochs, history["train loss"], label="train")
 ax1.plot(epochs, history["test loss"], label="test")
 ax1.set(xlabel="epoch", ylabel="cross-entropy")

@@ -240,7 +240,7 @@ def multi_head_attention(Q, K, V, n_heads, mask=None):
 
 
 # %%
-Qs, Ks, Vs = X_tok @ Wq, X_tok @ Wk, X_tok @ Wv  # the random projections from before: (10, 16) each
+Qs, Ks, Vs = X_tok @ Wq, X_tok @ Wk, X_tok @ Wv  # (10, 16) each
 print("4 heads:", multi_head_attention(Qs, Ks, Vs, n_heads=4).shape)
 print("1 head == attention:", np.allclose(multi_head_attention(Qs, Ks, Vs, 1), attention(Qs, Ks, Vs)[0]))
 

@@ -128,7 +128,7 @@ def unbroadcast(grad, shape):
 
 
 # %% [markdown] slideshow={"slide_type": "subslide"}
-# ### Multiply and matrix product
+# ### Multiply
 
 # %%
 def mul(a, b):
@@ -143,6 +143,10 @@ def mul(a, b):
     return out
 
 
+# %% [markdown] slideshow={"slide_type": "subslide"}
+# ### Matrix product and ReLU
+
+# %%
 def matmul(a, b):
     out = Tensor(a.data @ b.data, (a, b), "@")
 
@@ -154,10 +158,6 @@ def matmul(a, b):
     return out
 
 
-# %% [markdown] slideshow={"slide_type": "subslide"}
-# ### ReLU and sum
-
-# %%
 def relu(a):
     out = Tensor(np.maximum(a.data, 0), (a,), "relu")
 
@@ -168,6 +168,10 @@ def relu(a):
     return out
 
 
+# %% [markdown] slideshow={"slide_type": "subslide"}
+# ### Sum, and the operators `+ * @`
+
+# %%
 def total(a):
     out = Tensor(a.data.sum(), (a,), "sum")
 
@@ -315,7 +319,7 @@ print(f"after {n_steps} steps: loss {losses[-1]:.3f}, training accuracy {accurac
 gx, gy = np.meshgrid(np.linspace(-2.2, 2.2, 120), np.linspace(-2.2, 2.2, 120))
 grid = np.column_stack([gx.ravel(), gy.ravel()])
 region = model(params, grid).data.argmax(axis=1).reshape(gx.shape)
-fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(9, 3.2))
+fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(9, 2.7))
 ax1.plot(losses)
 ax1.set(xlabel="step", ylabel="cross-entropy", yscale="log")
 ax2.contourf(gx, gy, region, alpha=0.25, cmap="coolwarm")
