@@ -114,8 +114,8 @@ def mark_env(**extra: str) -> tuple[str, dict[str, str]]:
     """A unique marker and an environment carrying it, to find a run's processes later."""
     mark = uuid.uuid4().hex
     env = {**os.environ, "WORKSHOPKIT_TEST_MARK": mark, "NO_COLOR": "1", **extra}
-    env.pop("GITHUB_ACTIONS", None)
-    env.pop("PYTEST_XDIST_WORKER", None)
+    for name in ("GITHUB_ACTIONS", "PYTEST_XDIST_WORKER", "PYTEST_CURRENT_TEST"):
+        env.pop(name, None)
     return mark, env
 
 

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from scenario import fake_results, scenario, tree_bytes
+from export_scenarios import fake_results, scenario, tree_bytes
 
 from workshopkit import execute
 from workshopkit.build import BuildLock, BuildOutcome, build, clean_leftovers, output_problem
@@ -331,7 +331,7 @@ DRIVER = textwrap.dedent(
     """
     import os, sys, time
     from pathlib import Path
-    from scenario import fake_results
+    from export_scenarios import fake_results
     from workshopkit import build as build_module, execute, export
     from workshopkit.execute import RunReport
 

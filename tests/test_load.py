@@ -15,7 +15,7 @@ from pathlib import Path
 
 import jupytext
 import pytest
-from conftest import REPO, RESOURCES, TEMPLATES, scenario
+from cli_support import REPO, RESOURCES, TEMPLATES, scenario
 
 from workshopkit.discover import is_lesson
 from workshopkit.load import (

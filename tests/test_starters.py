@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import TEMPLATES
+from cli_support import TEMPLATES
 
 from workshopkit.config import tomllib
 from workshopkit.errors import WorkshopkitError

@@ -4,22 +4,20 @@ from __future__ import annotations
 
 import ast
 import copy
-import os
 import re
 import shutil
 from pathlib import Path
 
 import nbformat
 import pytest
-from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
-from scenario import (
+from export_scenarios import (
     EXAMPLE,
-    GOLDEN,
     fake_executed,
     open_valid,
     scenario,
     with_error_banner,
 )
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
 from workshopkit.export.notebooks import notebook_bytes
 from workshopkit.load import to_notebook
@@ -32,21 +30,10 @@ from workshopkit.transforms import (
     stub_solutions,
 )
 
-UPDATE = os.environ.get("WORKSHOPKIT_UPDATE_GOLDEN") == "1"
 VOLATILE = ("papermill", "ExecuteTime", "iopub.execute_input", "workshopkit_source", "jupytext")
-
-
-def check_golden(name: str, data: bytes) -> None:
-    """Compare with tests/golden/learner/<name> (.json, not .ipynb: linters run notebooks)."""
-    path = GOLDEN / "learner" / name
-    if UPDATE or not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(data)
-        if not UPDATE:
-            pytest.fail(f"wrote missing golden file {path}; check it in")
-    assert data.decode() == path.read_text(encoding="utf-8"), (
-        f"{name} differs from its golden file; rerun with WORKSHOPKIT_UPDATE_GOLDEN=1 if intended"
-    )
+# Golden files are .json, not .ipynb: linters (ruff) would lint them as notebooks.
+GOLDEN_LEARNER = "learner/exercises.ipynb.json"
+GOLDEN_SOLUTION = "learner/exercises.solution.ipynb.json"
 
 
 @pytest.fixture
@@ -59,20 +46,20 @@ def exercises(tmp_path: Path):  # type: ignore[no-untyped-def]
 # Golden files
 
 
-def test_learner_copy_matches_golden(exercises, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_learner_copy_matches_golden(exercises, tmp_path: Path, golden) -> None:  # type: ignore[no-untyped-def]
     _, lesson = exercises
     executed = with_error_banner(fake_executed(to_notebook(lesson), tmp_path))
     from_source = notebook_bytes(learner_notebook(to_notebook(lesson)))
     from_executed = notebook_bytes(learner_notebook(executed))
     assert from_source == from_executed  # papermill's traces leave no mark
-    check_golden("exercises.ipynb.json", from_source)
+    golden.check(GOLDEN_LEARNER, from_source.decode())
 
 
-def test_solution_copy_matches_golden(exercises, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_solution_copy_matches_golden(exercises, tmp_path: Path, golden) -> None:  # type: ignore[no-untyped-def]
     _, lesson = exercises
     executed = with_error_banner(fake_executed(to_notebook(lesson), tmp_path))
     data = notebook_bytes(solution_notebook(executed))
-    check_golden("exercises.solution.ipynb.json", data)
+    golden.check(GOLDEN_SOLUTION, data.decode())
     assert str(tmp_path).encode() not in data
 
 

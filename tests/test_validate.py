@@ -12,7 +12,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import GOLDEN, RESOURCES, CliResult, invoke, scenario
+from cli_support import GOLDEN, RESOURCES, CliResult, invoke, scenario
 
 from workshopkit.load import LessonSource, load_lesson
 from workshopkit.model import Severity

@@ -60,6 +60,7 @@ class BuildOutcome:
     diagnostics: tuple[Diagnostic, ...] = ()  # validation and asset problems (errors and warnings)
     export: ExportResult | None = field(default=None, repr=False)
     seconds: float = 0.0
+    kernels_started: int = 0
 
 
 class BuildInProgress(WorkshopkitError):
@@ -371,7 +372,6 @@ def build(
     on_event: Callable[[RunEvent], None] | None = None,
 ) -> BuildOutcome:
     """Build the workshop at or above `path` into `out` (default `<root>/dist`)."""
-    from .export.assets import check_assets
     from .pipeline import open_workshop
 
     started = time.monotonic()
@@ -383,14 +383,7 @@ def build(
             messages=(f"{len(opened.errors)} error(s): nothing was run or written",),
         )
     workshop = opened.workshop
-    diagnostics = tuple(sorted(set(opened.diagnostics) | set(check_assets(workshop))))
-    if any(d.is_error for d in diagnostics):
-        errors = sum(1 for d in diagnostics if d.is_error)
-        return BuildOutcome(
-            ExitCode.INVALID,
-            diagnostics=diagnostics,
-            messages=(f"{errors} error(s): nothing was run or written",),
-        )
+    diagnostics = opened.diagnostics
 
     def invalid(message: str, output: Path | None = None) -> BuildOutcome:
         return BuildOutcome(
@@ -409,6 +402,8 @@ def build(
         output.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         return invalid(f"cannot create {output.parent}: {exc.strerror}", output)
+    if output.is_dir() and not os.access(output, os.W_OK | os.X_OK):
+        return invalid(f"output folder {output} is not writable; nothing was run", output)
 
     lock = BuildLock(output)
     try:
@@ -459,15 +454,18 @@ def _run_and_export(
             diagnostics=diagnostics,
             messages=(*notes, *lines),
             seconds=time.monotonic() - started,
+            kernels_started=kernels,
             **kw,
         )
 
     results: tuple[LessonResult, ...] = ()
+    kernels = 0
     try:
         report = run_lessons(workshop, workshop.lessons, options or RunOptions(), on_event)
     except WorkshopkitError as exc:
         return outcome(exc.exit_code, f"error: {exc}", "nothing was written")
     results = report.results
+    kernels = report.kernels_started
     code = ExitCode(int(report.exit_code))
     rule_errors = _deck_rules(workshop, results)
     if rule_errors:

@@ -291,6 +291,54 @@ def _check_decks(workshop: Any, report: Any) -> Any:
     return report
 
 
+@cli.command()
+@click.argument("path", type=PATH_ARG, default=Path("."))
+@click.option("-o", "--output", type=PATH_ARG, help="Output folder [default: dist/ in the workshop].")
+@click.option("--keep-going", is_flag=True, help="Write dist/ even when lessons fail (they are marked and left out of bundles).")
+@run_options
+def build(path: Path, output: Path | None, keep_going: bool, **kw: Any) -> None:
+    """Check, run and export the workshop into dist/: index page, notebooks, slides, zips.
+
+    dist/ is replaced only when everything succeeded; a failed or interrupted build leaves the
+    previous one as it was.
+    """
+    import signal
+
+    from .build import build as build_workshop
+    from .progress import RunDisplay
+    from .report import error_annotations, in_github_actions
+
+    options = _make_options(kw)
+    display = RunDisplay(0)
+    previous = signal.signal(signal.SIGTERM, _on_sigterm)
+    try:
+        with display:
+            outcome = build_workshop(path, output, options, keep_going=keep_going, on_event=display.on_event)
+    except KeyboardInterrupt:
+        click.echo("interrupted: every kernel was stopped; dist/ is as it was", err=True)
+        sys.exit(int(ExitCode.INTERRUPTED))
+    except _Terminated:
+        click.echo("terminated: every kernel was stopped; dist/ is as it was", err=True)
+        sys.exit(int(ExitCode.TERMINATED))
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    for diagnostic in outcome.diagnostics:
+        click.echo(str(diagnostic), err=True)
+    if outcome.results:
+        display.summary_of(outcome.results, outcome.seconds, outcome.kernels_started)
+    for message in outcome.messages:
+        click.echo(message, err=True)
+    if in_github_actions():
+        from .report import github_annotation
+
+        for diagnostic in outcome.diagnostics:
+            kind = "error" if diagnostic.is_error else "warning"
+            click.echo(github_annotation(kind, diagnostic.path, diagnostic.line, diagnostic.message))
+        for line in error_annotations(outcome.results):
+            click.echo(line)
+    sys.exit(int(outcome.exit_code))
+
+
 @cli.group()
 def new() -> None:
     """Create a lesson or a workshop from the commented starters."""

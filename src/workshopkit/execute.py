@@ -108,6 +108,15 @@ def parse_parameter(text: str) -> tuple[str, Any]:
     return name, value
 
 
+def kernel_environment() -> dict[str, str]:
+    """The environment kernels start with: this process's, minus what would change how a lesson
+    behaves. Under `pytest --lessons`, PYTEST_CURRENT_TEST would make ipykernel stop capturing
+    file-descriptor output, so a subprocess's prints would bypass the notebook (and the cap)."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTEST_CURRENT_TEST"}
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
 def gpu_available() -> bool:
     """Whether a GPU is visible: `WORKSHOPKIT_GPU=0/1` decides, else an NVIDIA or DXG device."""
     forced = os.environ.get("WORKSHOPKIT_GPU")
@@ -497,7 +506,7 @@ def _execute_lesson(
 
     lesson = plan.lesson
     timed_out = threading.Event()
-    watch = KernelWatch(env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    watch = KernelWatch(env=kernel_environment())
 
     def lesson_timeout() -> None:
         timed_out.set()

@@ -14,6 +14,7 @@ from .assemble import assemble_tracks, check_event_items
 from .config import CONFIG_NAME, find_root, load_config
 from .discover import discover
 from .events import check_events
+from .export.assets import check_assets
 from .load import load_lesson
 from .model import Diagnostic, Lesson, Severity, Workshop
 from .validate import check_declared_ids, check_lesson, check_requires, declared_id, slugify
@@ -91,6 +92,7 @@ def open_workshop(path: Path, only: Sequence[Path] = ()) -> Opened:
     workshop = Workshop(config, tuple(lessons), tracks)
     if not any(d.is_error for d in diagnostics):
         diagnostics.extend(check_events(workshop))
+        diagnostics.extend(check_assets(workshop))
     ordered = tuple(sorted(set(diagnostics)))
     if any(d.is_error for d in ordered):
         return Opened(None, ordered, root=root, lesson_count=len(paths))

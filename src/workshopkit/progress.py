@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
@@ -10,6 +11,7 @@ from .report import result_line, results_table, run_summary
 
 if TYPE_CHECKING:
     from .execute import RunEvent, RunReport
+    from .model import LessonResult
 
 
 class RunDisplay:
@@ -46,7 +48,7 @@ class RunDisplay:
                 transient=True,
             )
             self._progress.__enter__()
-            self._task = self._progress.add_task("Executing", total=self.total)
+            self._task = self._progress.add_task("Executing", total=self.total or None)
         return self
 
     def __exit__(
@@ -75,9 +77,14 @@ class RunDisplay:
             )
 
     def summary(self, report: RunReport) -> None:
+        self.summary_of(report.results, report.seconds, report.kernels_started)
+
+    def summary_of(
+        self, results: Sequence[LessonResult], seconds: float, kernels_started: int
+    ) -> None:
         if self.tty:
-            self.console.print(results_table(report.results))
-        for result in report.results:
+            self.console.print(results_table(results))
+        for result in results:
             if result.error is not None and result.error.traceback:
                 if self.tty:
                     self.console.rule(str(result.error), style="red", align="left")
@@ -88,6 +95,4 @@ class RunDisplay:
                 )
             for warning in result.warnings:
                 self.console.print(f"warning: {warning}", markup=False, soft_wrap=True)
-        self.console.print(
-            run_summary(report.results, report.seconds, report.kernels_started), markup=False
-        )
+        self.console.print(run_summary(results, seconds, kernels_started), markup=False)

@@ -18,7 +18,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import itertools
 
-from scenario import EXAMPLE, fake_results, open_valid, scenario
+from export_scenarios import EXAMPLE, fake_results, open_valid, scenario
 
 from workshopkit.export import export_workshop
 

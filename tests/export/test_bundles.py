@@ -17,7 +17,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from scenario import fake_results, open_valid, scenario, tree_bytes
+from export_scenarios import fake_results, open_valid, scenario, tree_bytes
 
 from workshopkit.export import ExportError, export_workshop
 from workshopkit.export.bundles import (
@@ -225,7 +225,7 @@ DRIVER = textwrap.dedent(
     """
     import os, sys
     from pathlib import Path
-    from scenario import fake_results, open_valid
+    from export_scenarios import fake_results, open_valid
     from workshopkit.export import export_workshop
 
     root, run, dest = map(Path, sys.argv[1:4])

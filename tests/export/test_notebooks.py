@@ -11,7 +11,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from scenario import (
+from export_scenarios import (
     PNG_1PX,
     fake_executed,
     fake_results,

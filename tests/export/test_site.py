@@ -14,7 +14,7 @@ from nbformat.v4 import new_output
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from scenario import XSS_TITLE, fake_results, lesson_text, open_valid, scenario
+from export_scenarios import XSS_TITLE, fake_results, lesson_text, open_valid, scenario
 
 from workshopkit.export import export_workshop
 from workshopkit.export.site import CSP, format_size

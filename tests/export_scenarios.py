@@ -22,7 +22,6 @@ from workshopkit.model import LessonError, LessonResult, Status, Workshop
 from workshopkit.pipeline import open_workshop
 
 HERE = Path(__file__).parent
-GOLDEN = HERE / "golden"
 EXAMPLE = HERE.parent / "workshops" / "ml-meetup"
 
 XSS_TITLE = "</script><script>alert(1)</script>"

@@ -1,0 +1,169 @@
+"""The papermill engine: expected errors, the kernel watch, and the output cap (kernel side and
+executor side), driven through papermill with a real kernel."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell, new_notebook, new_output
+
+from workshopkit.engine import (
+    PARKED_ERRORS,
+    KernelWatch,
+    _fill_truncation_marks,
+    park_expected_errors,
+    restore_expected_errors,
+)
+from workshopkit.execute import kernel_environment
+
+
+def test_engine_module_imports_before_papermill() -> None:
+    """papermill loads its engine entry points on import, this module among them."""
+    code = (
+        "import workshopkit.engine as e, papermill.engines as p;"
+        "engine = p.papermill_engines.get_engine('workshopkit');"
+        "assert engine.execute_notebook.__self__ is e.WorkshopkitEngine, engine"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+
+
+def _error(ename: str) -> Any:
+    return new_output("error", ename=ename, evalue="x", traceback=[f"{ename}: x"])
+
+
+def test_park_and_restore_expected_errors() -> None:
+    expected = new_code_cell("1/0", metadata={"tags": ["raises-exception"]})
+    expected.outputs = [
+        new_output("stream", name="stdout", text="hi\n"),
+        _error("ZeroDivisionError"),
+    ]
+    unexpected = new_code_cell("boom()")
+    unexpected.outputs = [_error("NameError")]
+    nb = new_notebook(cells=[expected, unexpected])
+    park_expected_errors(nb)
+    assert [o.output_type for o in nb.cells[0].outputs] == ["stream"]
+    assert nb.cells[0].metadata[PARKED_ERRORS][0]["ename"] == "ZeroDivisionError"
+    assert [o.output_type for o in nb.cells[1].outputs] == ["error"]  # papermill must see it
+    restore_expected_errors(nb)
+    assert [o.output_type for o in nb.cells[0].outputs] == ["stream", "error"]
+    assert PARKED_ERRORS not in nb.cells[0].metadata
+    nbformat.validate(nb)
+
+
+def test_truncation_marks_get_their_byte_count() -> None:
+    cell = new_code_cell("print()")
+    cell.outputs = [
+        new_output("stream", name="stderr", text="\n[... {dropped} more bytes dropped]")
+    ]
+    nb = new_notebook(cells=[cell])
+    _fill_truncation_marks(nb, {0: 1234, 5: 1})
+    assert nb.cells[0].outputs[0].text == "\n[... 1234 more bytes dropped]"
+
+
+def _run(
+    tmp_path: Path,
+    sources: list[str],
+    output_limit: int = 1000,
+    timeout: int = 30,
+    watch: KernelWatch | None = None,
+) -> tuple[Any, KernelWatch]:
+    import papermill
+
+    nb = new_notebook(cells=[new_code_cell(s) for s in sources])
+    nb.metadata["kernelspec"] = {"name": "python3", "language": "python", "display_name": "P"}
+    watch = watch or KernelWatch(env=kernel_environment())
+    watch.startup_dir = tmp_path
+    work = tmp_path / "work"
+    work.mkdir()
+    try:
+        executed = papermill.execute_notebook(
+            nb,
+            None,
+            engine_name="workshopkit",
+            kernel_name="python3",
+            progress_bar=False,
+            execution_timeout=timeout,
+            resources={"metadata": {"path": str(work)}},
+            watch=watch,
+            output_limit=output_limit,
+        )
+    finally:
+        if watch.process is not None and watch.process.poll() is None:
+            watch.process.kill()
+    return executed, watch
+
+
+def _text(cell: Any) -> str:
+    return "".join(o.get("text", "") for o in cell.outputs if o.output_type == "stream")
+
+
+@pytest.mark.kernel
+def test_output_cap_in_the_kernel_and_in_the_executor(tmp_path: Path) -> None:
+    executed, watch = _run(
+        tmp_path,
+        [
+            "import os, subprocess, sys",
+            "for i in range(300):\n    print('a' * 9)",  # 3000 characters, capped in the kernel
+            "print('b' * 600)",  # under the cap: a fresh budget for each cell
+            # a subprocess writes to the kernel's file descriptor 1: captured, then capped
+            "subprocess.run([sys.executable, '-c', 'print(\"c\" * 5000)'])",
+            "from IPython.display import display\ndisplay({'text/plain': 'd' * 4000}, raw=True)",
+        ],
+    )
+    cells = executed.cells
+    assert watch.process is not None and watch.stage == "ready"
+    assert watch.cell_index == 4
+    assert watch.output_limit == 1000
+    assert (tmp_path / "workshopkit_output_cap.py").is_file()
+    assert (tmp_path / "work").is_dir() and not any((tmp_path / "work").iterdir())
+
+    printed = _text(cells[1])
+    kept, mark = printed.split("\n[workshopkit: ", 1)
+    assert len(kept) == 1000  # 100 lines of 9 letters and a newline
+    assert mark == "output truncated at 1000 bytes; 2000 more bytes dropped]\n"
+    assert _text(cells[2]) == "b" * 600 + "\n"
+    assert "truncated" not in _text(cells[2])
+    child = _text(cells[3])
+    assert child.count("c") <= 1000
+    assert "[workshopkit: output truncated at 1000 bytes;" in child
+    shown = cells[4].outputs  # rich output is capped by the executor
+    assert not any(o.output_type == "display_data" for o in shown)
+    assert "[workshopkit: output truncated at 1000 bytes; 4000 more bytes dropped]" in _text(
+        cells[4]
+    )
+    assert watch.truncated[1] == 2000 and watch.truncated[4] == 4000
+    assert 2 not in watch.truncated
+
+
+@pytest.mark.kernel
+def test_kernel_cap_leaves_no_names_in_the_namespace(tmp_path: Path) -> None:
+    executed, _ = _run(tmp_path, ["print(sorted(n for n in dir() if 'workshopkit' in n))"])
+    assert _text(executed.cells[0]) == "[]\n"
+
+
+@pytest.mark.kernel
+def test_no_cap_when_the_limit_is_zero(tmp_path: Path) -> None:
+    executed, watch = _run(tmp_path, ["print('e' * 5000)"], output_limit=0)
+    assert _text(executed.cells[0]) == "e" * 5000 + "\n"
+    assert watch.truncated == {}
+    assert not (tmp_path / "workshopkit_output_cap.py").exists()
+
+
+@pytest.mark.kernel
+def test_watch_knows_the_running_cell_when_a_cell_times_out(tmp_path: Path) -> None:
+    from nbclient.exceptions import CellTimeoutError
+
+    watch = KernelWatch()
+    with pytest.raises(CellTimeoutError):
+        _run(tmp_path, ["x = 1", "import time\ntime.sleep(30)", "y = 2"], timeout=2, watch=watch)
+    assert watch.cell_index == 1
+    assert watch.cell_started is not None
+    assert watch.notebook is not None and watch.notebook.cells[2].execution_count is None
+    assert watch.process is not None
+    assert watch.process.wait(timeout=10) is not None  # nbclient shut the kernel down

@@ -1,0 +1,472 @@
+"""Executing lessons with real kernels: tags, parameters, kernels, timeouts, GPUs, isolation.
+
+Lessons that can share a run do (one `run_lessons` call, two jobs); the pure helpers are
+tested without a kernel at the end.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import nbformat
+import pytest
+from helpers import git_init, git_status, lesson_text, line_of, make_workshop, open_ok, run_workshop
+
+from workshopkit.errors import ExitCode, InfrastructureError
+from workshopkit.execute import (
+    KernelRegistry,
+    RunOptions,
+    RunReport,
+    _ranges,
+    gpu_available,
+    parse_parameter,
+    plan_lessons,
+    run_lessons,
+    short_traceback,
+)
+from workshopkit.model import LessonError, LessonResult, Status
+
+PARAMS = lesson_text(
+    "import os",
+    ('n = 1\nname = "default"\nratio = 0.5', ["parameters"]),
+    "assert (n, name, ratio) == (3, 'cli', 0.5), (n, name, ratio)",
+    title="Parameters",
+)
+PARAMS_LINE = lesson_text(
+    ("size = 10", ["parameters"]),
+    "total = 0",
+    "for i in range(size):\n    total += i\nraise ValueError(f'total={total}')",
+    title="Error after the injected parameters cell",
+)
+TAGS = lesson_text(
+    ("1 / 0", ["raises-exception"]),
+    ("raise RuntimeError('must not run')", ["skip-execution"]),
+    "print('after the expected error')",
+    title="Tags",
+)
+FIRST_ERROR = (
+    lesson_text(
+        "# %% [markdown]\n# # A title",
+        "def helper(key):\n    table = {}\n    return table[key]",
+        "# %% [markdown]\n# Some text between the cells.",
+        "ok = 1\nvalue = helper('missing')\nnever = 2",
+        "raise RuntimeError('a later error')",
+        title="First error",
+    )
+    + "\n"
+)
+WRITES = lesson_text(
+    "from pathlib import Path\nassert Path('data.txt').read_text() == 'asset\\n'",
+    "Path('out.csv').write_text('a,b\\n')\nPath('data.txt').write_text('changed')",
+    "import os\nprint(os.getcwd())",
+    title="Writes files",
+)
+LINKED = lesson_text(
+    "from pathlib import Path\nassert Path('linked.txt').read_text() == 'shared\\n'",
+    title="Reads through a relative symlink",
+)
+LOUD = lesson_text(
+    "print('x' * 5000)",
+    "from IPython.display import display\ndisplay({'text/plain': 'y' * 5000}, raw=True)",
+    "print('small')",
+    title="Loud",
+)
+
+
+@pytest.fixture(scope="module")
+def behaviours(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    root = make_workshop(
+        tmp_path_factory.mktemp("behaviours") / "w",
+        {
+            "lessons/params.py": PARAMS,
+            "lessons/params_line.py": PARAMS_LINE,
+            "lessons/tags.py": TAGS,
+            "lessons/first_error.py": FIRST_ERROR,
+            "lessons/writes/writes.py": WRITES,
+            "lessons/linked/linked.py": LINKED,
+            "lessons/loud.py": LOUD,
+        },
+        parameters={"n": 3, "name": "config"},
+        files={"lessons/writes/data.txt": "asset\n", "shared/linked.txt": "shared\n"},
+    )
+    (root / "lessons" / "linked" / "linked.txt").symlink_to(Path("../../shared/linked.txt"))
+    (root / ".gitignore").write_text(".workshopkit/\n", encoding="utf-8")
+    git_init(root)
+    report, results = run_workshop(
+        root, jobs=2, parameters={"name": "cli"}, output_limit=1000, use_cache=False
+    )
+    return {"root": root, "report": report, "results": results}
+
+
+def cells_of(result: LessonResult) -> list[Any]:
+    """The executed notebook's cells that come from the lesson (not papermill's injected one)."""
+    assert result.notebook is not None
+    cells = nbformat.read(result.notebook, as_version=4).cells
+    return [c for c in cells if "injected-parameters" not in c.metadata.get("tags", [])]
+
+
+def injected(result: LessonResult) -> list[Any]:
+    assert result.notebook is not None
+    cells = nbformat.read(result.notebook, as_version=4).cells
+    return [c for c in cells if "injected-parameters" in c.metadata.get("tags", [])]
+
+
+@pytest.mark.kernel
+def test_results_come_back_in_lesson_order(behaviours: dict[str, Any]) -> None:
+    report: RunReport = behaviours["report"]
+    opened = open_ok(behaviours["root"])
+    assert [r.lesson_id for r in report.results] == [x.id for x in opened.selected]
+    assert report.kernels_started == 7
+    assert report.exit_code is ExitCode.LESSON_FAILED
+
+
+@pytest.mark.kernel
+def test_cli_parameters_override_config_defaults(behaviours: dict[str, Any]) -> None:
+    result = behaviours["results"]["params"]
+    assert result.status is Status.PASSED, result.error
+    [cell] = injected(result)
+    assert "name = 'cli'" in cell.source or 'name = "cli"' in cell.source
+    assert "n = 3" in cell.source
+
+
+@pytest.mark.kernel
+def test_line_of_an_error_after_the_injected_cell(behaviours: dict[str, Any]) -> None:
+    error = behaviours["results"]["params-line"].error
+    assert error is not None
+    assert (error.line, error.cell) == (line_of(PARAMS_LINE, "raise ValueError"), 3)
+    assert error.ename == "ValueError"
+    assert error.evalue == "total=45"  # size=10 from the notebook: no -p for it
+    assert str(error) == f"lessons/params_line.py:{error.line} (cell 3): ValueError: total=45"
+
+
+@pytest.mark.kernel
+def test_raises_exception_is_expected_and_skip_execution_is_skipped(
+    behaviours: dict[str, Any],
+) -> None:
+    result = behaviours["results"]["tags"]
+    assert result.status is Status.PASSED, result.error
+    cells = cells_of(result)
+    assert [o.output_type for o in cells[0].outputs] == ["error"]  # the error is kept, shown
+    assert cells[0].outputs[0].ename == "ZeroDivisionError"
+    assert cells[1].execution_count is None and cells[1].outputs == []
+    assert cells[2].outputs[0].text == "after the expected error\n"
+
+
+@pytest.mark.kernel
+def test_an_error_names_the_first_failing_statement(behaviours: dict[str, Any]) -> None:
+    error = behaviours["results"]["first-error"].error
+    assert error is not None
+    line = line_of(FIRST_ERROR, "value = helper('missing')")
+    assert (error.path, error.line, error.cell) == ("lessons/first_error.py", line, 4)
+    assert (error.ename, error.evalue) == ("KeyError", "'missing'")
+    assert "a later error" not in error.traceback
+    assert "\x1b[" not in error.traceback
+    assert "return table[key]" in error.traceback
+
+
+@pytest.mark.kernel
+def test_lessons_run_in_a_scratch_copy_of_their_folder(behaviours: dict[str, Any]) -> None:
+    root: Path = behaviours["root"]
+    result = behaviours["results"]["writes"]
+    assert result.status is Status.PASSED, result.error
+    cwd = cells_of(result)[2].outputs[0].text.strip()
+    assert Path(cwd) != root / "lessons" / "writes"
+    assert not Path(cwd).exists()  # the scratch copy is gone
+    assert (root / "lessons" / "writes" / "data.txt").read_text() == "asset\n"
+    assert not (root / "lessons" / "writes" / "out.csv").exists()
+    assert git_status(root) == ""
+
+
+@pytest.mark.kernel
+def test_relative_symlinks_still_resolve_in_the_scratch_copy(behaviours: dict[str, Any]) -> None:
+    result = behaviours["results"]["linked"]
+    assert result.status is Status.PASSED, result.error
+
+
+@pytest.mark.kernel
+def test_each_output_is_capped_with_a_visible_marker(behaviours: dict[str, Any]) -> None:
+    result = behaviours["results"]["loud"]
+    assert result.status is Status.PASSED, result.error
+    cells = cells_of(result)
+    printed = "".join(o.get("text", "") for o in cells[0].outputs)
+    assert printed.count("x") == 1000
+    assert "[workshopkit: output truncated at 1000 bytes; 4001 more bytes dropped]" in printed
+    shown = cells[1].outputs
+    assert all("y" * 1001 not in json.dumps(o) for o in shown)
+    assert "[workshopkit: output truncated at 1000 bytes; 5000 more bytes dropped]" in "".join(
+        o.get("text", "") for o in shown
+    )
+    assert cells[2].outputs[0].text == "small\n"
+    assert len(result.warnings) == 2
+    assert all("output truncated at 1000 bytes" in w for w in result.warnings)
+    assert result.warnings[0].startswith(f"lessons/loud.py:{line_of(LOUD, 'x')}:")
+
+
+# --- kernels -------------------------------------------------------------------------------
+
+
+def _kernelspec(jupyter: Path, name: str) -> None:
+    folder = jupyter / "kernels" / name
+    folder.mkdir(parents=True)
+    spec = {
+        "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+        "display_name": name,
+        "language": "python",
+        "env": {"WK_TEST_KERNEL": name},
+    }
+    (folder / "kernel.json").write_text(json.dumps(spec), encoding="utf-8")
+
+
+@pytest.mark.kernel
+def test_kernel_comes_from_option_then_config_then_lesson(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    jupyter = tmp_path / "jupyter"
+    _kernelspec(jupyter, "wk-alpha")
+    _kernelspec(jupyter, "wk-beta")
+    monkeypatch.setenv("JUPYTER_PATH", str(jupyter))
+    check = "import os\nprint(os.environ.get('WK_TEST_KERNEL', 'python3'))"
+    lessons = {"lessons/k.py": lesson_text(check, kernel="wk-alpha")}
+
+    def kernel_used(execution: dict[str, Any], **options: Any) -> str:
+        root = make_workshop(
+            tmp_path / f"w{len(list(tmp_path.iterdir()))}", lessons, execution=execution
+        )
+        _, results = run_workshop(root, use_cache=False, **options)
+        result = results["k"]
+        assert result.status is Status.PASSED, result.error
+        return str(cells_of(result)[0].outputs[0].text.strip())
+
+    assert kernel_used({}) == "wk-alpha"  # the lesson's kernelspec
+    assert kernel_used({"kernel": "wk-beta"}) == "wk-beta"  # [execution] kernel
+    assert kernel_used({"kernel": "wk-beta"}, kernel="python3") == "python3"  # --kernel
+
+
+def test_unknown_kernel_raises_before_any_kernel_starts(tmp_path: Path) -> None:
+    text = lesson_text("x = 1", kernel="no-such-kernel")
+    root = make_workshop(tmp_path / "w", {"lessons/a.py": text, "lessons/b.py": lesson_text("y=1")})
+    opened = open_ok(root)
+    registry = KernelRegistry()
+    events: list[Any] = []
+    with pytest.raises(InfrastructureError) as caught:
+        run_lessons(opened.workshop, opened.selected, RunOptions(), events.append, registry)
+    error = caught.value
+    assert error.exit_code is ExitCode.INFRASTRUCTURE
+    assert (error.path, error.line) == ("lessons/a.py", line_of(text, "kernelspec"))
+    assert "no such kernel 'no-such-kernel'" in str(error)
+    assert "available: " in str(error) and "python3" in str(error)
+    assert registry.started == 0 and events == []
+    with pytest.raises(InfrastructureError, match=r"no such kernel 'nope' \(--kernel\)"):
+        run_lessons(opened.workshop, opened.selected, RunOptions(kernel="nope"))
+
+
+# --- timeouts ------------------------------------------------------------------------------
+
+
+@pytest.mark.kernel
+def test_lesson_timeout_names_the_cell_and_kills_the_kernel(tmp_path: Path) -> None:
+    text = lesson_text("import time", *["time.sleep(1)"] * 3, "time.sleep(30)", title="Slow")
+    root = make_workshop(tmp_path / "w", {"lessons/slow.py": text})
+    started = time.monotonic()
+    report, results = run_workshop(root, timeout=60, lesson_timeout=4)
+    error = results["slow"].error
+    assert error is not None and error.kind == "timeout"
+    assert error.ename == "LessonTimeout"
+    assert "lesson timed out after 4 s" in error.evalue
+    assert (error.line, error.cell) == (line_of(text, "time.sleep(30)"), 5)
+    assert "in a cell running for" in error.evalue
+    assert time.monotonic() - started < 20
+    assert report.exit_code is ExitCode.LESSON_FAILED
+
+
+@pytest.mark.kernel
+def test_waiting_for_a_free_job_does_not_count_against_lesson_timeout(tmp_path: Path) -> None:
+    """With one job, the second lesson's kernel starts early and waits; only its own cells
+    count against its lesson_timeout."""
+    slow = lesson_text("import time\ntime.sleep(2.5)")
+    root = make_workshop(tmp_path / "w", {"lessons/a.py": slow, "lessons/b.py": slow})
+    _, results = run_workshop(root, jobs=1, lesson_timeout=4, use_cache=False)
+    assert {k: r.status for k, r in results.items()} == {"a": Status.PASSED, "b": Status.PASSED}
+
+
+@pytest.mark.kernel
+def test_cell_timeout_from_options(tmp_path: Path) -> None:
+    text = lesson_text("import time", "time.sleep(30)")
+    root = make_workshop(tmp_path / "w", {"lessons/a.py": text}, execution={"timeout": 100})
+    started = time.monotonic()
+    _, results = run_workshop(root, timeout=2)
+    error = results["a"].error
+    assert error is not None and error.ename == "CellTimeoutError"
+    assert (error.line, error.cell) == (line_of(text, "time.sleep(30)"), 2)
+    assert "limit 2 s" in error.evalue
+    assert time.monotonic() - started < 15
+
+
+# --- GPUs ----------------------------------------------------------------------------------
+
+GPU_LESSON = lesson_text("print('on a GPU')", extra="resources: {gpu: true}", title="GPU")
+
+
+def test_gpu_lesson_is_skipped_without_a_gpu(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("WORKSHOPKIT_GPU", "0")
+    root = make_workshop(tmp_path / "w", {"lessons/gpu.py": GPU_LESSON})
+    report, results = run_workshop(root)
+    assert results["gpu"].status is Status.SKIPPED
+    assert results["gpu"].reason == "needs a GPU"
+    assert report.kernels_started == 0
+    assert report.exit_code is ExitCode.OK
+
+
+def test_gpu_lesson_fails_with_require_gpu(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WORKSHOPKIT_GPU", "0")
+    root = make_workshop(tmp_path / "w", {"lessons/gpu.py": GPU_LESSON})
+    report, results = run_workshop(root, require_gpu=True)
+    error = results["gpu"].error
+    assert results["gpu"].status is Status.FAILED and error is not None
+    assert "needs a GPU" in error.evalue
+    assert error.line == line_of(GPU_LESSON, "resources:")
+    assert report.kernels_started == 0
+    assert report.exit_code is ExitCode.INFRASTRUCTURE  # the machine lacks what was required
+
+
+@pytest.mark.kernel
+def test_gpu_lesson_runs_where_a_gpu_is_forced(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("WORKSHOPKIT_GPU", "1")
+    root = make_workshop(tmp_path / "w", {"lessons/gpu.py": GPU_LESSON})
+    report, results = run_workshop(root, require_gpu=True)
+    assert results["gpu"].status is Status.PASSED
+    assert report.kernels_started == 1
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        ({"WORKSHOPKIT_GPU": "0"}, False),
+        ({"WORKSHOPKIT_GPU": "1"}, True),
+        ({"WORKSHOPKIT_GPU": "true"}, True),
+        ({"CUDA_VISIBLE_DEVICES": "-1"}, False),
+    ],
+)
+def test_gpu_available_env(
+    monkeypatch: pytest.MonkeyPatch, env: dict[str, str], expected: bool
+) -> None:
+    monkeypatch.delenv("WORKSHOPKIT_GPU", raising=False)
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    assert gpu_available() is expected
+
+
+# --- interrupting run_lessons from another thread -----------------------------------------
+
+
+@pytest.mark.kernel
+def test_kill_all_stops_running_lessons(tmp_path: Path) -> None:
+    sleepy = lesson_text("import time\ntime.sleep(60)")
+    root = make_workshop(tmp_path / "w", {f"lessons/s{i}.py": sleepy for i in range(3)})
+    opened = open_ok(root)
+    registry = KernelRegistry()
+    started = threading.Event()
+
+    def on_event(event: Any) -> None:
+        if event.kind == "start":
+            started.set()
+
+    def interrupt() -> None:
+        started.wait(30)
+        while registry.started < 2:
+            time.sleep(0.05)
+        time.sleep(1)
+        registry.kill_all()
+
+    killer = threading.Thread(target=interrupt)
+    killer.start()
+    begun = time.monotonic()
+    report = run_lessons(opened.workshop, opened.selected, RunOptions(jobs=2), on_event, registry)
+    killer.join()
+    assert time.monotonic() - begun < 30
+    assert [r.status for r in report.results] == [Status.FAILED] * 3
+    assert {r.error.ename for r in report.results if r.error} == {"Interrupted"}
+
+
+# --- pure helpers (no kernel) ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("n=5", ("n", 5)),
+        ("rate = 0.5", ("rate", 0.5)),
+        ("names=['a', 'b']", ("names", ["a", "b"])),
+        ("flag=True", ("flag", True)),
+        ("word=hello", ("word", "hello")),  # not a literal: kept as a string
+        ("quoted='hello'", ("quoted", "hello")),
+        ("empty=", ("empty", "")),
+    ],
+)
+def test_parse_parameter(text: str, expected: tuple[str, Any]) -> None:
+    assert parse_parameter(text) == expected
+
+
+@pytest.mark.parametrize("text", ["novalue", "=3", "1x=3", "a b=3"])
+def test_parse_parameter_rejects(text: str) -> None:
+    with pytest.raises(ValueError, match="name=value"):
+        parse_parameter(text)
+
+
+def test_ranges() -> None:
+    assert _ranges([3, 4, 5]) == "3-5"
+    assert _ranges([2]) == "2"
+    assert _ranges([1, 3, 4, 7]) == "1, 3-4, 7"
+
+
+def test_short_traceback_strips_ansi_and_keeps_the_end() -> None:
+    lines = ["\x1b[0;31mValueError\x1b[0m: boom", *[f"frame {i}" for i in range(100)]]
+    text = short_traceback(lines)
+    assert "\x1b" not in text
+    assert text.splitlines()[0] == "..."
+    assert text.splitlines()[-1] == "frame 99"
+    assert short_traceback(["\x1b[1;32mshort\x1b[0m"]) == "short"
+
+
+def _result(status: Status, kind: str | None = None) -> LessonResult:
+    error = LessonError("a.py", 1, 1, "E", "e", "", kind) if kind else None
+    return LessonResult("a", "a.py", status, 0.0, error)
+
+
+def test_exit_codes() -> None:
+    def code(*results: LessonResult) -> ExitCode:
+        return RunReport(results, 0, 0.0).exit_code
+
+    assert code() is ExitCode.OK
+    assert code(_result(Status.PASSED), _result(Status.SKIPPED)) is ExitCode.OK
+    assert code(_result(Status.PASSED), _result(Status.FAILED, "error")) is ExitCode.LESSON_FAILED
+    assert code(_result(Status.FAILED, "timeout")) is ExitCode.LESSON_FAILED
+    assert code(_result(Status.FAILED, "kernel-died")) is ExitCode.LESSON_FAILED
+    assert (
+        code(_result(Status.FAILED, "error"), _result(Status.FAILED, "infrastructure"))
+        is ExitCode.INFRASTRUCTURE
+    )
+
+
+def test_plan_resolves_options_over_config(tmp_path: Path) -> None:
+    root = make_workshop(
+        tmp_path / "w",
+        {"lessons/a.py": lesson_text("x = 1")},
+        execution={"timeout": 7, "lesson_timeout": 70},
+        parameters={"n": 1, "m": 2},
+    )
+    workshop = open_ok(root).workshop
+    [plan] = plan_lessons(workshop, workshop.lessons, RunOptions(parameters={"m": 3}))
+    assert (plan.kernel, plan.timeout, plan.lesson_timeout) == ("python3", 7, 70)
+    assert dict(plan.parameters) == {"n": 1, "m": 3}
+    [plan] = plan_lessons(workshop, workshop.lessons, RunOptions(timeout=2, lesson_timeout=9))
+    assert (plan.timeout, plan.lesson_timeout) == (2, 9)
