@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 RESOURCES = Path(__file__).parent / "resources"
 FAULTS = RESOURCES / "faults"
@@ -113,9 +114,10 @@ def run_workshop(root: Path, only: Iterable[Path] = (), **options: Any) -> Any:
 def mark_env(**extra: str) -> tuple[str, dict[str, str]]:
     """A unique marker and an environment carrying it, to find a run's processes later."""
     mark = uuid.uuid4().hex
-    env = {**os.environ, "WORKSHOPKIT_TEST_MARK": mark, "NO_COLOR": "1", **extra}
+    env = {**os.environ, "WORKSHOPKIT_TEST_MARK": mark, "NO_COLOR": "1"}
     for name in ("GITHUB_ACTIONS", "PYTEST_XDIST_WORKER", "PYTEST_CURRENT_TEST"):
         env.pop(name, None)
+    env.update(extra)
     return mark, env
 
 
@@ -211,3 +213,53 @@ def read_report(path: Path) -> dict[str, Any]:
 
 def lessons_by_id(report: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     return {entry["id"]: entry for entry in report["lessons"]}
+
+
+T = TypeVar("T")
+
+
+def shared_once(factory: Any, name: str, compute: Callable[[Path], T]) -> T:
+    """`compute(folder)` once per test session, even across pytest-xdist workers.
+
+    Module fixtures run once per worker under xdist; expensive shared runs (many kernels) are
+    computed by the first worker that needs them, under a lock, and the others load the pickled
+    result. `compute` must return something picklable and put its files under `folder`.
+    """
+    import fcntl
+    import pickle
+
+    base = factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        base = base.parent  # the session's folder, shared by its workers
+    folder = base / f"shared-{name}"
+    done = base / f"shared-{name}.pickle"
+    with (base / f"shared-{name}.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if done.exists():
+            value: T = pickle.loads(done.read_bytes())
+            return value
+        folder.mkdir()
+        value = compute(folder)
+        done.write_bytes(pickle.dumps(value))
+        return value
+
+
+_RETRIED = re.compile(r"kernel start-up failed (\d+) time\(s\)")
+
+
+def fresh_kernels(report: Any) -> int:
+    """Kernels a run started, not counting start-up retries (a port taken by another process
+    can make a kernel die while starting; workshopkit retries it and says so)."""
+    if isinstance(report, Mapping):
+        started = int(report["kernels_started"])
+        warnings = [w for lesson in report["lessons"] for w in lesson["warnings"]]
+    else:
+        started = report.kernels_started
+        warnings = [w for result in report.results for w in result.warnings]
+    retries = sum(int(m.group(1)) for w in warnings if (m := _RETRIED.search(w)))
+    return started - retries
+
+
+def own_warnings(warnings: Iterable[str]) -> list[str]:
+    """A lesson's warnings, less start-up retry notes (which depend on the machine's load)."""
+    return [w for w in warnings if not _RETRIED.search(w)]

@@ -15,7 +15,21 @@ from typing import Any
 
 import nbformat
 import pytest
-from helpers import git_init, git_status, lesson_text, line_of, make_workshop, open_ok, run_workshop
+from helpers import (
+    fresh_kernels,
+    git_init,
+    git_status,
+    kill_marked,
+    lesson_text,
+    line_of,
+    make_workshop,
+    mark_env,
+    open_ok,
+    own_warnings,
+    run_workshop,
+    shared_once,
+    wait_gone,
+)
 
 from workshopkit.errors import ExitCode, InfrastructureError
 from workshopkit.execute import (
@@ -78,10 +92,9 @@ LOUD = lesson_text(
 )
 
 
-@pytest.fixture(scope="module")
-def behaviours(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+def _behaviours(folder: Path) -> dict[str, Any]:
     root = make_workshop(
-        tmp_path_factory.mktemp("behaviours") / "w",
+        folder / "w",
         {
             "lessons/params.py": PARAMS,
             "lessons/params_line.py": PARAMS_LINE,
@@ -103,6 +116,11 @@ def behaviours(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     return {"root": root, "report": report, "results": results}
 
 
+@pytest.fixture(scope="module")
+def behaviours(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    return shared_once(tmp_path_factory, "behaviours", _behaviours)
+
+
 def cells_of(result: LessonResult) -> list[Any]:
     """The executed notebook's cells that come from the lesson (not papermill's injected one)."""
     assert result.notebook is not None
@@ -121,7 +139,7 @@ def test_results_come_back_in_lesson_order(behaviours: dict[str, Any]) -> None:
     report: RunReport = behaviours["report"]
     opened = open_ok(behaviours["root"])
     assert [r.lesson_id for r in report.results] == [x.id for x in opened.selected]
-    assert report.kernels_started == 7
+    assert fresh_kernels(report) == 7
     assert report.exit_code is ExitCode.LESSON_FAILED
 
 
@@ -194,17 +212,19 @@ def test_each_output_is_capped_with_a_visible_marker(behaviours: dict[str, Any])
     assert result.status is Status.PASSED, result.error
     cells = cells_of(result)
     printed = "".join(o.get("text", "") for o in cells[0].outputs)
-    assert printed.count("x") == 1000
-    assert "[workshopkit: output truncated at 1000 bytes; 4001 more bytes dropped]" in printed
+    assert printed.count("x") == 1000  # capped in the kernel
+    assert "[workshopkit: output truncated at 1000 bytes]" in printed
+    assert "[workshopkit: 4001 more bytes dropped]" in printed
     shown = cells[1].outputs
     assert all("y" * 1001 not in json.dumps(o) for o in shown)
     assert "[workshopkit: output truncated at 1000 bytes; 5000 more bytes dropped]" in "".join(
         o.get("text", "") for o in shown
     )
     assert cells[2].outputs[0].text == "small\n"
-    assert len(result.warnings) == 2
-    assert all("output truncated at 1000 bytes" in w for w in result.warnings)
-    assert result.warnings[0].startswith(f"lessons/loud.py:{line_of(LOUD, 'x')}:")
+    warnings = own_warnings(result.warnings)
+    assert len(warnings) == 2
+    assert all("output truncated at 1000 bytes" in w for w in warnings)
+    assert warnings[0].startswith(f"lessons/loud.py:{line_of(LOUD, 'x')}:")
 
 
 # --- kernels -------------------------------------------------------------------------------
@@ -344,7 +364,7 @@ def test_gpu_lesson_runs_where_a_gpu_is_forced(
     root = make_workshop(tmp_path / "w", {"lessons/gpu.py": GPU_LESSON})
     report, results = run_workshop(root, require_gpu=True)
     assert results["gpu"].status is Status.PASSED
-    assert report.kernels_started == 1
+    assert fresh_kernels(report) == 1
 
 
 @pytest.mark.parametrize(
@@ -470,3 +490,65 @@ def test_plan_resolves_options_over_config(tmp_path: Path) -> None:
     assert dict(plan.parameters) == {"n": 1, "m": 3}
     [plan] = plan_lessons(workshop, workshop.lessons, RunOptions(timeout=2, lesson_timeout=9))
     assert (plan.timeout, plan.lesson_timeout) == (2, 9)
+
+
+@pytest.mark.kernel
+def test_a_kernel_dying_at_start_up_is_retried(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As when another process takes the kernel's port first: the retry is noted, not hidden."""
+    flag = tmp_path / "died-once"
+    launcher = tmp_path / "flaky_kernel.py"
+    launcher.write_text(
+        "import os, runpy, sys\n"
+        f"flag = {str(flag)!r}\n"
+        "if not os.path.exists(flag):\n"
+        "    open(flag, 'w').close()\n"
+        "    sys.exit('flaky start: port already in use')\n"
+        "sys.argv = ['ipykernel_launcher', *sys.argv[1:]]\n"
+        "runpy.run_module('ipykernel_launcher', run_name='__main__')\n",
+        encoding="utf-8",
+    )
+    jupyter = tmp_path / "jupyter"
+    folder = jupyter / "kernels" / "flaky"
+    folder.mkdir(parents=True)
+    spec = {
+        "argv": [sys.executable, str(launcher), "-f", "{connection_file}"],
+        "display_name": "flaky",
+        "language": "python",
+    }
+    (folder / "kernel.json").write_text(json.dumps(spec), encoding="utf-8")
+    monkeypatch.setenv("JUPYTER_PATH", str(jupyter))
+    root = make_workshop(tmp_path / "w", {"lessons/a.py": lesson_text("x = 1", kernel="flaky")})
+    report, results = run_workshop(root)
+    result = results["a"]
+    assert result.status is Status.PASSED, result.error
+    assert report.kernels_started == 2
+    [note] = result.warnings
+    assert note.startswith("lessons/a.py: kernel start-up failed 1 time(s) (")
+    assert "died before replying to kernel_info" in note
+    assert note.endswith("passed on retry")
+
+
+@pytest.mark.kernel
+def test_children_in_sessions_of_their_own_are_killed_too(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A daemon started with its own session escapes the kernel's process group; the kernel's
+    environment tag still finds it."""
+    mark, _ = mark_env()
+    monkeypatch.setenv("WORKSHOPKIT_TEST_MARK", mark)
+    text = lesson_text(
+        "import subprocess, sys, time\n"
+        "daemon = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(600)'],\n"
+        "                          start_new_session=True)",
+        "time.sleep(60)",
+    )
+    root = make_workshop(tmp_path / "w", {"lessons/daemon.py": text})
+    try:
+        _, results = run_workshop(root, timeout=3)
+        assert results["daemon"].error is not None
+        assert results["daemon"].error.kind == "timeout"
+        assert wait_gone(mark, timeout=5) == []
+    finally:
+        kill_marked(mark)

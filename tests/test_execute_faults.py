@@ -27,6 +27,7 @@ from helpers import (
     WORKSHOPKIT,
     cli,
     copy_resources,
+    fresh_kernels,
     git_init,
     git_status,
     kill_marked,
@@ -36,8 +37,10 @@ from helpers import (
     make_workshop,
     mark_env,
     marked_processes,
+    own_warnings,
     read_report,
     run_workshop,
+    shared_once,
     wait_gone,
 )
 
@@ -53,7 +56,7 @@ class FaultRun:
     done: subprocess.CompletedProcess[str]
     report: dict[str, Any]
     lessons: dict[str, dict[str, Any]]
-    leftovers: list[Any]
+    leftovers: list[str]
     seconds: float
 
     def lesson(self, ident: str) -> dict[str, Any]:
@@ -70,31 +73,34 @@ class FaultRun:
         return error
 
 
-@pytest.fixture(scope="module")
-def faults(tmp_path_factory: pytest.TempPathFactory) -> FaultRun:
+def _fault_run(folder: Path) -> FaultRun:
     root = copy_resources(
-        FAULTS / "lessons",
-        tmp_path_factory.mktemp("faults"),
-        execution={"timeout": CELL_TIMEOUT, "jobs": 2},
+        FAULTS / "lessons", folder / "w", execution={"timeout": CELL_TIMEOUT, "jobs": 2}
     )
     git_init(root)
     mark, env = mark_env()
     started = time.monotonic()
     try:
-        done = cli("run", root, "--junit-xml", root.parent / "junit.xml", env=env, timeout=300)
+        done = cli("run", root, "--junit-xml", folder / "junit.xml", env=env, timeout=300)
     finally:
         seconds = time.monotonic() - started
-        leftovers = wait_gone(mark, timeout=5)
+        leftovers = [" ".join(p.cmdline()) for p in wait_gone(mark, timeout=5)]
         kill_marked(mark)
     report = read_report(root / ".workshopkit" / "report.json")
     return FaultRun(root, done, report, lessons_by_id(report), leftovers, seconds)
+
+
+@pytest.fixture(scope="module")
+def faults(tmp_path_factory: pytest.TempPathFactory) -> FaultRun:
+    """The scenario lessons, run once per session (even with pytest-xdist)."""
+    return shared_once(tmp_path_factory, "faults", _fault_run)
 
 
 def assert_run_clean(run: FaultRun) -> None:
     """The shared run failed (exit 1), and nothing it started is still running."""
     assert run.done.returncode == 1, run.done.stderr
     assert run.report["exit_code"] == 1
-    assert run.leftovers == [], [p.cmdline() for p in run.leftovers]
+    assert run.leftovers == []
 
 
 def test_every_lesson_is_reported_and_the_run_fails(faults: FaultRun) -> None:
@@ -103,10 +109,13 @@ def test_every_lesson_is_reported_and_the_run_fails(faults: FaultRun) -> None:
     for path in lesson_files:
         assert f"lessons/{path.name}" in faults.done.stderr  # the summary lists every lesson
     assert not ANSI.search(faults.done.stderr + faults.done.stdout)
+    for noise in ("Task was destroyed", "never retrieved", "Kernel died while", "Timeout waiting"):
+        assert noise not in faults.done.stderr  # timeouts and dead kernels leave no asyncio noise
+    assert faults.done.stdout == ""  # nothing from the kernels (or their children) leaks out
     failed = [ident for ident, entry in faults.lessons.items() if entry["status"] == "failed"]
     assert len(failed) == 8, failed
     assert "5 passed, 8 failed" in faults.done.stderr
-    assert faults.report["kernels_started"] == len(lesson_files)
+    assert fresh_kernels(faults.report) == len(lesson_files)
     junit = (faults.root.parent / "junit.xml").read_text(encoding="utf-8")
     assert 'tests="13"' in junit
     assert 'failures="8"' in junit
@@ -218,7 +227,7 @@ def test_case11_shell_exit_status_is_warned_about(faults: FaultRun) -> None:
     entry = faults.lesson("case11-shell-exit")
     line = line_of(faults.source("case11_shell_exit"), "!exit 3")
     assert entry["status"] == "passed"
-    [warning] = entry["warnings"]
+    [warning] = own_warnings(entry["warnings"])
     assert warning.startswith(f"lessons/case11_shell_exit.py:{line} (cell 2): shell command")
     assert "'!exit 3'" in warning
     assert "exit status is not checked" in warning
@@ -230,7 +239,7 @@ def test_case12_script_false_is_listed_as_skipped(faults: FaultRun) -> None:
     entry = faults.lesson("case12-script-false")
     line = line_of(faults.source("case12_script_false"), "%%script false")
     assert entry["status"] == "passed"  # not failing: nothing in it ran
-    [warning] = entry["warnings"]
+    [warning] = own_warnings(entry["warnings"])
     assert warning.startswith(f"lessons/case12_script_false.py:{line} (cell 2)")
     assert "counted as skipped" in warning
     assert_run_clean(faults)
@@ -242,7 +251,7 @@ def test_case14_print_flood_is_truncated_visibly(faults: FaultRun) -> None:
     if entry["status"] == "failed":
         assert entry["error"]["kind"] == "timeout"
     else:
-        [warning] = entry["warnings"]
+        [warning] = own_warnings(entry["warnings"])
         assert "output truncated at 1048576 bytes" in warning
         assert warning.startswith("lessons/case14_output_flood.py:")
     assert_run_clean(faults)
@@ -362,7 +371,8 @@ def test_case13_printing_50_mib_is_capped_and_memory_bounded(
     assert notebook.stat().st_size < 2 * 2**20
     cells = nbformat.read(notebook, as_version=4).cells
     texts = "".join(o.get("text", "") for o in cells[1].outputs)
-    assert "[workshopkit: output truncated at 1048576 bytes;" in texts
+    assert "[workshopkit: output truncated at 1048576 bytes]" in texts
+    assert f"[workshopkit: {50 * 2**20 - 2**20} more bytes dropped]" in texts
     assert "still running" in "".join(o.get("text", "") for o in cells[2].outputs)
     assert wait_gone(mark) == []
 
@@ -373,7 +383,7 @@ def test_case14_display_flood_never_passes_silently(tmp_path: Path) -> None:
     root = copy_resources(FAULTS / "flood", tmp_path / "w", execution={"timeout": 60})
     report, results = run_workshop(root)
     result = results["case14-display-flood"]
-    assert report.kernels_started == 1
+    assert fresh_kernels(report) == 1
     if result.error is not None:
         assert result.error.kind == "timeout"
         assert result.error.ename in {"IOPubTimeout", "CellTimeoutError"}
@@ -398,8 +408,10 @@ def test_case15_many_lessons_many_times_never_fail_spuriously(tmp_path: Path) ->
         report, results = run_workshop(root, use_cache=False, jobs=4)
         bad = {k: str(r.error) for k, r in results.items() if r.status.value != "passed"}
         assert bad == {}, bad
-        assert report.kernels_started == 16
-        outcomes.append(sorted((k, r.status.value, r.warnings) for k, r in results.items()))
+        assert fresh_kernels(report) == 16
+        outcomes.append(
+            sorted((k, r.status.value, own_warnings(r.warnings)) for k, r in results.items())
+        )
     assert all(o == outcomes[0] for o in outcomes)
 
 

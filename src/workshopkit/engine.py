@@ -20,7 +20,7 @@ import re
 import subprocess
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
@@ -62,17 +62,21 @@ CLIENT_LOG = logging.getLogger("workshopkit.kernel")
 CLIENT_LOG.addHandler(logging.NullHandler())
 CLIENT_LOG.propagate = False
 PARKED_ERRORS = "workshopkit_expected_errors"
+STARTUP_ATTEMPTS = 3
 TRUNCATED_MARK = "[workshopkit: output truncated at {limit} bytes; {dropped} more bytes dropped]"
-_KERNEL_MARK = re.compile(
-    r"\[workshopkit: output truncated at \d+ bytes; (\d+) more bytes dropped\]"
-)
+# What the kernel-side cap writes (on stderr): the first line as soon as a cell goes over, so a
+# truncation is visible even if output arrives late; the count when the cell is done.
+KERNEL_MARK = "[workshopkit: output truncated at {limit} bytes]"
+KERNEL_COUNT = "[workshopkit: {dropped} more bytes dropped]"
+_KERNEL_MARK = re.compile(r"\[workshopkit: output truncated at \d+ bytes\]")
+_KERNEL_COUNT = re.compile(r"\[workshopkit: (\d+) more bytes dropped\]")
 
 # Run by an IPython kernel at start-up (`--IPKernelApp.exec_files`): caps what each cell writes to
 # stdout and stderr (its subprocesses' output included) inside the kernel, so that a cell printing
-# gigabytes neither fills the kernel's memory nor sends it to the executor in one huge message.
-# Each cell that went over ends with the marker, on stderr. Names are deleted afterwards.
+# gigabytes neither fills the kernel's memory nor sends it to the executor in huge messages.
+# Names are deleted afterwards.
 KERNEL_OUTPUT_CAP = """\
-def _workshopkit_cap(limit, mark):
+def _workshopkit_cap(limit, mark, count):
     import sys
     from IPython import get_ipython
 
@@ -91,6 +95,8 @@ def _workshopkit_cap(limit, mark):
             keep = max(0, limit - used)
             if keep:
                 write(text[:keep])
+            if not state["dropped"] and "stderr" in writers:
+                writers["stderr"]("\\n" + mark + "\\n")
             state["dropped"] += size - keep
             return size
         return write_capped
@@ -101,7 +107,7 @@ def _workshopkit_cap(limit, mark):
 
     def post_execute(*args):
         if state["dropped"] and "stderr" in writers:
-            writers["stderr"]("\\n" + mark.format(limit=limit, dropped=state["dropped"]) + "\\n")
+            writers["stderr"](count.format(dropped=state["dropped"]) + "\\n")
         state["dropped"] = 0
 
     for name in ("stdout", "stderr"):
@@ -114,7 +120,7 @@ def _workshopkit_cap(limit, mark):
     shell.events.register("post_execute", post_execute)
 
 
-_workshopkit_cap(__LIMIT__, __MARK__)
+_workshopkit_cap(__LIMIT__, __MARK__, __COUNT__)
 del _workshopkit_cap
 """
 
@@ -125,6 +131,7 @@ class KernelWatch:
     def __init__(self, stderr: IO[Any] | None = None, env: dict[str, str] | None = None) -> None:
         self.stderr = stderr
         self.env = env
+        self.tag: str | None = None  # a value in the kernel's environment: finds its children
         self.process: subprocess.Popen[bytes] | None = None
         self.started = threading.Event()
         self.on_start: Callable[[KernelWatch], None] | None = None
@@ -140,6 +147,12 @@ class KernelWatch:
         # Where to write the start-up file that caps output inside IPython kernels (None: no cap
         # in the kernel; the executor still caps what it keeps).
         self.startup_dir: Path | None = None
+        # Kernel start-up is retried when the kernel process dies before answering (a port taken
+        # by another process between jupyter_client choosing it and the kernel binding it);
+        # each failed attempt is noted here. The executor turns retries off when it stops.
+        self.startup_attempts = STARTUP_ATTEMPTS
+        self.may_retry: Callable[[], bool] = lambda: True
+        self.startup_failures: list[str] = []
         # Held while cells execute: lets the executor start the next kernel ahead of time
         # while at most `jobs` lessons run cells.
         self.gate: contextlib.AbstractContextManager[Any] = contextlib.nullcontext()
@@ -159,16 +172,24 @@ def _text_size(out: NotebookNode) -> int:
 class WorkshopkitClient(PapermillNotebookClient):  # type: ignore[misc]
     """papermill's client, plus a kernel watch and an output cap."""
 
+    km: Any  # nbclient's kernel manager and client (traitlets, untyped)
+    kc: Any
+
     def __init__(self, nb_man: Any, *, watch: KernelWatch, output_limit: int, **kw: Any) -> None:
         super().__init__(nb_man, **kw)
         self.watch = watch
         self.output_limit = output_limit
-        self._budget: dict[int, int] = {}
+        self._budget: dict[tuple[int, str], int] = {}  # (cell, "stream" | "data") -> characters
+        self._dropped: dict[tuple[int, str], int] = {}  # dropped here, by the executor
+        self._kernel_dropped: dict[int, int] = {}  # dropped in the kernel, by its own cap
         watch.output_limit = output_limit
 
     async def async_start_new_kernel(self, **kwargs: Any) -> None:
         if self.watch.stderr is not None:
             kwargs.setdefault("stderr", self.watch.stderr)
+            # ipykernel echoes what it captures from file descriptor 1 (a subprocess's prints)
+            # to its own stdout: keep that out of the executor's terminal
+            kwargs.setdefault("stdout", subprocess.DEVNULL)
         if self.watch.env is not None:
             kwargs.setdefault("env", self.watch.env)
         self.watch.stage = "starting"
@@ -194,9 +215,9 @@ class WorkshopkitClient(PapermillNotebookClient):  # type: ignore[misc]
             return
         path = self.watch.startup_dir / "workshopkit_output_cap.py"
         path.write_text(
-            KERNEL_OUTPUT_CAP.replace("__LIMIT__", str(int(self.output_limit))).replace(
-                "__MARK__", repr(TRUNCATED_MARK)
-            ),
+            KERNEL_OUTPUT_CAP.replace("__LIMIT__", str(int(self.output_limit)))
+            .replace("__MARK__", repr(KERNEL_MARK.format(limit=int(self.output_limit))))
+            .replace("__COUNT__", repr(KERNEL_COUNT)),
             encoding="utf-8",
         )
         extra = [*self.extra_arguments, f"--IPKernelApp.exec_files={path}"]  # type: ignore[has-type]
@@ -208,6 +229,38 @@ class WorkshopkitClient(PapermillNotebookClient):  # type: ignore[misc]
         return kc
 
     start_new_kernel_client = run_sync(async_start_new_kernel_client)
+
+    @contextlib.contextmanager
+    def setup_kernel(self, **kwargs: Any) -> Iterator[None]:
+        """nbclient's `setup_kernel`, retrying a kernel that dies while starting."""
+        cleanup_kc = kwargs.pop("cleanup_kc", self.owns_km)
+        attempt = 1
+        while True:
+            try:
+                if self.km is None:
+                    self.km = self.create_kernel_manager()
+                if not self.km.has_kernel:
+                    self.start_new_kernel(**kwargs)
+                if self.kc is None:
+                    self.start_new_kernel_client()
+                break
+            except Exception as exc:
+                died = "died before replying" in str(exc)
+                if not died or attempt >= self.watch.startup_attempts or not self.watch.may_retry():
+                    raise
+                self.watch.startup_failures.append(str(exc))
+                CLIENT_LOG.warning("kernel start-up failed (%s); retrying", exc)
+                with contextlib.suppress(Exception):
+                    self._cleanup_kernel()
+                self.km = None
+                self.kc = None
+                time.sleep(0.5 * attempt)
+                attempt += 1
+        try:
+            yield
+        finally:
+            if cleanup_kc:
+                self._cleanup_kernel()
 
     def papermill_execute_cells(self) -> None:
         with self.watch.gate:
@@ -224,41 +277,65 @@ class WorkshopkitClient(PapermillNotebookClient):  # type: ignore[misc]
     def output(
         self, outs: list[NotebookNode], msg: dict[str, Any], display_id: str | None, cell_index: int
     ) -> NotebookNode | None:
+        """Keep at most `output_limit` characters of each cell's streams, and as much of its rich
+        outputs; what goes over is dropped, and a marker says how much."""
         out: NotebookNode | None = super().output(outs, msg, display_id, cell_index)
         if out is None or self.output_limit <= 0:
             return out
-        if out.get("output_type") == "stream":
-            found = _KERNEL_MARK.search(out.get("text", ""))
-            if found:  # the kernel capped this cell already: keep its marker, whatever the budget
-                self.watch.truncated[cell_index] = int(found.group(1))
+        kind = "stream" if out.get("output_type") == "stream" else "data"
+        if kind == "stream":
+            text = out.get("text", "")
+            count = _KERNEL_COUNT.search(text)
+            if count or _KERNEL_MARK.search(text):  # the kernel capped this cell's streams
+                dropped = int(count.group(1)) if count else 0
+                self._kernel_dropped[cell_index] = self._kernel_dropped.get(cell_index, 0) + dropped
+                self._note(cell_index)
                 return out
         size = _text_size(out)
-        used = self._budget.get(cell_index, 0)
-        self._budget[cell_index] = used + size
+        key = (cell_index, kind)
+        used = self._budget.get(key, 0)
+        self._budget[key] = used + size
         if used + size <= self.output_limit:
             return out
-        dropped = self.watch.truncated.get(cell_index, 0)
-        if dropped == 0:
-            # First overflow: cut this output where the budget ends, then add the marker.
-            keep = max(0, self.output_limit - used)
-            if out.get("output_type") == "stream":
-                out["text"] = out["text"][:keep]
-                dropped = size - keep
-            else:
-                outs.remove(out)
-                dropped = size
+        keep = max(0, self.output_limit - used)
+        kept: NotebookNode | None = None
+        if kind == "stream" and keep:
+            out["text"] = out["text"][:keep]
+            kept = out
+        else:
+            _drop(outs, out, display_id)
+            keep = 0
+        if key not in self._dropped:
             marker = new_output(  # type: ignore[no-untyped-call]
                 "stream",
                 name="stderr",
-                text="\n" + TRUNCATED_MARK.format(limit=self.output_limit, dropped="{dropped}"),
+                text="\n" + TRUNCATED_MARK.format(limit=self.output_limit, dropped=_slot(*key)),
             )
             outs.append(marker)
-        else:
-            if out in outs:
-                outs.remove(out)
-            dropped += size
-        self.watch.truncated[cell_index] = dropped
-        return None
+        self._dropped[key] = self._dropped.get(key, 0) + size - keep
+        self._note(cell_index)
+        return kept
+
+    def _note(self, cell_index: int) -> None:
+        client = sum(n for (index, _), n in self._dropped.items() if index == cell_index)
+        self.watch.truncated[cell_index] = client + self._kernel_dropped.get(cell_index, 0)
+
+
+def _slot(cell_index: int, kind: str) -> str:
+    """Placeholder for a marker's byte count, filled in when the cell is done."""
+    return f"{{dropped:{cell_index}:{kind}}}"
+
+
+def _drop(outs: list[NotebookNode], out: NotebookNode, display_id: str | None) -> None:
+    """Remove `out` (the last one added), or empty it in place if a display id refers to it."""
+    if display_id:  # nbclient updates displays by their index in `outs`: keep the slot
+        out["data"] = {"text/plain": ""}
+        out["metadata"] = {}
+        return
+    for index in range(len(outs) - 1, -1, -1):
+        if outs[index] is out:
+            del outs[index]
+            return
 
 
 def park_expected_errors(nb: NotebookNode) -> None:
@@ -283,13 +360,14 @@ def restore_expected_errors(nb: NotebookNode) -> None:
             cell.outputs = [*cell.get("outputs", []), *(from_dict(e) for e in parked)]  # type: ignore[no-untyped-call]
 
 
-def _fill_truncation_marks(nb: NotebookNode, truncated: dict[int, int]) -> None:
-    for index, dropped in truncated.items():
+def _fill_truncation_marks(nb: NotebookNode, dropped: dict[tuple[int, str], int]) -> None:
+    for (index, kind), count in dropped.items():
         if index >= len(nb.cells):
             continue
+        slot = _slot(index, kind)
         for out in nb.cells[index].get("outputs", []):
-            if out.get("output_type") == "stream" and "{dropped}" in out.get("text", ""):
-                out["text"] = out["text"].replace("{dropped}", str(dropped))
+            if out.get("output_type") == "stream" and slot in out.get("text", ""):
+                out["text"] = out["text"].replace(slot, str(count))
 
 
 class WorkshopkitEngine(NBClientEngine):  # type: ignore[misc]
@@ -330,7 +408,7 @@ class WorkshopkitEngine(NBClientEngine):  # type: ignore[misc]
             return executed
         finally:
             _drain(loop)
-            _fill_truncation_marks(nb_man.nb, watch.truncated)
+            _fill_truncation_marks(nb_man.nb, client._dropped)
             park_expected_errors(nb_man.nb)
             watch.notebook = nb_man.nb
 
@@ -354,13 +432,16 @@ def _quiet_loop() -> asyncio.AbstractEventLoop:
 
 
 def _drain(loop: asyncio.AbstractEventLoop) -> None:
-    """Cancel the tasks a failed execution left on this thread's loop, so none wakes up later."""
+    """Cancel the tasks an execution left on this thread's loop, so none wakes up later, then
+    close the loop (the next lesson on this thread gets a new one): a worker thread's loop left
+    open leaks its sockets when the thread ends."""
     if loop.is_closed() or loop.is_running():
         return
     tasks = [t for t in asyncio.all_tasks(loop) if not t.done()]
-    if not tasks:
-        return
     for task in tasks:
         task.cancel()
-    with contextlib.suppress(BaseException):
-        loop.run_until_complete(asyncio.wait(tasks, timeout=2))
+    with contextlib.suppress(Exception):
+        if tasks:
+            loop.run_until_complete(asyncio.wait(tasks, timeout=2))
+        loop.run_until_complete(loop.shutdown_asyncgens())
+    loop.close()

@@ -19,6 +19,7 @@ import sys
 import tempfile
 import threading
 import time
+import uuid
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
@@ -42,6 +43,7 @@ TRACEBACK_LINES = 30
 SCRATCH_IGNORE = (".*", "__pycache__", "dist", "build", "_build", "node_modules", "*.pyc")
 DEFAULT_KERNEL = "python3"
 ENGINE_NAME = "workshopkit"
+KERNEL_TAG = "WORKSHOPKIT_KERNEL"  # in each kernel's environment, inherited by its children
 
 
 @dataclass(frozen=True, slots=True)
@@ -226,7 +228,9 @@ class KernelRegistry:
 
 
 def kill_kernel(watch: KernelWatch) -> None:
-    """Kill a kernel's process group (the kernel starts its own session) and reap it."""
+    """Kill a kernel, its process group (the kernel starts its own session) and every process
+    that carries its tag in its environment (children that started sessions of their own,
+    daemons), then reap it."""
     process = watch.process
     if process is None:
         return
@@ -234,8 +238,34 @@ def kill_kernel(watch: KernelWatch) -> None:
         os.killpg(process.pid, signal.SIGKILL)
     with contextlib.suppress(ProcessLookupError, PermissionError, OSError):
         process.kill()
+    if watch.tag:
+        for pid in _tagged_processes(watch.tag):
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signal.SIGKILL)
     with contextlib.suppress(Exception):
         process.wait(timeout=5)
+
+
+def _tagged_processes(tag: str) -> list[int]:
+    """Processes whose environment holds `KERNEL_TAG=tag` (Linux /proc; elsewhere none)."""
+    needle = f"{KERNEL_TAG}={tag}".encode()
+    found: list[int] = []
+    try:
+        entries = os.scandir("/proc")
+    except OSError:
+        return found
+    me = os.getpid()
+    with entries:
+        for entry in entries:
+            if not entry.name.isdigit() or int(entry.name) == me:
+                continue
+            try:
+                environ = Path(entry.path, "environ").read_bytes()
+            except OSError:
+                continue
+            if needle in environ.split(b"\0"):
+                found.append(int(entry.name))
+    return found
 
 
 def strip_ansi(text: str) -> str:
@@ -506,7 +536,9 @@ def _execute_lesson(
 
     lesson = plan.lesson
     timed_out = threading.Event()
-    watch = KernelWatch(env=kernel_environment())
+    tag = uuid.uuid4().hex
+    watch = KernelWatch(env={**kernel_environment(), KERNEL_TAG: tag})
+    watch.tag = tag
 
     def lesson_timeout() -> None:
         timed_out.set()
@@ -533,6 +565,7 @@ def _execute_lesson(
         watch.stderr = stderr
         watch.startup_dir = scratch
         watch.on_start = registry.add
+        watch.may_retry = lambda: not (registry.cancelled.is_set() or timed_out.is_set())
         watch.gate = clock
 
         def where() -> tuple[int, int | None, str]:
@@ -665,6 +698,13 @@ def _execute_lesson(
             clock.cancel()
             kill_kernel(watch)
             registry.remove(watch)
+    if watch.startup_failures:
+        retried = "; ".join(dict.fromkeys(watch.startup_failures))
+        note = (
+            f"{lesson.relpath}: kernel start-up failed {len(watch.startup_failures)} time(s) "
+            f"({retried}); {'passed on retry' if result.ok else 'retried'}"
+        )
+        result = replace(result, warnings=(note, *result.warnings))
     if result.notebook is None:
         shutil.rmtree(scratch, ignore_errors=True)
     else:
@@ -677,7 +717,7 @@ def _judge(lesson: Lesson, nb: NotebookNode, seconds: float, watch: KernelWatch)
     """A run that raised nothing can still have failed: cells that never ran (sys.exit part-way)."""
     warnings = [
         f"{lesson.relpath}:{_locate(lesson, nb, index)[0]}: output truncated at "
-        f"{watch.output_limit} bytes ({dropped} bytes dropped)"
+        f"{watch.output_limit} bytes" + (f" ({dropped} bytes dropped)" if dropped else "")
         for index, dropped in sorted(watch.truncated.items())
     ]
     warnings += _static_warnings(lesson, nb)

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from .model import LEVEL_NAMES, Lesson, LessonResult, Status, Workshop
+from .model import LEVEL_NAMES, Lesson, LessonError, LessonResult, Status, Workshop
 
 _WORKSHOPS = pytest.StashKey[dict[Path, Any]]()
 
@@ -49,6 +49,14 @@ def pytest_configure(config: pytest.Config) -> None:
     for level in LEVEL_NAMES:
         config.addinivalue_line("markers", f"{level}: a workshopkit lesson of level {level}")
     config.stash[_WORKSHOPS] = {}
+    if config.getoption("lessons", False):
+        from .execute import parse_parameter
+
+        for text in config.getoption("lessons_param") or []:
+            try:
+                parse_parameter(text)
+            except ValueError as exc:
+                raise pytest.UsageError(f"--lessons-param: {exc}") from None
 
 
 def pytest_collect_file(parent: pytest.Collector, file_path: Path) -> pytest.Collector | None:
@@ -111,6 +119,7 @@ class LessonItem(pytest.Item):
         self.failed_line: int | None = None
 
     def runtest(self) -> None:
+        from .errors import WorkshopkitError
         from .execute import RunOptions, parse_parameter, run_lessons
 
         opt = self.config.getoption
@@ -121,7 +130,26 @@ class LessonItem(pytest.Item):
             parameters=dict(parse_parameter(p) for p in opt("lessons_param")),
             use_cache=not opt("lessons_no_cache"),
         )
-        report = run_lessons(self.workshop, [self.lesson], options)
+        try:
+            report = run_lessons(self.workshop, [self.lesson], options)
+        except WorkshopkitError as error:  # no such kernel: a located message, not a traceback
+            raise LessonFailed(
+                LessonResult(
+                    self.lesson.id,
+                    self.lesson.relpath,
+                    Status.FAILED,
+                    0.0,
+                    LessonError(
+                        error.path or self.lesson.relpath,
+                        error.line or self.lesson.line_of(""),
+                        None,
+                        "",
+                        error.message,
+                        "",
+                        "infrastructure",
+                    ),
+                )
+            ) from None
         result = report.results[0]
         if result.status is Status.SKIPPED:
             pytest.skip(f"{self.lesson.relpath}: {result.reason}")

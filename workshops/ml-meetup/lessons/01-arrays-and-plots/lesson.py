@@ -39,8 +39,8 @@ quick = False  # papermill: -p quick True makes CI fast
 import matplotlib.pyplot as plt
 import numpy as np
 
-rng = np.random.default_rng(0)  # seed every random generator: same numbers on every laptop
-n_trials = 200 if quick else 5_000  # random guesses tried in the "training by guessing" demo
+rng = np.random.default_rng(0)  # seed every generator: same numbers on every laptop
+n_trials = 200 if quick else 5_000  # guesses in the "training by guessing" demo
 
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ## Your data is a table of numbers
@@ -150,7 +150,7 @@ fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(9, 3))
 ax1.scatter(X[:, 0], y, c=X[:, 2], cmap="coolwarm", s=18)
 ax1.set(xlabel="temperature (°C)", ylabel="rentals", title="red = weekend")
 ax2.hist(y - best_prediction, bins=15, color="grey")
-ax2.set(xlabel="actual - predicted rentals", ylabel="days", title="errors of the best guess")
+ax2.set(xlabel="actual - predicted rentals", ylabel="days", title="best guess: errors")
 fig.tight_layout()
 plt.show()
 
@@ -167,7 +167,7 @@ plt.show()
 
 # %% tags=["exercise"]
 def standardise(X):
-    """Return X with every column shifted to mean 0 and scaled to standard deviation 1."""
+    """X with every column shifted to mean 0 and scaled to standard deviation 1."""
     # BEGIN SOLUTION
     return (X - X.mean(axis=0)) / X.std(axis=0)
     # END SOLUTION
@@ -190,7 +190,7 @@ print("means:", np.abs(Z.mean(axis=0)).round(3), " stds:", Z.std(axis=0).round(3
 
 # %% tags=["solution"]
 weekend = X[:, 2] == 1
-print(f"weekend: {y[weekend].mean():.0f} rentals, weekday: {y[~weekend].mean():.0f} rentals")
+print(f"weekend: {y[weekend].mean():.0f} rentals, weekday: {y[~weekend].mean():.0f}")
 
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ## Recap

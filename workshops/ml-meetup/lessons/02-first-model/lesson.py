@@ -32,7 +32,7 @@
 # missing values. Stress that steps 1 and 2 take most of the time in real projects.
 
 # %% tags=["parameters"]
-quick = False  # this lesson is fast either way; kept so every lesson takes the same flag
+quick = False  # fast either way; kept so every lesson takes the same flag
 
 # %%
 import matplotlib.pyplot as plt
@@ -111,7 +111,9 @@ print(f"{'intercept':>12s}: {model.intercept_:+7.2f} k€")
 # Pass a table with the **same columns**, in the same order.
 
 # %%
-new_flat = pd.DataFrame([{"area_m2": 70, "rooms": 3, "age_years": 25, "distance_km": 4.0}])
+new_flat = pd.DataFrame(
+    [{"area_m2": 70, "rooms": 3, "age_years": 25, "distance_km": 4.0}]
+)
 print(f"predicted price: {model.predict(new_flat)[0]:.0f} k€")
 
 # %% [markdown] slideshow={"slide_type": "subslide"}
@@ -119,7 +121,7 @@ print(f"predicted price: {model.predict(new_flat)[0]:.0f} k€")
 
 # %%
 predicted = model.predict(X)
-print(f"R² score:            {model.score(X, y):.3f}   (1.0 is perfect, 0.0 = always the mean)")
+print(f"R² score:            {model.score(X, y):.3f}  (1 perfect, 0 = guess the mean)")
 print(f"mean absolute error: {mean_absolute_error(y, predicted):.1f} k€")
 
 # %% [markdown] slideshow={"slide_type": "notes"}
@@ -135,7 +137,7 @@ print(f"mean absolute error: {mean_absolute_error(y, predicted):.1f} k€")
 # %%
 hoods = pd.get_dummies(df["neighbourhood"], prefix="in", dtype=int)
 X_more = pd.concat([X, hoods], axis=1)
-print(list(X_more.columns))
+print(", ".join(X_more.columns))
 
 model_more = LinearRegression().fit(X_more, y)
 predicted_more = model_more.predict(X_more)
@@ -185,7 +187,8 @@ print(f"predicted price: {my_price:.0f} k€")
 
 # %% tags=["solution"]
 mae = np.mean(np.abs(y.to_numpy() - predicted_more))
-print(f"by hand: {mae:.2f} k€, scikit-learn: {mean_absolute_error(y, predicted_more):.2f} k€")
+print(f"by hand: {mae:.2f} k€")
+print(f"scikit-learn: {mean_absolute_error(y, predicted_more):.2f} k€")
 
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ## Recap

@@ -57,7 +57,9 @@ y = df["temperature_c"]
 # the same on every laptop.
 
 # %%
-X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.35, random_state=0)
+X_train, X_test, y_train, y_test = train_test_split(
+    X, y, test_size=0.35, random_state=0
+)
 print("train:", X_train.shape, " test:", X_test.shape)
 
 # %% [markdown] slideshow={"slide_type": "subslide"}
@@ -68,12 +70,15 @@ print("train:", X_train.shape, " test:", X_test.shape)
 
 # %%
 def polynomial(degree):
-    return make_pipeline(StandardScaler(), PolynomialFeatures(degree), LinearRegression())
+    return make_pipeline(
+        StandardScaler(), PolynomialFeatures(degree), LinearRegression()
+    )
 
 
 line = polynomial(1).fit(X_train, y_train)
-print(f"degree 1: train error {mean_absolute_error(y_train, line.predict(X_train)):.2f} °C, "
-      f"test error {mean_absolute_error(y_test, line.predict(X_test)):.2f} °C")
+train_mae = mean_absolute_error(y_train, line.predict(X_train))
+test_mae = mean_absolute_error(y_test, line.predict(X_test))
+print(f"degree 1: train error {train_mae:.2f} °C, test error {test_mae:.2f} °C")
 
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ## Turn the flexibility knob
@@ -113,7 +118,8 @@ fig, ax = plt.subplots(figsize=(6, 2.9))
 ax.scatter(X_train["minutes"], y_train, c="k", s=15, label="train")
 ax.scatter(X_test["minutes"], y_test, facecolors="none", edgecolors="r", label="test")
 for d in (1, 4, max_degree):
-    ax.plot(grid["minutes"], polynomial(d).fit(X_train, y_train).predict(grid), label=f"degree {d}")
+    curve = polynomial(d).fit(X_train, y_train).predict(grid)
+    ax.plot(grid["minutes"], curve, label=f"degree {d}")
 ax.set(xlabel="minutes", ylabel="°C", ylim=(10, 100))
 ax.legend(fontsize=8, ncol=2)
 plt.show()
@@ -135,7 +141,9 @@ plt.show()
 # %% tags=["solution"]
 for seed in range(5):
     Xa, Xb, ya, yb = train_test_split(X, y, test_size=0.35, random_state=seed)
-    errors = [mean_absolute_error(yb, polynomial(d).fit(Xa, ya).predict(Xb)) for d in degrees]
+    errors = [
+        mean_absolute_error(yb, polynomial(d).fit(Xa, ya).predict(Xb)) for d in degrees
+    ]
     print(f"random_state={seed}: best degree {degrees[int(np.argmin(errors))]}")
 
 # %% [markdown] slideshow={"slide_type": "notes"}
@@ -153,7 +161,7 @@ cv_err = []
 for d in degrees:
     scores = cross_val_score(polynomial(d), X_train, y_train, cv=folds,
                              scoring="neg_mean_absolute_error")
-    cv_err.append(-scores.mean())  # scikit-learn maximises scores, so errors come negated
+    cv_err.append(-scores.mean())  # scikit-learn maximises scores: errors come negated
 best_degree = degrees[int(np.argmin(cv_err))]
 print("CV error (°C):", " ".join(f"{e:.3g}" for e in cv_err))
 print("best degree by cross-validation:", best_degree)
@@ -163,7 +171,8 @@ print("best degree by cross-validation:", best_degree)
 
 # %%
 final = polynomial(best_degree).fit(X_train, y_train)
-print(f"degree {best_degree}: test error {mean_absolute_error(y_test, final.predict(X_test)):.2f} °C")
+final_mae = mean_absolute_error(y_test, final.predict(X_test))
+print(f"degree {best_degree}: test error {final_mae:.2f} °C")
 
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ## Exercise 2: predicting the future

@@ -103,7 +103,7 @@ print(f"baseline accuracy: {baseline.score(X_test, y_test):.1%}")
 models = {
     "logistic regression": LogisticRegression(max_iter=1000),
     "5 nearest neighbours": KNeighborsClassifier(n_neighbors=5),
-    f"random forest ({n_trees} trees)": RandomForestClassifier(n_estimators=n_trees, random_state=0),
+    f"random forest ({n_trees} trees)": RandomForestClassifier(n_trees, random_state=0),
 }
 for name, model in models.items():
     model.fit(X_train, y_train)
@@ -142,7 +142,8 @@ def accuracy(y_true, y_pred):
 
 # %%
 y_pred = logreg.predict(X_test)
-print(f"yours: {accuracy(y_test, y_pred):.4f}   scikit-learn: {accuracy_score(y_test, y_pred):.4f}")
+print(f"yours:        {accuracy(y_test, y_pred):.4f}")
+print(f"scikit-learn: {accuracy_score(y_test, y_pred):.4f}")
 
 # %% [markdown] slideshow={"slide_type": "subslide"}
 # ## Exercise 2: how much data do you need?

@@ -42,7 +42,12 @@ from sklearn.datasets import load_wine
 from sklearn.feature_selection import SelectKBest, f_classif
 from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import GridSearchCV, StratifiedKFold, cross_val_score, train_test_split
+from sklearn.model_selection import (
+    GridSearchCV,
+    StratifiedKFold,
+    cross_val_score,
+    train_test_split,
+)
 from sklearn.neighbors import KNeighborsClassifier
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
@@ -50,7 +55,7 @@ from sklearn.preprocessing import StandardScaler
 rng = np.random.default_rng(0)
 n_folds = 3 if quick else 5
 neighbour_grid = [1, 5, 15] if quick else [1, 3, 5, 9, 15, 25]
-n_noise_features = 500 if quick else 5_000  # width of the pure-noise data set in the leakage demo
+n_noise_features = 500 if quick else 5_000  # columns of pure noise in the leakage demo
 
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ## Look at the scales
@@ -83,7 +88,8 @@ plt.show()
 # %%
 folds = StratifiedKFold(n_splits=n_folds, shuffle=True, random_state=0)
 raw = cross_val_score(KNeighborsClassifier(), X, y, cv=folds)
-scaled = cross_val_score(make_pipeline(StandardScaler(), KNeighborsClassifier()), X, y, cv=folds)
+scaled_knn = make_pipeline(StandardScaler(), KNeighborsClassifier())
+scaled = cross_val_score(scaled_knn, X, y, cv=folds)
 print(f"k-NN on raw features:    {raw.mean():.1%}")
 print(f"k-NN on scaled features: {scaled.mean():.1%}")
 
@@ -103,7 +109,8 @@ print("missing values:", int(X_gappy.isna().sum().sum()))
 recipe = make_pipeline(
     SimpleImputer(strategy="median"), StandardScaler(), KNeighborsClassifier()
 )
-print(f"pipeline on gappy data: {cross_val_score(recipe, X_gappy, y, cv=folds).mean():.1%}")
+gappy_scores = cross_val_score(recipe, X_gappy, y, cv=folds)
+print(f"pipeline on gappy data: {gappy_scores.mean():.1%}")
 
 # %% [markdown] slideshow={"slide_type": "subslide"}
 # ### Tune it, on the training set only
@@ -115,7 +122,8 @@ print(f"pipeline on gappy data: {cross_val_score(recipe, X_gappy, y, cv=folds).m
 X_train, X_test, y_train, y_test = train_test_split(
     X_gappy, y, test_size=0.25, random_state=0, stratify=y
 )
-search = GridSearchCV(recipe, {"kneighborsclassifier__n_neighbors": neighbour_grid}, cv=folds)
+grid = {"kneighborsclassifier__n_neighbors": neighbour_grid}
+search = GridSearchCV(recipe, grid, cv=folds)
 search.fit(X_train, y_train)
 print("best setting:", search.best_params_)
 print(f"cross-validated: {search.best_score_:.1%}")
@@ -137,9 +145,12 @@ print(f"test, opened once: {search.score(X_test, y_test):.1%} of {len(y_test)} w
 
 # %% tags=["solution"]
 linear = make_pipeline(
-    SimpleImputer(strategy="median"), StandardScaler(), LogisticRegression(max_iter=1000)
+    SimpleImputer(strategy="median"),
+    StandardScaler(),
+    LogisticRegression(max_iter=1000),
 )
-print(f"logistic regression: {cross_val_score(linear, X_gappy, y, cv=folds).mean():.1%}")
+linear_scores = cross_val_score(linear, X_gappy, y, cv=folds)
+print(f"logistic regression: {linear_scores.mean():.1%}")
 
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ## Leakage: a score that lies
@@ -150,11 +161,12 @@ print(f"logistic regression: {cross_val_score(linear, X_gappy, y, cv=folds).mean
 # The tempting workflow: pick the 20 columns most related to the label, *then* cross-validate.
 
 # %%
-noise_rng = np.random.default_rng(2)  # its own seed: the demo does not depend on cells above
+noise_rng = np.random.default_rng(2)  # its own seed: independent of the cells above
 X_noise = noise_rng.normal(size=(100, n_noise_features))
 y_noise = noise_rng.integers(0, 2, size=100)
 
-best_columns = SelectKBest(f_classif, k=20).fit_transform(X_noise, y_noise)  # sees all labels!
+selector = SelectKBest(f_classif, k=20)
+best_columns = selector.fit_transform(X_noise, y_noise)  # sees all labels!
 leaky = cross_val_score(LogisticRegression(), best_columns, y_noise, cv=folds)
 print(f"leaky workflow: {leaky.mean():.0%} accuracy on coin flips")
 
@@ -171,7 +183,7 @@ print(f"leaky workflow: {leaky.mean():.0%} accuracy on coin flips")
 
 # %% tags=["exercise"]
 def honest_accuracy(X, y):
-    """Mean cross-validated accuracy of 'select 20 best columns, then logistic regression'."""
+    """Cross-validated accuracy of: 20 best columns, then logistic regression."""
     # BEGIN SOLUTION
     pipeline = make_pipeline(SelectKBest(f_classif, k=20), LogisticRegression())
     return cross_val_score(pipeline, X, y, cv=folds).mean()
@@ -179,7 +191,8 @@ def honest_accuracy(X, y):
 
 
 # %%
-print(f"honest workflow: {honest_accuracy(X_noise, y_noise):.0%} accuracy on coin flips")
+honest = honest_accuracy(X_noise, y_noise)
+print(f"honest workflow: {honest:.0%} accuracy on coin flips")
 
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ## Recap

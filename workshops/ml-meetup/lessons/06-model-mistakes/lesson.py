@@ -29,14 +29,18 @@
 # 5 minutes in any ML project, and most people skip it.
 
 # %% tags=["parameters"]
-quick = False  # this lesson is fast either way; kept so every lesson takes the same flag
+quick = False  # fast either way; kept so every lesson takes the same flag
 
 # %% slideshow={"slide_type": "skip"}
 import matplotlib.pyplot as plt
 import numpy as np
 from sklearn.datasets import load_digits
 from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import ConfusionMatrixDisplay, classification_report, confusion_matrix
+from sklearn.metrics import (
+    ConfusionMatrixDisplay,
+    classification_report,
+    confusion_matrix,
+)
 from sklearn.model_selection import train_test_split
 
 n_show = 8  # mistakes to look at
@@ -53,7 +57,7 @@ X_train, X_test, y_train, y_test, img_train, img_test = train_test_split(
 model = LogisticRegression(max_iter=1000).fit(X_train, y_train)
 y_pred = model.predict(X_test)
 wrong = np.flatnonzero(y_pred != y_test)
-print(f"accuracy {np.mean(y_pred == y_test):.1%}: {len(wrong)} mistakes out of {len(y_test)}")
+print(f"accuracy {np.mean(y_pred == y_test):.1%}: {len(wrong)} wrong of {len(y_test)}")
 
 # %% [markdown] slideshow={"slide_type": "notes"}
 # `train_test_split` splits any number of arrays in step: here we also keep the 8×8 images
@@ -65,8 +69,10 @@ print(f"accuracy {np.mean(y_pred == y_test):.1%}: {len(wrong)} mistakes out of {
 # Rows: the true digit; columns: the model's answer. Off the diagonal: what got confused.
 
 # %%
-fig, ax = plt.subplots(figsize=(4, 3.6))
-ConfusionMatrixDisplay.from_predictions(y_test, y_pred, ax=ax, colorbar=False, cmap="Blues")
+fig, ax = plt.subplots(figsize=(3.9, 3.3))
+ConfusionMatrixDisplay.from_predictions(
+    y_test, y_pred, ax=ax, colorbar=False, cmap="Blues"
+)
 ax.set_title("test set, logistic regression")
 plt.show()
 
@@ -137,7 +143,8 @@ def most_confused(cm, k=3):
     off = cm.copy()
     np.fill_diagonal(off, 0)
     order = np.argsort(off, axis=None)[::-1][:k]
-    return [(int(t), int(p), int(off[t, p])) for t, p in zip(*np.unravel_index(order, off.shape))]
+    rows, cols = np.unravel_index(order, off.shape)
+    return [(int(t), int(p), int(off[t, p])) for t, p in zip(rows, cols)]
     # END SOLUTION
 
 

@@ -59,7 +59,9 @@ df.describe().loc[["mean", "min", "50%", "max"]].round(1)
 # %%
 df["log10_lines"] = np.log10(df["lines_changed"])
 features = ["log10_lines", "files_touched", "has_tests", "author_prior_prs"]
-train, test = train_test_split(df, test_size=0.25, random_state=0, stratify=df["merged"])
+train, test = train_test_split(
+    df, test_size=0.25, random_state=0, stratify=df["merged"]
+)
 
 mean, std = train[features].mean(), train[features].std()
 X_train = ((train[features] - mean) / std).to_numpy()
@@ -97,7 +99,8 @@ def log_loss(w, b, X, y):
 
 w = np.zeros(len(features))
 b = 0.0
-print(f"loss with all-zero weights: {log_loss(w, b, X_train, y_train):.4f} (= log 2: a coin flip)")
+start = log_loss(w, b, X_train, y_train)
+print(f"loss with all-zero weights: {start:.4f} (= log 2: a coin flip)")
 
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ## The gradient: which way is downhill?
@@ -121,9 +124,9 @@ w_probe = np.random.default_rng(0).normal(size=len(features))
 grad_w, _ = gradients(w_probe, 0.1, X_train, y_train)
 h = 1e-6
 numeric = np.array([
-    (log_loss(w_probe + h * e, 0.1, X_train, y_train) - log_loss(w_probe - h * e, 0.1, X_train, y_train))
-    / (2 * h)
-    for e in np.eye(len(features))
+    (log_loss(w_probe + h * e, 0.1, X_train, y_train)
+     - log_loss(w_probe - h * e, 0.1, X_train, y_train)) / (2 * h)
+    for e in np.eye(len(features))  # e = one weight at a time
 ])
 print("analytic:", grad_w.round(6))
 print("numeric: ", numeric.round(6))
@@ -145,7 +148,8 @@ for step in range(n_steps):
     b -= learning_rate * grad_b
     history["train"].append(log_loss(w, b, X_train, y_train))
     history["test"].append(log_loss(w, b, X_test, y_test))
-print(f"after {n_steps} steps: train loss {history['train'][-1]:.4f}, test loss {history['test'][-1]:.4f}")
+print(f"after {n_steps} steps: train loss {history['train'][-1]:.4f}, "
+      f"test loss {history['test'][-1]:.4f}")
 
 # %% [markdown] slideshow={"slide_type": "subslide"}
 # ### The loss curve
@@ -168,7 +172,8 @@ plt.show()
 # ## What did it learn?
 
 # %%
-reference = LogisticRegression(C=np.inf).fit(X_train, y_train)  # C=inf: no regularisation, like ours
+reference = LogisticRegression(C=np.inf)  # C=inf: no regularisation, like ours
+reference.fit(X_train, y_train)
 print(f"{'feature':>17s}  {'ours':>7s}  {'sklearn':>7s}")
 for name, ours, theirs in zip(features, w, reference.coef_[0]):
     print(f"{name:>17s}  {ours:+7.3f}  {theirs:+7.3f}")
@@ -205,7 +210,8 @@ print(f"always 'merged': {y_test.mean():.1%}")
 # ...
 
 # %% tags=["solution"]
-new_pr = pd.DataFrame([{"lines_changed": 1200, "files_touched": 9, "has_tests": 0, "author_prior_prs": 0}])
+new_pr = pd.DataFrame([{"lines_changed": 1200, "files_touched": 9,
+                        "has_tests": 0, "author_prior_prs": 0}])
 new_pr["log10_lines"] = np.log10(new_pr["lines_changed"])
 x_new = ((new_pr[features] - mean) / std).to_numpy()
 print(f"merge probability: {predict_proba(w, b, x_new)[0]:.0%}")

@@ -72,7 +72,7 @@ print("weights:", weights.round(3), " -> answer:", round(float(weights @ values)
 def attention(Q, K, V, mask=None):
     scores = Q @ K.T / np.sqrt(Q.shape[-1])  # (T, T): query i against key j
     if mask is not None:
-        scores = np.where(mask, scores, -np.inf)  # forbidden positions get weight exactly 0
+        scores = np.where(mask, scores, -np.inf)  # forbidden positions: weight 0
     weights = softmax(scores, axis=-1)
     return weights @ V, weights
 
@@ -80,7 +80,8 @@ def attention(Q, K, V, mask=None):
 T, d = 6, 4
 Q, K, V = rng.normal(size=(3, T, d))
 out, w = attention(Q, K, V)
-print("output:", out.shape, " weights:", w.shape, " rows sum to", w.sum(axis=1).round(6))
+print("output:", out.shape, " weights:", w.shape)
+print("each row of weights sums to", w.sum(axis=1).round(6))
 
 # %% [markdown] slideshow={"slide_type": "subslide"}
 # ### The bug everyone writes once
@@ -136,7 +137,7 @@ print(f"{len(words)} words -> X {X_tok.shape} -> output {out.shape}")
 # %%
 perm = rng.permutation(len(words))
 out_shuffled, _ = attention(X_tok[perm] @ Wq, X_tok[perm] @ Wk, X_tok[perm] @ Wv)
-print("shuffled output == shuffled original output:", np.allclose(out_shuffled, out[perm]))
+print("same rows, shuffled:", np.allclose(out_shuffled, out[perm]))
 
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ## Positions as waves
@@ -229,12 +230,10 @@ plt.show()
 # %% tags=["exercise"]
 def multi_head_attention(Q, K, V, n_heads, mask=None):
     # BEGIN SOLUTION
-    outputs = [
-        attention(q, k, v, mask)[0]
-        for q, k, v in zip(
-            np.split(Q, n_heads, axis=1), np.split(K, n_heads, axis=1), np.split(V, n_heads, axis=1)
-        )
-    ]
+    heads = zip(np.split(Q, n_heads, axis=1),
+                np.split(K, n_heads, axis=1),
+                np.split(V, n_heads, axis=1))
+    outputs = [attention(q, k, v, mask)[0] for q, k, v in heads]
     return np.concatenate(outputs, axis=1)
     # END SOLUTION
 
@@ -242,7 +241,8 @@ def multi_head_attention(Q, K, V, n_heads, mask=None):
 # %%
 Qs, Ks, Vs = X_tok @ Wq, X_tok @ Wk, X_tok @ Wv  # (10, 16) each
 print("4 heads:", multi_head_attention(Qs, Ks, Vs, n_heads=4).shape)
-print("1 head == attention:", np.allclose(multi_head_attention(Qs, Ks, Vs, 1), attention(Qs, Ks, Vs)[0]))
+one_head = multi_head_attention(Qs, Ks, Vs, n_heads=1)
+print("1 head == attention:", np.allclose(one_head, attention(Qs, Ks, Vs)[0]))
 
 # %% [markdown] slideshow={"slide_type": "subslide"}
 # ## Exercise 2: two tokens back
@@ -257,7 +257,8 @@ print("1 head == attention:", np.allclose(multi_head_attention(Qs, Ks, Vs, 1), a
 Wq_prev2 = np.zeros((d_tok + d_pos, d_pos))
 Wq_prev2[d_tok:] = sharpness * shift(freq, -2)
 out2, _ = attention(X @ Wq_prev2, X @ Wk_pos, X @ Wv_tok, mask=causal)
-print(" ".join(f"{word}←{vocab[i]}" for word, i in zip(words, (out2 @ embedding.T).argmax(axis=1))))
+decoded2 = [vocab[i] for i in (out2 @ embedding.T).argmax(axis=1)]
+print(" ".join(f"{word}←{got}" for word, got in zip(words, decoded2)))
 
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ## Recap: from here to a transformer

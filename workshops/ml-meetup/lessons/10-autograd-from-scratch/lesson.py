@@ -151,7 +151,7 @@ def matmul(a, b):
     out = Tensor(a.data @ b.data, (a, b), "@")
 
     def push_grad():
-        a.grad += out.grad @ b.data.T  # same shape rules as in the hand-written backprop
+        a.grad += out.grad @ b.data.T  # same shapes as the hand-written backprop
         b.grad += a.data.T @ out.grad
 
     out.push_grad = push_grad
@@ -195,7 +195,8 @@ Tensor.__matmul__ = matmul
 a, b = Tensor(2.0), Tensor(-3.0)
 f = a * b + a
 f.backward()
-print(f"f = {f.data}, df/da = {a.grad} (expect {b.data + 1}), df/db = {b.grad} (expect {a.data})")
+print(f"f = {f.data}")
+print(f"df/da = {a.grad} (expect {b.data + 1}), df/db = {b.grad} (expect {a.data})")
 
 # %% [markdown] slideshow={"slide_type": "subslide"}
 # ### Broadcasting: a bias added to every row
@@ -204,7 +205,8 @@ print(f"f = {f.data}, df/da = {a.grad} (expect {b.data + 1}), df/db = {b.grad} (
 x = Tensor(rng.normal(size=(5, 3)))
 bias = Tensor(np.zeros(3))
 total(relu(x + bias)).backward()
-print("bias.grad:", bias.grad, " = positive entries per column:", (x.data > 0).sum(axis=0))
+print("bias.grad:", bias.grad)
+print("positives per column:", (x.data > 0).sum(axis=0))
 
 # %% [markdown] slideshow={"slide_type": "subslide"}
 # ### Gradients need a scalar
@@ -246,7 +248,8 @@ def cross_entropy(logits, y):
 n_points = 200
 angle = rng.uniform(0, np.pi, n_points)
 label = rng.integers(0, 2, n_points)
-X = np.column_stack([np.cos(angle) + label, np.sin(angle) * (1 - 2 * label) + 0.5 * label])
+X = np.column_stack([np.cos(angle) + label,
+                     np.sin(angle) * (1 - 2 * label) + 0.5 * label])
 X += rng.normal(0, 0.12, X.shape)
 X = (X - X.mean(axis=0)) / X.std(axis=0)
 print("X:", X.shape, " points per class:", np.bincount(label))
@@ -288,7 +291,8 @@ for idx in [(0, 0), (1, 5), (0, 11)]:
     W1.data[idx] = old - h
     down = loss_value(params)
     W1.data[idx] = old
-    print(f"W1{idx}: autograd {W1.grad[idx]:+.6f}, finite difference {(up - down) / (2 * h):+.6f}")
+    numeric = (up - down) / (2 * h)
+    print(f"W1{idx}: autograd {W1.grad[idx]:+.6f}, finite difference {numeric:+.6f}")
 
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ## Training: zero, forward, backward, step
@@ -299,7 +303,7 @@ def train(activation=relu, steps=n_steps, seed=0):
     losses = []
     for _ in range(steps):
         for p in params:
-            p.grad = np.zeros_like(p.data)  # gradients accumulate, as in PyTorch: reset them
+            p.grad = np.zeros_like(p.data)  # gradients accumulate (as in PyTorch)
         loss = cross_entropy(model(params, X, activation), label)
         loss.backward()
         for p in params:
@@ -360,7 +364,8 @@ total(tanh(x)).backward()
 numeric = (np.tanh(x.data + 1e-6) - np.tanh(x.data - 1e-6)) / 2e-6
 print("autograd:", x.grad.round(5))
 print("numeric: ", numeric.round(5))
-print("match!" if np.allclose(x.grad, numeric, atol=1e-6) else "not yet: check push_grad")
+ok = np.allclose(x.grad, numeric, atol=1e-6)
+print("match!" if ok else "not yet: check push_grad")
 
 # %% [markdown] slideshow={"slide_type": "subslide"}
 # ## Exercise 2: swap the activation

@@ -44,10 +44,13 @@ n_repeats = 5 if quick else 10  # shuffles per column
 
 # %%
 X, y = load_wine(return_X_y=True, as_frame=True)
-X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.3, random_state=0, stratify=y)
-forest = RandomForestClassifier(n_estimators=n_trees, random_state=0).fit(X_train, y_train)
+X_train, X_test, y_train, y_test = train_test_split(
+    X, y, test_size=0.3, random_state=0, stratify=y
+)
+forest = RandomForestClassifier(n_trees, random_state=0).fit(X_train, y_train)
 print(f"test accuracy: {forest.score(X_test, y_test):.1%}")
-result = permutation_importance(forest, X_test, y_test, n_repeats=n_repeats, random_state=0)
+result = permutation_importance(forest, X_test, y_test, n_repeats=n_repeats,
+                                random_state=0)
 
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ## The plot
@@ -55,7 +58,8 @@ result = permutation_importance(forest, X_test, y_test, n_repeats=n_repeats, ran
 # %%
 order = result.importances_mean.argsort()
 fig, ax = plt.subplots(figsize=(6, 3.6))
-ax.barh(X.columns[order], result.importances_mean[order], xerr=result.importances_std[order])
+mean, std = result.importances_mean[order], result.importances_std[order]
+ax.barh(X.columns[order], mean, xerr=std)
 ax.set(xlabel="drop in test accuracy when shuffled")
 fig.tight_layout()
 plt.show()
@@ -79,7 +83,8 @@ smaller = RandomForestClassifier(n_estimators=n_trees, random_state=0)
 smaller.fit(X_train.drop(columns=top), y_train)
 score_without = smaller.score(X_test.drop(columns=top), y_test)
 # END SOLUTION
-print(f"without {top!r}: {score_without:.1%} (with it: {forest.score(X_test, y_test):.1%})")
+print(f"without {top!r}: {score_without:.1%}")
+print(f"with it: {forest.score(X_test, y_test):.1%}")
 
 # %% [markdown] slideshow={"slide_type": "notes"}
 # Usually very little: correlated columns step in. That is the trap from the previous slide, seen

@@ -88,7 +88,8 @@ plt.show()
 # %% tags=["solution"]
 stable = [lr for lr in np.linspace(0.2, 0.3, 21) if train(lr)[-1] < train(lr)[0]]
 hessian_top = np.linalg.eigvalsh(2 * X.T @ X / len(y)).max()
-print(f"largest stable lr on the grid: {max(stable):.3f}; theory says 2 / λ_max = {2 / hessian_top:.3f}")
+print(f"largest stable lr on the grid: {max(stable):.3f}")
+print(f"theory for a quadratic loss, 2 / λ_max: {2 / hessian_top:.3f}")
 
 # %% [markdown] slideshow={"slide_type": "notes"}
 # For a quadratic loss the edge is exactly 2 divided by the largest curvature (Hessian eigenvalue).
