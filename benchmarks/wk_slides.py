@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 
 import nbformat
+
 from workshopkit.export.slides import prepare_slides, render_slides, static_dir
 
 

@@ -355,3 +355,8 @@ def test_example_learner_copies_run(lesson, tmp_path: Path) -> None:  # type: ig
     if lesson.meta.gpu:
         pytest.skip("needs a GPU")
     assert run_learner_copy(lesson.folder, to_notebook(lesson), tmp_path) == []
+
+
+def test_mutating_an_attribute_is_not_defining_a_name() -> None:
+    source = "def f(a, out):\n    # BEGIN SOLUTION\n    a.grad += out.grad\n    # END SOLUTION\n"
+    assert stub_solutions(source) == "def f(a, out):\n    ...  # your code here\n"

@@ -20,8 +20,11 @@ def _fail(error: WorkshopkitError) -> NoReturn:
     sys.exit(int(error.exit_code))
 
 
-def _open(path: Path, only: tuple[Path, ...] = ()) -> Any:
-    """Run the cheap stages and print their diagnostics; exit 2 if the workshop is invalid."""
+def _open(path: Path, only: tuple[Path, ...] = (), *, stdout_is_data: bool = False) -> Any:
+    """Run the cheap stages and print their diagnostics; exit 2 if the workshop is invalid.
+
+    GitHub annotations go to stdout, except when stdout carries data (`list --json`).
+    """
     from .pipeline import open_workshop
     from .report import diagnostics_summary, github_annotation, in_github_actions
 
@@ -31,7 +34,8 @@ def _open(path: Path, only: tuple[Path, ...] = ()) -> Any:
         if in_github_actions():
             kind = "error" if diagnostic.is_error else "warning"
             click.echo(
-                github_annotation(kind, diagnostic.path, diagnostic.line, diagnostic.message)
+                github_annotation(kind, diagnostic.path, diagnostic.line, diagnostic.message),
+                err=stdout_is_data,
             )
     if opened.workshop is None:
         click.echo(diagnostics_summary(opened.diagnostics, opened.lesson_count), err=True)
@@ -51,12 +55,11 @@ def cli() -> None:
 
 
 @cli.command()
-@click.argument("path", type=PATH_ARG, default=Path("."))
+@click.argument("path", type=PATH_ARG, default=Path())
 def check(path: Path) -> None:
     """Validate the workshop at PATH without starting a kernel."""
-    from .report import diagnostics_summary
-
     from .events import plan_programme
+    from .report import diagnostics_summary
 
     opened = _open(path)
     for event in opened.workshop.config.events:
@@ -72,14 +75,14 @@ def check(path: Path) -> None:
 
 
 @cli.command(name="list")
-@click.argument("path", type=PATH_ARG, default=Path("."))
+@click.argument("path", type=PATH_ARG, default=Path())
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
 @click.option("--events", "events", is_flag=True, help="Print the event programmes instead.")
 def list_(path: Path, as_json: bool, events: bool) -> None:
     """Print each track and its lessons in teaching order (or each event's programme)."""
     from .report import print_events, print_tracks
 
-    opened = _open(path)
+    opened = _open(path, stdout_is_data=as_json)
     if events:
         print_events(opened.workshop, sys.stdout, as_json=as_json)
     else:
@@ -292,9 +295,15 @@ def _check_decks(workshop: Any, report: Any) -> Any:
 
 
 @cli.command()
-@click.argument("path", type=PATH_ARG, default=Path("."))
-@click.option("-o", "--output", type=PATH_ARG, help="Output folder [default: dist/ in the workshop].")
-@click.option("--keep-going", is_flag=True, help="Write dist/ even when lessons fail (they are marked and left out of bundles).")
+@click.argument("path", type=PATH_ARG, default=Path())
+@click.option(
+    "-o", "--output", type=PATH_ARG, help="Output folder [default: dist/ in the workshop]."
+)
+@click.option(
+    "--keep-going",
+    is_flag=True,
+    help="Write dist/ even when lessons fail (they are marked and left out of bundles).",
+)
 @run_options
 def build(path: Path, output: Path | None, keep_going: bool, **kw: Any) -> None:
     """Check, run and export the workshop into dist/: index page, notebooks, slides, zips.
@@ -313,7 +322,9 @@ def build(path: Path, output: Path | None, keep_going: bool, **kw: Any) -> None:
     previous = signal.signal(signal.SIGTERM, _on_sigterm)
     try:
         with display:
-            outcome = build_workshop(path, output, options, keep_going=keep_going, on_event=display.on_event)
+            outcome = build_workshop(
+                path, output, options, keep_going=keep_going, on_event=display.on_event
+            )
     except KeyboardInterrupt:
         click.echo("interrupted: every kernel was stopped; dist/ is as it was", err=True)
         sys.exit(int(ExitCode.INTERRUPTED))
@@ -333,7 +344,9 @@ def build(path: Path, output: Path | None, keep_going: bool, **kw: Any) -> None:
 
         for diagnostic in outcome.diagnostics:
             kind = "error" if diagnostic.is_error else "warning"
-            click.echo(github_annotation(kind, diagnostic.path, diagnostic.line, diagnostic.message))
+            click.echo(
+                github_annotation(kind, diagnostic.path, diagnostic.line, diagnostic.message)
+            )
         for line in error_annotations(outcome.results):
             click.echo(line)
     sys.exit(int(outcome.exit_code))

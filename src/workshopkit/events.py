@@ -244,7 +244,7 @@ def check_decks(
 def _read(path: Path) -> Any:
     import nbformat
 
-    return nbformat.read(str(path), as_version=4)
+    return nbformat.read(str(path), as_version=4)  # type: ignore[no-untyped-call]
 
 
 def format_programme(programme: Programme) -> str:

@@ -120,9 +120,15 @@ class _Binds(ast.NodeVisitor):
         self.returns = False
 
     def _bind(self, target: ast.AST) -> None:
-        for node in ast.walk(target):
-            if isinstance(node, ast.Name) and node.id not in self.names:
-                self.names.append(node.id)
+        # Only plain names are bound; `a.grad += ...` or `x[i] = ...` mutate, they define nothing.
+        if isinstance(target, ast.Name):
+            if target.id not in self.names:
+                self.names.append(target.id)
+        elif isinstance(target, ast.Tuple | ast.List):
+            for element in target.elts:
+                self._bind(element)
+        elif isinstance(target, ast.Starred):
+            self._bind(target.value)
 
     def visit_Return(self, node: ast.Return) -> None:
         self.returns = True

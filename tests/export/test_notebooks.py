@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 import nbformat
 import pytest
@@ -26,18 +27,25 @@ from workshopkit.export.assets import (
     check_assets,
     lesson_assets,
     name_problem,
-    requirements_file,
 )
 from workshopkit.export.notebooks import notebook_bytes, read_notebook, write_lesson
 from workshopkit.load import to_notebook
 from workshopkit.model import Workshop
+from workshopkit.pipeline import open_workshop
 
 TOML = 'title = "Assets"\n'
 
 
-def workshop_with(tmp_path: Path, files: dict[str, str | bytes]) -> Workshop:
+class Refused(list[str]):
+    """The errors `open_workshop` reported: asset problems stop a workshop before any kernel."""
+
+
+def workshop_with(tmp_path: Path, files: dict[str, str | bytes]) -> Any:
     root = tmp_path / "ws"
     write_files(root, {"workshop.toml": TOML, **files})
+    opened = open_workshop(root)
+    if opened.workshop is None:
+        return Refused(str(d) for d in opened.errors)
     return open_valid(root)
 
 
@@ -52,7 +60,9 @@ def asset_names(workshop: Workshop, lesson_id: str) -> list[str]:
     return [a.name for a in assets]
 
 
-def errors(workshop: Workshop) -> list[str]:
+def errors(workshop: Any) -> list[str]:
+    if isinstance(workshop, Refused):
+        return list(workshop)
     return [str(d) for d in check_assets(workshop) if d.is_error]
 
 
@@ -329,10 +339,9 @@ def test_requirements_outside_the_root_is_refused(tmp_path: Path, secret: Path) 
             "lessons/a.py": lesson_text("a"),
         },
     )
-    workshop = open_valid(root)
-    path, problems = requirements_file(workshop)
-    assert path is None
-    assert [str(p) for p in problems] == [
+    opened = open_workshop(root)
+    assert opened.workshop is None  # refused before any kernel could start
+    assert [str(p) for p in opened.errors] == [
         "workshop.toml:2: error: requirements file '../secret.txt' is outside the workshop root"
     ]
 
