@@ -5,6 +5,7 @@ index.html, <track-id>/index.html     export.site
 report.json                           report_data() below
 SHA256SUMS, <track-id>.zip            export.bundles
 lessons/<id>/...                      export.notebooks (+ export.slides, export.assets)
+events/<id>/index.html, <id>.slides.html   export.events (programme page, combined deck)
 _static/                              export.slides.static_dir() and site.css
 ```
 
@@ -124,6 +125,7 @@ def export_workshop(
     file cannot be written, naming it, and `ValidationFailed` (exit 2) for unsafe assets."""
     from .assets import lesson_assets, requirements_file
     from .bundles import track_bundle, write_sha256sums
+    from .events import write_events
     from .notebooks import read_notebook, write_lesson
     from .site import SITE_CSS, site_css_path, write_site
     from .slides import static_dir
@@ -144,6 +146,7 @@ def export_workshop(
     files: list[Path] = copy_tree(static_dir(), dest / "_static")
     exported: list[str] = []
     left_out: list[str] = []
+    passed: dict[str, Any] = {}  # executed notebooks of the lessons that passed, for event decks
     for lesson in workshop.lessons:
         result = by_id.get(lesson.id)
         if result is None or result.status is Status.FAILED:
@@ -152,6 +155,7 @@ def export_workshop(
         executed = None
         if result.status is Status.PASSED and result.notebook is not None:
             executed = read_notebook(result.notebook)
+            passed[lesson.id] = executed
         files.extend(write_lesson(lesson, executed, assets[lesson.id], dest))
         exported.append(lesson.id)
 
@@ -174,6 +178,7 @@ def export_workshop(
         files.append(bundle.path)
     files.append(write_sha256sums(dest, bundles))
     files.extend(write_site(workshop, by_id, done, {b.track_id: b for b in bundles}, dest))
+    files.extend(write_events(workshop, by_id, done, passed, dest))
     report = report_data(workshop, by_id, bundles, exported)
     files.append(write_text(dest / REPORT_NAME, json.dumps(report, indent=2) + "\n"))
     fsync_tree(dest)

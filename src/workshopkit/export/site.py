@@ -25,7 +25,16 @@ from .notebooks import learner_path, slides_path, solution_path
 if TYPE_CHECKING:
     from jinja2 import Environment
 
-__all__ = ["CSP", "SITE_CSS", "format_size", "render_site", "site_css_path", "write_site"]
+__all__ = [
+    "CSP",
+    "SITE_CSS",
+    "event_views",
+    "format_size",
+    "render_event",
+    "render_site",
+    "site_css_path",
+    "write_site",
+]
 
 SITE_CSS = "site.css"
 # 'self' does not match sibling files for a page opened from file:// in Chromium: list file: too.
@@ -54,7 +63,11 @@ def site_css_path() -> Path:
 
 def template_dir() -> Path:
     path = _package_path("templates", "site")
-    missing = [name for name in ("index.html.j2", "track.html.j2") if not (path / name).is_file()]
+    missing = [
+        name
+        for name in ("index.html.j2", "track.html.j2", "event.html.j2")
+        if not (path / name).is_file()
+    ]
     if missing:
         raise ExportError(
             f"site template(s) {', '.join(missing)} not found; searched: [{path}]"
@@ -158,6 +171,13 @@ class ProgrammeItemView:
     kind: str  # "", "Talk", "Lightning talk", "Break"
     speaker: str
     href: str  # the item's slides, "" for breaks and lessons without files
+    level: str = ""  # "" for breaks
+    status: str = ""  # passed | failed | skipped | not-run; "" for breaks
+    note: str = ""  # why a talk is marked
+
+    @property
+    def is_break(self) -> bool:
+        return self.kind == "Break"
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,6 +189,17 @@ class EventView:
     description: str
     minutes: str
     items: tuple[ProgrammeItemView, ...]
+    date: str = ""
+    times: str = ""  # "18:30–20:30", or "" without a start time
+    total: int = 0  # minutes of the programme
+    budget: int | None = None  # the event's minutes, if it has a budget
+    href: str = ""  # the event's page, from the page the view is for
+    deck: str = ""  # the combined deck, "" when there is none
+    failed: int = 0  # talks that failed their last test run
+
+    @property
+    def over_budget(self) -> int:
+        return max(0, self.total - self.budget) if self.budget is not None else 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -247,7 +278,22 @@ def _levels(lessons: Sequence[Lesson]) -> str:
     return seen[0] if len(seen) == 1 else f"{seen[0]} to {seen[-1]}"
 
 
-def _events(workshop: Workshop, exported: set[str], root: str) -> tuple[EventView, ...]:
+def event_page_path(event_id: str) -> str:
+    return f"events/{event_id}/index.html"
+
+
+def event_deck_path(event_id: str) -> str:
+    return f"events/{event_id}/{event_id}.slides.html"
+
+
+def event_views(
+    workshop: Workshop,
+    results: Mapping[str, LessonResult],
+    exported: set[str],
+    root: str,
+    decks: Mapping[str, str] | None = None,
+) -> tuple[EventView, ...]:
+    """One view per event; `decks` maps event ids to their combined deck's href (if any)."""
     if not workshop.config.events:
         return ()
     from ..events import plan_programme
@@ -258,11 +304,29 @@ def _events(workshop: Workshop, exported: set[str], root: str) -> tuple[EventVie
         items = []
         for item in programme.items:
             lesson = item.lesson
-            kind = "Break" if lesson is None else KIND_LABELS.get(lesson.meta.kind, "")
-            href = root + slides_path(lesson.id) if lesson and lesson.id in exported else ""
+            if lesson is None:
+                items.append(
+                    ProgrammeItemView(
+                        item.start, item.end, item.title, item.minutes, "Break", "", ""
+                    )
+                )
+                continue
+            status, note = _status(results.get(lesson.id))
+            href = root + slides_path(lesson.id) if lesson.id in exported else ""
             items.append(
                 ProgrammeItemView(
-                    item.start, item.end, item.title, item.minutes, kind, item.speaker, href
+                    item.start,
+                    item.end,
+                    item.title,
+                    item.minutes,
+                    KIND_LABELS.get(lesson.meta.kind, ""),
+                    item.speaker,
+                    href,
+                    level=lesson.meta.level.value,
+                    status=status,
+                    note=note.replace("left out of the download", "no slides this time")
+                    if status == "failed"
+                    else note,
                 )
             )
         first, last = (items[0].start, items[-1].end) if items else ("", "")
@@ -277,6 +341,13 @@ def _events(workshop: Workshop, exported: set[str], root: str) -> tuple[EventVie
                 description=" ".join(event.description.split()),
                 minutes=format_minutes(programme.minutes),
                 items=tuple(items),
+                date=str(event.date),
+                times=times,
+                total=programme.minutes,
+                budget=event.minutes,
+                href=root + event_page_path(event.id),
+                deck=(decks or {}).get(event.id, ""),
+                failed=sum(1 for i in items if i.status == "failed"),
             )
         )
     return tuple(views)
@@ -342,7 +413,7 @@ def site_view(
         minutes=format_minutes(sum(lesson.meta.minutes for lesson in workshop.lessons)),
         failed=failed,
         has_requirements=bool(workshop.config.requirements),
-        events=_events(workshop, exported, root),
+        events=event_views(workshop, results, exported, root),
     )
 
 
@@ -356,6 +427,13 @@ def render_site(view_index: SiteView, view_track: SiteView, track_id: str | None
         return env.get_template("index.html.j2").render(site=view_index, root="")
     track = next(t for t in view_track.tracks if t.id == track_id)
     return env.get_template("track.html.j2").render(site=view_track, track=track, root="../")
+
+
+def render_event(view: SiteView, event: EventView) -> str:
+    """`events/<id>/index.html`: `view` is a site view made with root "../../"."""
+    return (
+        _environment().get_template("event.html.j2").render(site=view, event=event, root="../../")
+    )
 
 
 def write_site(

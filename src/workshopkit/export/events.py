@@ -1,0 +1,166 @@
+"""Event pages and decks: `events/<id>/index.html` and `events/<id>/<id>.slides.html`.
+
+The page is the evening's programme (clock times from the start time, level badges, speakers,
+minutes, links to each talk's slides) rendered with the site's templates. The combined deck is
+one offline reveal.js deck for the organiser: a title slide for the evening, then for each talk
+a section slide (title, speaker, clock time) followed by the talk's own slides, prepared exactly
+like its per-lesson deck, and one slide per break. Only talks that passed their test run are in
+the deck; an event with none gets no deck. Relative image links of a talk's markdown cells are
+rewritten to point into `../../lessons/<id>/`, where its assets are exported.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import html
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ..events import Programme, plan_programme
+from ..model import EventSpec, LessonResult, Workshop
+from ._io import write_text
+from .site import event_deck_path, event_page_path, event_views, render_event, site_view
+
+if TYPE_CHECKING:
+    from nbformat import NotebookNode
+
+__all__ = ["EVENT_STATIC_PREFIX", "event_deck", "write_events"]
+
+EVENT_STATIC_PREFIX = "../../_static"  # from dist/events/<id>/ to dist/_static
+LESSONS_PREFIX = "../../lessons"  # from dist/events/<id>/ to dist/lessons
+
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]{}|~])")
+# ![alt](target ...) and src="target" / src='target' in a markdown cell
+_MD_IMAGE = re.compile(r"(!\[[^\]]*\]\(\s*<?)([^)\s>]+)")
+_SRC_ATTR = re.compile(r"""(\bsrc\s*=\s*["'])([^"']+)""", re.IGNORECASE)
+_HAS_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
+
+
+def _text(value: str) -> str:
+    """Plain text for a markdown cell: no markup, no HTML."""
+    return html.escape(_MD_SPECIAL.sub(r"\\\1", " ".join(value.split())), quote=False)
+
+
+def _relocate(url: str, lesson_id: str) -> str:
+    if not url or url.startswith(("#", "/", "?")) or _HAS_SCHEME.match(url):
+        return url
+    return f"{LESSONS_PREFIX}/{lesson_id}/{url}"
+
+
+def _relocate_links(source: str, lesson_id: str) -> str:
+    source = _MD_IMAGE.sub(lambda m: m.group(1) + _relocate(m.group(2), lesson_id), source)
+    return _SRC_ATTR.sub(lambda m: m.group(1) + _relocate(m.group(2), lesson_id), source)
+
+
+def _slide(source: str) -> NotebookNode:
+    from nbformat.v4 import new_markdown_cell
+
+    cell: NotebookNode = new_markdown_cell(  # type: ignore[no-untyped-call]
+        source, metadata={"slideshow": {"slide_type": "slide"}}
+    )
+    return cell
+
+
+def _title_slide(event: EventSpec, programme: Programme) -> NotebookNode:
+    lines = [f"# {_text(event.title)}", ""]
+    when = " \u00b7 ".join(
+        _text(part)
+        for part in (str(event.date), f"from {event.start}" if event.start else "")
+        if part
+    )
+    if when:
+        lines += [f"**{when}**", ""]
+    if event.venue:
+        lines += [_text(event.venue), ""]
+    talks = len(programme.lessons)
+    lines.append(f"{talks} talk{'s' if talks != 1 else ''} \u00b7 {programme.minutes} min")
+    return _slide("\n".join(lines))
+
+
+def _visible(cell: NotebookNode) -> bool:
+    slideshow = cell.get("metadata", {}).get("slideshow", {})
+    slide_type = slideshow.get("slide_type", "-") if isinstance(slideshow, dict) else "-"
+    return slide_type not in ("skip", "notes")
+
+
+def event_deck(
+    event: EventSpec, workshop: Workshop, executed: Mapping[str, NotebookNode]
+) -> NotebookNode | None:
+    """The evening's combined deck (not yet rendered), or None if no talk has an executed
+    notebook in `executed` (only talks that passed are given there)."""
+    import nbformat
+
+    from ..transforms import slides_source_notebook
+    from .slides import prepare_slides
+
+    programme = plan_programme(event, workshop)
+    if not any(lesson.id in executed for lesson in programme.lessons):
+        return None
+    first_nb = next(executed[lesson.id] for lesson in programme.lessons if lesson.id in executed)
+    deck: NotebookNode = nbformat.v4.new_notebook()  # type: ignore[no-untyped-call]
+    for key in ("kernelspec", "language_info"):
+        if key in first_nb.metadata:
+            deck.metadata[key] = first_nb.metadata[key]
+    cells = [_title_slide(event, programme)]
+    for item in programme.items:
+        when = f"{item.start}\u2013{item.end}" if item.start else f"{item.minutes} min"
+        lesson = item.lesson
+        if lesson is None:
+            cells.append(_slide(f"# {_text(item.title)}\n\n**{when}** \u00b7 {item.minutes} min"))
+            continue
+        nb = executed.get(lesson.id)
+        if nb is None:
+            continue
+        by = f"{_text(item.speaker)} \u00b7 " if item.speaker else ""
+        cells.append(_slide(f"## {_text(item.title)}\n\n{by}**{when}**"))
+        talk = prepare_slides(slides_source_notebook(nb), include_solutions=False)
+        started = False
+        for cell in talk.cells:
+            if cell.cell_type == "markdown":
+                cell.source = _relocate_links(str(cell.source), lesson.id)
+            if not started and _visible(cell):
+                slideshow = cell.metadata.get("slideshow")
+                slideshow = dict(slideshow) if isinstance(slideshow, dict) else {}
+                slideshow["slide_type"] = "slide"  # every talk starts on a slide of its own
+                cell.metadata["slideshow"] = slideshow
+                started = True
+            cells.append(cell)
+    for number, cell in enumerate(cells):
+        cell["id"] = f"cell-{number}"
+    deck.cells = cells
+    return deck
+
+
+def write_events(
+    workshop: Workshop,
+    results: Mapping[str, LessonResult],
+    exported: set[str],
+    executed: Mapping[str, NotebookNode],
+    dest: Path,
+) -> list[Path]:
+    """Write each event's page and, when a talk passed, its combined deck. `executed` holds the
+    executed notebooks of the lessons that passed."""
+    if not workshop.config.events:
+        return []
+    from .slides import render_slides
+
+    written: list[Path] = []
+    decks: dict[str, str] = {}
+    for event in workshop.config.events:
+        deck = event_deck(event, workshop, executed)
+        if deck is None:
+            continue
+        page_html = render_slides(
+            deck, static_prefix=EVENT_STATIC_PREFIX, title=event.title, sanitize_html=True
+        )
+        written.append(write_text(dest / event_deck_path(event.id), page_html))
+        decks[event.id] = Path(event_deck_path(event.id)).name
+    view = site_view(workshop, results, exported, {}, root="../../")
+    for event_view in event_views(workshop, results, exported, "../../", decks):
+        event_view = dataclasses.replace(event_view, href="index.html")
+        written.append(
+            write_text(dest / event_page_path(event_view.id), render_event(view, event_view))
+        )
+    return written
