@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -110,6 +112,24 @@ def _on_sigterm(signum: int, frame: Any) -> None:
     raise _Terminated
 
 
+@contextlib.contextmanager
+def _stopping_kernels(note: str) -> Iterator[None]:
+    """Ctrl-C or SIGTERM inside: exit 130/143 (the executor has already killed every kernel)."""
+    import signal
+
+    previous = signal.signal(signal.SIGTERM, _on_sigterm)
+    try:
+        yield
+    except KeyboardInterrupt:
+        click.echo(f"\ninterrupted: every kernel was stopped{note}", err=True)
+        sys.exit(int(ExitCode.INTERRUPTED))
+    except _Terminated:
+        click.echo(f"\nterminated: every kernel was stopped{note}", err=True)
+        sys.exit(int(ExitCode.TERMINATED))
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def run_options(func: Any) -> Any:
     """The execution options shared by `run` and `build`, defined once."""
     options = [
@@ -190,22 +210,12 @@ def run(
 
     Failures name the lesson's source line: lessons/intro.py:42 (cell 3): ValueError: boom
     """
-    import signal
 
     # Ctrl-C or SIGTERM anywhere (while kernels run, or while reports are written) ends with
     # 130/143; run_lessons kills every kernel on the way out, and reports are written
     # atomically, so the previous report.json stays intact.
-    previous = signal.signal(signal.SIGTERM, _on_sigterm)
-    try:
+    with _stopping_kernels(""):
         _run(paths, junit_xml, report_path, kw)
-    except KeyboardInterrupt:
-        click.echo("\ninterrupted: every kernel was stopped", err=True)
-        sys.exit(int(ExitCode.INTERRUPTED))
-    except _Terminated:
-        click.echo("\nterminated: every kernel was stopped", err=True)
-        sys.exit(int(ExitCode.TERMINATED))
-    finally:
-        signal.signal(signal.SIGTERM, previous)
 
 
 def _run(
@@ -311,7 +321,6 @@ def build(path: Path, output: Path | None, keep_going: bool, **kw: Any) -> None:
     dist/ is replaced only when everything succeeded; a failed or interrupted build leaves the
     previous one as it was.
     """
-    import signal
 
     from .build import build as build_workshop
     from .progress import RunDisplay
@@ -319,20 +328,10 @@ def build(path: Path, output: Path | None, keep_going: bool, **kw: Any) -> None:
 
     options = _make_options(kw)
     display = RunDisplay(0)
-    previous = signal.signal(signal.SIGTERM, _on_sigterm)
-    try:
-        with display:
-            outcome = build_workshop(
-                path, output, options, keep_going=keep_going, on_event=display.on_event
-            )
-    except KeyboardInterrupt:
-        click.echo("interrupted: every kernel was stopped; dist/ is as it was", err=True)
-        sys.exit(int(ExitCode.INTERRUPTED))
-    except _Terminated:
-        click.echo("terminated: every kernel was stopped; dist/ is as it was", err=True)
-        sys.exit(int(ExitCode.TERMINATED))
-    finally:
-        signal.signal(signal.SIGTERM, previous)
+    with _stopping_kernels("; dist/ is as it was"), display:
+        outcome = build_workshop(
+            path, output, options, keep_going=keep_going, on_event=display.on_event
+        )
     for diagnostic in outcome.diagnostics:
         click.echo(str(diagnostic), err=True)
     if outcome.results:
