@@ -27,7 +27,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from .errors import ExitCode, InfrastructureError
-from .model import TAG_RAISES, TAG_SKIP, Lesson, LessonError, LessonResult, Status, Workshop
+from .model import (
+    TAG_RAISES,
+    TAG_SKIP,
+    Lesson,
+    LessonError,
+    LessonResult,
+    Status,
+    Workshop,
+    cell_tags,
+)
 
 if TYPE_CHECKING:
     from nbformat import NotebookNode
@@ -314,11 +323,6 @@ def _locate(
     return line + _traceback_offset(traceback, nb.cells[index].get("execution_count")), number
 
 
-def _tags(cell: NotebookNode) -> list[str]:
-    tags = cell.get("metadata", {}).get("tags", [])
-    return [t for t in tags if isinstance(t, str)] if isinstance(tags, list) else []
-
-
 def _first_failed_cell(nb: NotebookNode | None) -> int | None:
     if nb is None:
         return None
@@ -328,7 +332,9 @@ def _first_failed_cell(nb: NotebookNode | None) -> int | None:
             return index
     for index, cell in enumerate(nb.cells):
         outputs = cell.get("outputs", [])
-        if TAG_RAISES not in _tags(cell) and any(o.get("output_type") == "error" for o in outputs):
+        if TAG_RAISES not in cell_tags(cell) and any(
+            o.get("output_type") == "error" for o in outputs
+        ):
             return index
     return None
 
@@ -339,7 +345,7 @@ def _not_executed(nb: NotebookNode) -> list[int]:
     for index, cell in enumerate(nb.cells):
         if cell.get("cell_type") != "code" or not cell.get("source", "").strip():
             continue
-        if TAG_SKIP in _tags(cell):
+        if TAG_SKIP in cell_tags(cell):
             continue
         if cell.get("execution_count") is None:
             missing.append(index)
@@ -444,7 +450,7 @@ def _static_warnings(lesson: Lesson, nb: NotebookNode) -> list[str]:
     found: list[str] = []
     for cell in nb.cells:
         line, number = _source_of(cell)
-        if cell.get("cell_type") != "code" or not line or TAG_SKIP in _tags(cell):
+        if cell.get("cell_type") != "code" or not line or TAG_SKIP in cell_tags(cell):
             continue
         source = cell.get("source", "")
         if SCRIPT_FALSE.match(source):

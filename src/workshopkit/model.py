@@ -36,6 +36,18 @@ TAG_RAISES = "raises-exception"
 TAG_SKIP = "skip-execution"
 
 
+def tags_from(metadata: Mapping[str, Any]) -> tuple[str, ...]:
+    """The string tags in a cell's metadata (anything malformed counts as no tags)."""
+    tags = metadata.get("tags", ())
+    return tuple(t for t in tags if isinstance(t, str)) if isinstance(tags, list) else ()
+
+
+def cell_tags(cell: Mapping[str, Any]) -> tuple[str, ...]:
+    """The tags of an nbformat cell."""
+    metadata = cell.get("metadata", {})
+    return tags_from(metadata) if isinstance(metadata, Mapping) else ()
+
+
 class Severity(enum.Enum):
     ERROR = "error"
     WARNING = "warning"
@@ -72,8 +84,7 @@ class Cell:
 
     @property
     def tags(self) -> tuple[str, ...]:
-        tags = self.metadata.get("tags", ())
-        return tuple(t for t in tags if isinstance(t, str)) if isinstance(tags, list) else ()
+        return tags_from(self.metadata)
 
     @property
     def number(self) -> int:

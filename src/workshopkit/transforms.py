@@ -45,7 +45,7 @@ import textwrap
 from typing import TYPE_CHECKING, Any
 
 from .load import SOURCE_KEY
-from .model import TAG_SOLUTION
+from .model import TAG_SOLUTION, cell_tags
 
 if TYPE_CHECKING:
     from nbformat import NotebookNode
@@ -290,11 +290,6 @@ def _parses(source: str) -> bool:
 # Cleaning
 
 
-def _tags(cell: Any) -> list[str]:
-    tags = cell.get("metadata", {}).get("tags", [])
-    return [t for t in tags if isinstance(t, str)] if isinstance(tags, list) else []
-
-
 def _copy(nb: NotebookNode) -> NotebookNode:
     return copy.deepcopy(nb)
 
@@ -312,7 +307,7 @@ def clean_notebook(nb: NotebookNode) -> NotebookNode:
     kept = []
     used: set[str] = set()
     for position, cell in enumerate(
-        (c for c in out.cells if not set(_tags(c)) & _PAPERMILL_TAGS), start=1
+        (c for c in out.cells if not set(cell_tags(c)) & _PAPERMILL_TAGS), start=1
     ):
         number = _cell_number(cell, position)
         for key in VOLATILE_CELL_KEYS:
@@ -354,7 +349,7 @@ def _source_label(cell: Any) -> str:
 def learner_notebook(nb: NotebookNode) -> NotebookNode:
     """The attendee's copy: solutions stubbed or removed, no outputs, no volatile metadata."""
     work = _copy(nb)
-    work.cells = [c for c in work.cells if TAG_SOLUTION not in _tags(c)]
+    work.cells = [c for c in work.cells if TAG_SOLUTION not in cell_tags(c)]
     for cell in work.cells:
         if cell.cell_type != "code":
             continue
@@ -388,7 +383,7 @@ def slides_source_notebook(nb: NotebookNode) -> NotebookNode:
     """
     out = clean_notebook(nb)
     for cell in out.cells:
-        tags = _tags(cell)
+        tags = cell_tags(cell)
         if TAG_SHOW_IN_SLIDES not in tags:
             continue
         cell.metadata["tags"] = [t for t in tags if t != TAG_SOLUTION]

@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import InfrastructureError
-from ..model import TAG_PARAMETERS, TAG_SOLUTION
+from ..model import TAG_PARAMETERS, TAG_SOLUTION, cell_tags
 
 if TYPE_CHECKING:
     from nbconvert.exporters import SlidesExporter
@@ -135,11 +135,6 @@ def static_dir() -> Path:
 # Preparing the notebook
 
 
-def _tags(cell: Any) -> set[str]:
-    tags = cell.get("metadata", {}).get("tags", [])
-    return {str(t) for t in tags} if isinstance(tags, list) else set()
-
-
 def _slide_type(cell: Any) -> str | None:
     slideshow = cell.get("metadata", {}).get("slideshow")
     if isinstance(slideshow, dict):
@@ -158,7 +153,7 @@ def _set_slide_type(cell: Any, slide_type: str) -> None:
 
 
 def _is_solution(cell: Any) -> bool:
-    if TAG_SOLUTION in _tags(cell):
+    if TAG_SOLUTION in cell_tags(cell):
         return True
     meta = cell.get("metadata", {}).get("workshopkit")
     return isinstance(meta, dict) and meta.get("solution") is True
@@ -205,7 +200,7 @@ def prepare_slides(nb: NotebookNode, *, include_solutions: bool = False) -> Note
     out: NotebookNode = copy.deepcopy(nb)
     kept = []
     for cell in out.cells:
-        tags = _tags(cell)
+        tags = set(cell_tags(cell))
         if tags & _DROPPED_TAGS:
             continue
         if not include_solutions and _is_solution(cell):
@@ -227,7 +222,7 @@ def prepare_slides(nb: NotebookNode, *, include_solutions: bool = False) -> Note
     for cell in out.cells:
         if _slide_type(cell) is not None:
             continue
-        if TAG_PARAMETERS in _tags(cell):
+        if TAG_PARAMETERS in cell_tags(cell):
             _set_slide_type(cell, "skip")
         elif infer:
             _set_slide_type(cell, _heading_slide_type(cell))
