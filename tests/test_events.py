@@ -91,6 +91,15 @@ def executed(workshop: Workshop, ident: str, folder: Path) -> LessonResult:
     return LessonResult(ident, lesson_.relpath, Status.PASSED, 1.0, notebook=path)
 
 
+def deck_problems(tmp_path: Path, **overrides: str) -> list[str]:
+    """`check_decks` on the standard evening (with some talks replaced), after a fake run."""
+    root = make(tmp_path, standard(**overrides), ["intro", "flash", "deep"])
+    workshop = open_workshop(root).workshop
+    assert workshop is not None
+    results = [executed(workshop, i, tmp_path) for i in ("intro", "flash", "deep")]
+    return [str(d) for d in check_decks(workshop, results)]
+
+
 def test_programme_has_clock_times_from_the_start(tmp_path: Path) -> None:
     root = make(tmp_path, standard(), ["intro", "flash", "deep"])
     workshop = open_workshop(root).workshop
@@ -155,46 +164,38 @@ def test_a_break_after_an_unknown_item_is_an_error(tmp_path: Path) -> None:
 
 
 def test_a_lightning_talk_with_seven_slides_against_six_fails(tmp_path: Path) -> None:
-    lessons = standard(flash=lesson("flash", "intermediate", 5, kind="lightning", slides=7))
-    root = make(tmp_path, lessons, ["intro", "flash", "deep"])
-    workshop = open_workshop(root).workshop
-    assert workshop is not None
-    results = [executed(workshop, i, tmp_path) for i in ("intro", "flash", "deep")]
-    assert deck_facts(nbformat.read(str(results[1].notebook), as_version=4)).slides == 7
-    assert [str(d) for d in check_decks(workshop, results)] == [
+    seven = lesson("flash", "intermediate", 5, kind="lightning", slides=7)
+    assert deck_problems(tmp_path, flash=seven) == [
         "flash.py:4: error: lightning talk 'flash' has 7 slides, over the 6-slide limit of "
         "event 'meetup'"
     ]
 
 
-def test_six_slides_is_within_the_limit(tmp_path: Path) -> None:
-    lessons = standard(flash=lesson("flash", "intermediate", 5, kind="lightning", slides=6))
-    root = make(tmp_path, lessons, ["intro", "flash", "deep"])
-    workshop = open_workshop(root).workshop
+def test_deck_facts_count_the_slides_a_deck_really_has(tmp_path: Path) -> None:
+    lessons = standard(flash=lesson("flash", "intermediate", 5, kind="lightning", slides=7))
+    workshop = open_workshop(make(tmp_path, lessons, ["intro", "flash", "deep"])).workshop
     assert workshop is not None
-    results = [executed(workshop, i, tmp_path) for i in ("intro", "flash", "deep")]
-    assert check_decks(workshop, results) == []
+    notebook = executed(workshop, "flash", tmp_path).notebook
+    assert notebook is not None
+    assert deck_facts(nbformat.read(str(notebook), as_version=4)).slides == 7
+
+
+def test_six_slides_is_within_the_limit(tmp_path: Path) -> None:
+    six = lesson("flash", "intermediate", 5, kind="lightning", slides=6)
+    assert deck_problems(tmp_path, flash=six) == []
 
 
 def test_a_talk_whose_slides_show_no_code_fails(tmp_path: Path) -> None:
-    lessons = standard(deep=lesson("deep", "advanced", 40, kind="talk", code_slide="skip"))
-    root = make(tmp_path, lessons, ["intro", "flash", "deep"])
-    workshop = open_workshop(root).workshop
-    assert workshop is not None
-    results = [executed(workshop, i, tmp_path) for i in ("intro", "flash", "deep")]
-    assert [str(d) for d in check_decks(workshop, results)] == [
+    hidden = lesson("deep", "advanced", 40, kind="talk", code_slide="skip")
+    assert deck_problems(tmp_path, deep=hidden) == [
         "deep.py:4: error: 'deep' shows no code on its slides (event 'meetup' requires every "
         "speaker to show a code cell that runs and prints something)"
     ]
 
 
 def test_code_that_prints_nothing_does_not_count_as_showing_code(tmp_path: Path) -> None:
-    lessons = standard(deep=lesson("deep", "advanced", 40, kind="talk", code="pass"))
-    root = make(tmp_path, lessons, ["intro", "flash", "deep"])
-    workshop = open_workshop(root).workshop
-    assert workshop is not None
-    results = [executed(workshop, i, tmp_path) for i in ("intro", "flash", "deep")]
-    assert any("'deep' shows no code" in str(d) for d in check_decks(workshop, results))
+    silent = lesson("deep", "advanced", 40, kind="talk", code="pass")
+    assert any("'deep' shows no code" in p for p in deck_problems(tmp_path, deep=silent))
 
 
 def test_list_events_prints_the_programme(tmp_path: Path) -> None:
