@@ -74,19 +74,34 @@ _KERNEL_COUNT = re.compile(r"\[workshopkit: (\d+) more bytes dropped\]")
 # Run by an IPython kernel at start-up (`--IPKernelApp.exec_files`): caps what each cell writes to
 # stdout and stderr (its subprocesses' output included) inside the kernel, so that a cell printing
 # gigabytes neither fills the kernel's memory nor sends it to the executor in huge messages.
-# Names are deleted afterwards.
+# What a subprocess writes to file descriptor 1 or 2 reaches the stream through ipykernel's pipe
+# reader thread, a little later: at the end of each cell a NUL byte (ipykernel's own wake-up
+# byte) is written through each pipe and the cell waits until the reader has passed it on, so
+# that output is counted, and shown, with the cell that produced it. Names are deleted afterwards.
 KERNEL_OUTPUT_CAP = """\
 def _workshopkit_cap(limit, mark, count):
+    import os
     import sys
+    import threading
+
     from IPython import get_ipython
 
     state = {"used": 0, "dropped": 0}
+    streams = {}
     writers = {}
+    drained = {}  # stream name -> Event set when its pipe's NUL byte comes through
 
-    def capped(write):
+    def capped(name, write):
         def write_capped(text):
             if not isinstance(text, str):
                 return write(text)
+            if "\\0" in text and name in drained:
+                text = text.replace("\\0", "", 1)
+                done = drained.pop(name, None)
+                if done is not None:
+                    done.set()
+                if not text:
+                    return 0
             size = len(text)
             used = state["used"]
             state["used"] = used + size
@@ -105,7 +120,23 @@ def _workshopkit_cap(limit, mark, count):
         state["used"] = 0
         state["dropped"] = 0
 
+    def drain():
+        for name, stream in streams.items():
+            reader = getattr(stream, "watch_fd_thread", None)
+            fd = getattr(stream, "_original_stdstream_fd", None)
+            if fd is None or reader is None or not reader.is_alive():
+                continue
+            done = drained[name] = threading.Event()
+            try:
+                os.write(fd, b"\\0")
+            except OSError:
+                drained.pop(name, None)
+                continue
+            if not done.wait(5):
+                drained.pop(name, None)
+
     def post_execute(*args):
+        drain()
         if state["dropped"] and "stderr" in writers:
             writers["stderr"](count.format(dropped=state["dropped"]) + "\\n")
         state["dropped"] = 0
@@ -113,8 +144,9 @@ def _workshopkit_cap(limit, mark, count):
     for name in ("stdout", "stderr"):
         stream = getattr(sys, name, None)
         if stream is not None and callable(getattr(stream, "write", None)):
+            streams[name] = stream
             writers[name] = stream.write
-            stream.write = capped(stream.write)
+            stream.write = capped(name, stream.write)
     shell = get_ipython()
     shell.events.register("pre_execute", pre_execute)
     shell.events.register("post_execute", post_execute)
