@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -185,3 +186,32 @@ def test_watch_knows_the_running_cell_when_a_cell_times_out(tmp_path: Path) -> N
     assert watch.notebook is not None and watch.notebook.cells[2].execution_count is None
     assert watch.process is not None
     assert watch.process.wait(timeout=10) is not None  # nbclient shut the kernel down
+
+
+@pytest.mark.kernel
+def test_no_output_is_lost_while_the_executor_falls_behind(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The executor stalls on the first output while the kernel sends 3,000 displays of 10 KB.
+    With ZMQ's default high-water marks the client stops reading, the kernel's IOPub socket
+    fills up, and the lesson fails with an IOPub timeout (or, at other speeds, loses outputs)."""
+    from workshopkit.engine import WorkshopkitClient
+
+    output = WorkshopkitClient.output
+    stalled: list[bool] = []
+
+    def slow_output(self: Any, outs: Any, msg: Any, display_id: Any, cell_index: int) -> Any:
+        if not stalled:
+            stalled.append(True)
+            time.sleep(3)
+        return output(self, outs, msg, display_id, cell_index)
+
+    monkeypatch.setattr(WorkshopkitClient, "output", slow_output)
+    flood = (
+        "from IPython.display import display\n"
+        "for i in range(3000):\n"
+        "    display({'text/plain': f'{i:05d}' + 'x' * 10_000}, raw=True)"
+    )
+    executed, _ = _run(tmp_path, [flood], output_limit=0, timeout=120)
+    shown = [o.data["text/plain"][:5] for o in executed.cells[0].outputs]
+    assert shown == [f"{i:05d}" for i in range(3000)]

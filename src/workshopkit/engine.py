@@ -47,7 +47,9 @@ def __getattr__(name: str) -> Any:  # PEP 562: only for names not (yet) defined
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-from nbclient.util import run_sync  # noqa: E402 - after the stand-in, see above
+import zmq  # noqa: E402 - after the stand-in, see above
+from jupyter_client.asynchronous.client import AsyncKernelClient  # noqa: E402
+from nbclient.util import run_sync  # noqa: E402
 from nbformat import NotebookNode  # noqa: E402
 from nbformat.v4 import new_output  # noqa: E402
 from papermill.clientwrap import PapermillNotebookClient  # noqa: E402
@@ -201,6 +203,22 @@ def _text_size(out: NotebookNode) -> int:
     return sum(len(v) for v in data.values() if isinstance(v, str))
 
 
+class LosslessKernelClient(AsyncKernelClient):
+    """A kernel client whose sockets have no receive high-water mark.
+
+    With ZMQ's default (1,000 messages), the client stops reading IOPub while the executor is
+    busy with earlier outputs; the kernel's PUB socket then drops what it cannot queue, without
+    a word, and a lesson passes with outputs missing. Unbounded, the client's I/O thread (native,
+    outside the GIL) keeps reading and no message is lost; what arrives is what the executor
+    keeps or caps.
+    """
+
+    def _context_default(self) -> Any:
+        context = super()._context_default()
+        context.setsockopt(zmq.RCVHWM, 0)  # a default for every socket this context creates
+        return context
+
+
 class WorkshopkitClient(PapermillNotebookClient):  # type: ignore[misc]
     """papermill's client, plus a kernel watch and an output cap."""
 
@@ -261,6 +279,11 @@ class WorkshopkitClient(PapermillNotebookClient):  # type: ignore[misc]
         return kc
 
     start_new_kernel_client = run_sync(async_start_new_kernel_client)
+
+    def create_kernel_manager(self) -> Any:
+        km = super().create_kernel_manager()
+        km.client_factory = LosslessKernelClient
+        return km
 
     @contextlib.contextmanager
     def setup_kernel(self, **kwargs: Any) -> Iterator[None]:
