@@ -302,3 +302,29 @@ def test_deck_works_at_other_depths(
     total = opened.page.evaluate(f"require('{prefix}/reveal.js/dist/reveal.js').getTotalSlides()")
     assert total == EXPECTED_SLIDES
     assert opened.problems() == []
+
+
+def test_math_is_typeset_offline(
+    offline_context: Any, open_offline: Callable[..., Any], artifacts_dir: Path, tmp_path: Path
+) -> None:
+    nb = new_notebook(
+        cells=[
+            new_markdown_cell("# Attention\n\nEach weight is $w_{ij} = e^{s_{ij}} / Z_i$, and"),
+            new_markdown_cell(r"$$\mathrm{softmax}\left(\frac{QK^\top}{\sqrt{d_k}}\right)V$$"),
+            new_code_cell("print('$not math$')", outputs=[new_output("stream", text="$5$\n")]),
+        ]
+    )
+    deck = build_deck(tmp_path, nb, "attention", "Attention")
+    opened = open_offline(offline_context, deck)
+    page = opened.page
+    wait_ready(page)
+    page.wait_for_timeout(900)
+    assert page.locator(".katex").count() == 2
+    assert page.locator(".katex-display").count() == 1
+    assert page.locator(".katex-error").count() == 0
+    assert page.locator("pre", has_text="$not math$").count() == 1  # code is never typeset
+    assert page.evaluate("document.fonts.check('20px KaTeX_Main')")
+    box = page.locator(".katex-display").bounding_box()
+    assert box is not None and box["height"] > 40  # a real fraction, not a line of TeX
+    page.screenshot(path=str(artifacts_dir / "slides-math.png"))
+    assert opened.problems() == []

@@ -283,6 +283,37 @@ def test_no_remote_urls_in_src_or_href() -> None:
         assert word not in html.lower(), word
 
 
+MATH = "Softmax: $p_i = \\frac{e^{z_i}}{\\sum_j e^{z_j}}$\n\n$$\\mathrm{attention}(Q, K, V)$$"
+
+
+def test_decks_with_math_load_the_vendored_katex() -> None:
+    nb = lesson_notebook()
+    nb.cells.append(new_markdown_cell(MATH))
+    html = render_slides(prepare_slides(nb), static_prefix=PREFIX, title="LR")
+    links = {v for tag, attrs in parse(html).tags for k, v in attrs.items() if k == "href"}
+    assert f"{PREFIX}/katex/katex.min.css" in links
+    assert f'katex: "{PREFIX}/katex/katex.min"' in html
+    assert f'"{PREFIX}/katex/contrib/auto-render.min.js"' in html
+    assert "$p_i = \\frac{e^{z_i}}{\\sum_j e^{z_j}}$" in html  # left for KaTeX, as written
+
+
+@pytest.mark.parametrize(
+    ("text", "math"),
+    [
+        ("$x$", True),
+        ("$$\\sum_i x_i$$", True),
+        ("between $a$ and", True),
+        ("it costs $5 or $6", False),
+        ("5$ and 6$", False),
+        ("a lone $ sign", False),
+        ("no math at all", False),
+    ],
+)
+def test_has_math(text: str, math: bool) -> None:
+    assert slides.has_math(new_notebook(cells=[new_markdown_cell(text)])) is math
+    assert slides.has_math(new_notebook(cells=[new_code_cell(text)])) is False
+
+
 def test_vendored_assets_are_local_and_complete() -> None:
     root = static_dir()
     for rel in (
@@ -306,8 +337,14 @@ def test_vendored_assets_are_local_and_complete() -> None:
     fonts_css = root / "reveal.js/dist/theme/fonts/source-sans-pro/source-sans-pro.css"
     for target in re.findall(r"url\('([^']+)'\)", fonts_css.read_text(encoding="utf-8")):
         assert (fonts_css.parent / target).is_file(), target
+    katex_css = (root / "katex/katex.min.css").read_text(encoding="utf-8")
+    fonts = re.findall(r"url\(([^)]+)\)", katex_css)
+    assert len(fonts) == 20 and all(f.endswith(".woff2") for f in fonts)
+    for target in fonts:
+        assert (root / "katex" / target).is_file(), target
+    assert 'version:"0.19.1"' in (root / "katex/katex.min.js").read_text(encoding="utf-8")
     size = sum(p.stat().st_size for p in root.rglob("*") if p.is_file())
-    assert size < 1_500_000, size
+    assert size < 2_000_000, size  # copied once into dist/_static and into each zip
 
 
 def test_vendored_hashes_match_vendored_md() -> None:

@@ -25,7 +25,7 @@ from typing import Any
 
 from .. import __version__
 from ..errors import ValidationFailed
-from ..model import Diagnostic, LessonResult, Status, Workshop
+from ..model import Diagnostic, Lesson, LessonResult, Status, Workshop
 from ._io import ExportError, copy_tree, fsync_tree, write_text
 from .bundles import Bundle
 
@@ -127,7 +127,7 @@ def export_workshop(
     from .bundles import track_bundle, write_sha256sums
     from .events import write_events
     from .notebooks import read_notebook, write_lesson
-    from .site import SITE_CSS, site_css_path, write_site
+    from .site import site_css_path, write_site
     from .slides import static_dir
 
     by_id = _by_id(results)
@@ -172,7 +172,7 @@ def export_workshop(
             missing,
             requirements=requirements,
             source_date_epoch=source_date_epoch,
-            static_skip=(SITE_CSS,),
+            static_skip=_static_not_needed(dest, included),
         )
         bundles.append(bundle)
         files.append(bundle.path)
@@ -190,3 +190,17 @@ def export_workshop(
         left_out=tuple(left_out),
         diagnostics=tuple(sorted(set(diagnostics))),
     )
+
+
+def _static_not_needed(dest: Path, lessons: Iterable[Lesson]) -> tuple[str, ...]:
+    """What a track's zip leaves out of `_static/`: the site's stylesheet (the zip has no site
+    pages), and KaTeX (0.6 MB) when none of the track's decks has math."""
+    from .notebooks import slides_path
+    from .site import SITE_CSS
+    from .slides import KATEX_STYLESHEET
+
+    skip = [SITE_CSS]
+    decks = [dest / slides_path(lesson.id) for lesson in lessons]
+    if not any(KATEX_STYLESHEET in d.read_text(encoding="utf-8") for d in decks if d.is_file()):
+        skip.append("katex")
+    return tuple(skip)

@@ -106,7 +106,8 @@ def check_entry_name(name: str) -> None:
 def entries_from_folder(
     folder: Path, prefix: str, *, skip: Iterable[str] = ()
 ) -> list[BundleEntry]:
-    """Every regular file under `folder` as entries named `<prefix>/<relative path>`."""
+    """Every regular file under `folder` as entries named `<prefix>/<relative path>`, except
+    those whose relative path, or first folder, is in `skip`."""
     skipped = set(skip)
     out: list[BundleEntry] = []
     for here, dirs, names in os.walk(folder):
@@ -114,7 +115,9 @@ def entries_from_folder(
         for name in names:
             path = Path(here) / name
             rel = path.relative_to(folder).as_posix()
-            if rel in skipped or path.is_symlink() or not path.is_file():
+            if rel in skipped or rel.split("/", 1)[0] in skipped:
+                continue
+            if path.is_symlink() or not path.is_file():
                 continue
             executable = bool(path.stat().st_mode & stat.S_IXUSR)
             out.append(BundleEntry(f"{prefix}/{rel}", source=path, executable=executable))

@@ -73,6 +73,10 @@ SLIDE_TYPES = frozenset({"slide", "subslide", "fragment", "skip", "notes", "-"})
 _STRUCTURAL_SLIDE_TYPES = frozenset({"slide", "subslide", "fragment"})
 
 _CSP_PLACEHOLDER = "__WORKSHOPKIT_CSP__"
+KATEX_STYLESHEET = "/katex/katex.min.css"  # in a deck's HTML only when it typesets math
+# A dollar sign, some text that does not start or end with a space, a dollar sign: what KaTeX's
+# auto-render would typeset. A price ("5$ or $5") may match too, as it does in Jupyter.
+_MATH = re.compile(r"\$\$.+?\$\$|\$[^\s$](?:[^$]*[^\s$])?\$", re.DOTALL)
 _SAFE_PREFIX = re.compile(r"^[A-Za-z0-9._~/-]+$")
 _SAFE_DATA_KEY = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _SOLUTION_BLOCK = re.compile(
@@ -478,6 +482,7 @@ def render_slides(
         "workshopkit": {
             "title": title,
             "reveal_prefix": f"{prefix}/reveal.js",
+            "katex_prefix": f"{prefix}/katex" if has_math(work) else "",
             "transition": REVEAL_TRANSITION,
             "number": REVEAL_NUMBER,
             "width": SLIDE_WIDTH,
@@ -487,6 +492,14 @@ def render_slides(
     with _render_lock:  # a cached exporter (and bleach's Cleaner) is not thread-safe
         body, _ = exporter.from_notebook_node(work, resources=resources)
     return _apply_csp(str(body), sanitize_html)
+
+
+def has_math(nb: NotebookNode) -> bool:
+    """Whether a markdown cell holds math as Jupyter writes it: ``$...$`` or ``$$...$$``."""
+    return any(
+        cell.get("cell_type") == "markdown" and _MATH.search(cell.get("source", ""))
+        for cell in nb.cells
+    )
 
 
 def _escape(text: str) -> str:

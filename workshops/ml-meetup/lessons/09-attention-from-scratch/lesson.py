@@ -21,7 +21,7 @@
 #
 # Every transformer (GPT, BERT, Whisper, vision transformers) repeats one operation:
 #
-# `attention(Q, K, V) = softmax(Q Kᵀ / √d) V`
+# $$\mathrm{attention}(Q, K, V) = \mathrm{softmax}\left(\frac{QK^\top}{\sqrt{d}}\right) V$$
 #
 # Tonight: build it in NumPy, measure why each piece is there, and wire up by hand a head that
 # real language models learn on their own.
@@ -95,8 +95,9 @@ scores = Q @ K / np.sqrt(d)  # should be K.T
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ## Why divide by √d?
 #
-# Dot products of random vectors grow like √d. Without scaling, a wide model's softmax puts
-# almost all weight on one key, and its gradients vanish.
+# The dot product $q \cdot k = \sum_{i=1}^{d} q_i k_i$ of random vectors grows like $\sqrt{d}$.
+# Without scaling, a wide model's softmax puts almost all weight on one key, and its gradients
+# vanish.
 
 # %%
 for dim in (4, 64, 512):
