@@ -492,19 +492,16 @@ def test_plan_resolves_options_over_config(tmp_path: Path) -> None:
     assert (plan.timeout, plan.lesson_timeout) == (2, 9)
 
 
-@pytest.mark.kernel
-def test_a_kernel_dying_at_start_up_is_retried(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """As when another process takes the kernel's port first: the retry is noted, not hidden."""
-    flag = tmp_path / "died-once"
+def flaky_kernel(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, first_start: str) -> str:
+    """A kernel named "flaky" whose first launch runs `first_start` instead of starting."""
+    flag = tmp_path / "failed-once"
     launcher = tmp_path / "flaky_kernel.py"
     launcher.write_text(
-        "import os, runpy, sys\n"
+        "import os, runpy, sys, time\n"
         f"flag = {str(flag)!r}\n"
         "if not os.path.exists(flag):\n"
         "    open(flag, 'w').close()\n"
-        "    sys.exit('flaky start: port already in use')\n"
+        f"    {first_start}\n"
         "sys.argv = ['ipykernel_launcher', *sys.argv[1:]]\n"
         "runpy.run_module('ipykernel_launcher', run_name='__main__')\n",
         encoding="utf-8",
@@ -519,15 +516,37 @@ def test_a_kernel_dying_at_start_up_is_retried(
     }
     (folder / "kernel.json").write_text(json.dumps(spec), encoding="utf-8")
     monkeypatch.setenv("JUPYTER_PATH", str(jupyter))
-    root = make_workshop(tmp_path / "w", {"lessons/a.py": lesson_text("x = 1", kernel="flaky")})
-    report, results = run_workshop(root)
+    return "flaky"
+
+
+@pytest.mark.kernel
+@pytest.mark.parametrize(
+    ("first_start", "failure"),
+    [
+        # as when another process takes the kernel's port first
+        ("sys.exit('flaky start: port already in use')", "died before replying to kernel_info"),
+        # alive but never answering: a start-up that hangs
+        ("time.sleep(120)", "didn't respond in 10 seconds"),
+    ],
+    ids=["dies", "stays-silent"],
+)
+def test_a_kernel_failing_at_start_up_is_retried(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, first_start: str, failure: str
+) -> None:
+    """The retry is noted, not hidden; a silent kernel gets a share of the start-up timeout."""
+    kernel = flaky_kernel(tmp_path, monkeypatch, first_start)
+    root = make_workshop(tmp_path / "w", {"lessons/a.py": lesson_text("x = 1", kernel=kernel)})
+    mark, _ = mark_env()
+    monkeypatch.setenv("WORKSHOPKIT_TEST_MARK", mark)
+    report, results = run_workshop(root, start_timeout=30)
     result = results["a"]
     assert result.status is Status.PASSED, result.error
     assert report.kernels_started == 2
     [note] = result.warnings
     assert note.startswith("lessons/a.py: kernel start-up failed 1 time(s) (")
-    assert "died before replying to kernel_info" in note
+    assert failure in note
     assert note.endswith("passed on retry")
+    assert wait_gone(mark) == []  # the silent first kernel was killed, not left behind
 
 
 @pytest.mark.kernel

@@ -65,6 +65,8 @@ CLIENT_LOG.addHandler(logging.NullHandler())
 CLIENT_LOG.propagate = False
 PARKED_ERRORS = "workshopkit_expected_errors"
 STARTUP_ATTEMPTS = 3
+STARTUP_ATTEMPT_MIN_SECONDS = 10  # the least an attempt that is not the last one waits
+_STARTUP_RETRYABLE = ("died before replying", "didn't respond in")
 TRUNCATED_MARK = "[workshopkit: output truncated at {limit} bytes; {dropped} more bytes dropped]"
 # What the kernel-side cap writes (on stderr): the first line as soon as a cell goes over, so a
 # truncation is visible even if output arrives late; the count when the cell is done.
@@ -182,8 +184,11 @@ class KernelWatch:
         # in the kernel; the executor still caps what it keeps).
         self.startup_dir: Path | None = None
         # Kernel start-up is retried when the kernel process dies before answering (a port taken
-        # by another process between jupyter_client choosing it and the kernel binding it);
-        # each failed attempt is noted here. The executor turns retries off when it stops.
+        # by another process between jupyter_client choosing it and the kernel binding it) or
+        # does not answer within its share of the start-up timeout (seen once in the 160-kernel
+        # port-race test on a loaded machine: a kernel answers within seconds or never; mystmd
+        # retries the same way); each failed attempt is noted here. The executor turns retries
+        # off when it stops.
         self.startup_attempts = STARTUP_ATTEMPTS
         self.may_retry: Callable[[], bool] = lambda: True
         self.startup_failures: list[str] = []
@@ -287,10 +292,19 @@ class WorkshopkitClient(PapermillNotebookClient):  # type: ignore[misc]
 
     @contextlib.contextmanager
     def setup_kernel(self, **kwargs: Any) -> Iterator[None]:
-        """nbclient's `setup_kernel`, retrying a kernel that dies while starting."""
+        """nbclient's `setup_kernel`, retrying a kernel that dies or stays silent while starting.
+
+        Every attempt but the last waits for an answer a share of the start-up timeout (at
+        least `STARTUP_ATTEMPT_MIN_SECONDS`); the last waits the whole timeout, so a machine that
+        is merely slow still gets its kernel."""
         cleanup_kc = kwargs.pop("cleanup_kc", self.owns_km)
+        attempts = max(1, self.watch.startup_attempts)
+        timeout: int = self.startup_timeout  # type: ignore[has-type]
         attempt = 1
         while True:
+            last = attempt >= attempts
+            share = max(STARTUP_ATTEMPT_MIN_SECONDS, timeout // attempts)
+            self.startup_timeout = timeout if last else min(timeout, share)
             try:
                 if self.km is None:
                     self.km = self.create_kernel_manager()
@@ -300,8 +314,8 @@ class WorkshopkitClient(PapermillNotebookClient):  # type: ignore[misc]
                     self.start_new_kernel_client()
                 break
             except Exception as exc:
-                died = "died before replying" in str(exc)
-                if not died or attempt >= self.watch.startup_attempts or not self.watch.may_retry():
+                retryable = any(text in str(exc) for text in _STARTUP_RETRYABLE)
+                if not retryable or last or not self.watch.may_retry():
                     raise
                 self.watch.startup_failures.append(str(exc))
                 CLIENT_LOG.warning("kernel start-up failed (%s); retrying", exc)
@@ -311,6 +325,7 @@ class WorkshopkitClient(PapermillNotebookClient):  # type: ignore[misc]
                 self.kc = None
                 time.sleep(0.5 * attempt)
                 attempt += 1
+        self.startup_timeout = timeout
         try:
             yield
         finally:

@@ -17,7 +17,15 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from export_scenarios import fake_results, open_valid, scenario, tree_bytes
+from export_scenarios import (
+    DEFAULT_TOML,
+    PLAIN,
+    fake_results,
+    lesson_text,
+    open_valid,
+    scenario,
+    tree_bytes,
+)
 
 from workshopkit.export import ExportError, export_workshop
 from workshopkit.export.bundles import (
@@ -171,6 +179,28 @@ def exported(tmp_path: Path) -> Path:
     dest = tmp_path / "dist"
     export_workshop(workshop, results, dest, source_date_epoch=EPOCH)
     return dest
+
+
+def test_katex_is_zipped_only_with_tracks_whose_decks_have_math(tmp_path: Path) -> None:
+    math = PLAIN.format(title="Softmax") + "\n# %% [markdown]\n# $p_i = e^{z_i} / Z$\n"
+    toml = DEFAULT_TOML.replace(
+        'levels = ["beginner", "intermediate", "advanced"]', 'tags = ["python"]'
+    )
+    toml += '\n[[tracks]]\nid = "maths"\ntitle = "Maths"\ntags = ["maths"]\n'
+    extra = {
+        "lessons/04-softmax/lesson.py": lesson_text(
+            "softmax", title="Softmax", minutes=10, tags=["maths"], body=math
+        )
+    }
+    workshop = open_valid(scenario(tmp_path / "ws", toml=toml, extra=extra))
+    dest = tmp_path / "dist"
+    export_workshop(workshop, fake_results(workshop, tmp_path / "run"), dest)
+    assert (dest / "_static/katex/katex.min.js").is_file()  # the site has every asset
+    maths = zip_names(dest / "maths.zip")
+    assert "maths/_static/katex/katex.min.js" in maths
+    assert "maths/_static/katex/fonts/KaTeX_Main-Regular.woff2" in maths
+    assert not any("/katex/" in name for name in zip_names(dest / "basics.zip"))
+    check_zip_entries(dest / "maths.zip")
 
 
 def test_track_bundle_content(exported: Path) -> None:
