@@ -161,6 +161,20 @@ def test_subprocess_output_stays_with_the_cell_that_made_it(tmp_path: Path) -> N
 
 
 @pytest.mark.kernel
+def test_drain_leaves_a_file_on_descriptor_1_alone(tmp_path: Path) -> None:
+    """A lesson that points file descriptor 1 at a file of its own gets no NUL bytes in it."""
+    executed, _ = _run(
+        tmp_path,
+        [
+            "import os\nlog = open('log.bin', 'wb')\nsaved = os.dup(1)\nos.dup2(log.fileno(), 1)",
+            "os.write(1, b'to the file')",
+            "os.dup2(saved, 1)\nlog.close()\nprint(open('log.bin', 'rb').read())",
+        ],
+    )
+    assert _text(executed.cells[2]) == "b'to the file'\n"
+
+
+@pytest.mark.kernel
 def test_kernel_cap_leaves_no_names_in_the_namespace(tmp_path: Path) -> None:
     executed, _ = _run(tmp_path, ["print(sorted(n for n in dir() if 'workshopkit' in n))"])
     assert _text(executed.cells[0]) == "[]\n"

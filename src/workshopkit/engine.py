@@ -128,10 +128,13 @@ def _workshopkit_cap(limit, mark, count):
         for name, stream in streams.items():
             reader = getattr(stream, "watch_fd_thread", None)
             fd = getattr(stream, "_original_stdstream_fd", None)
-            if fd is None or reader is None or not reader.is_alive():
+            pipe = getattr(stream, "_fid", None)
+            if fd is None or pipe is None or reader is None or not reader.is_alive():
                 continue
-            done = drained[name] = threading.Event()
-            try:
+            try:  # still ipykernel's pipe, not a file the lesson put there with os.dup2
+                if os.fstat(fd).st_ino != os.fstat(pipe).st_ino:
+                    continue
+                done = drained[name] = threading.Event()
                 os.write(fd, b"\\0")
             except OSError:
                 drained.pop(name, None)
