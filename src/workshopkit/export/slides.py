@@ -74,8 +74,9 @@ _STRUCTURAL_SLIDE_TYPES = frozenset({"slide", "subslide", "fragment"})
 
 _CSP_PLACEHOLDER = "__WORKSHOPKIT_CSP__"
 KATEX_STYLESHEET = "/katex/katex.min.css"  # in a deck's HTML only when it typesets math
-# A dollar sign, some text that does not start or end with a space, a dollar sign: what KaTeX's
-# auto-render would typeset. A price ("5$ or $5") may match too, as it does in Jupyter.
+# $$...$$, or a dollar sign, text that neither starts nor ends with a space, a dollar sign: math
+# as Jupyter writes it. "It costs $5 or $6" does not count; in a deck that loads KaTeX for other
+# math, auto-render (like Jupyter's MathJax) would still typeset "5 or " there: write \$.
 _MATH = re.compile(r"\$\$.+?\$\$|\$[^\s$](?:[^$]*[^\s$])?\$", re.DOTALL)
 _SAFE_PREFIX = re.compile(r"^[A-Za-z0-9._~/-]+$")
 _SAFE_DATA_KEY = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
