@@ -76,7 +76,7 @@ _CSP_PLACEHOLDER = "__WORKSHOPKIT_CSP__"
 KATEX_STYLESHEET = "/katex/katex.min.css"  # in a deck's HTML only when it typesets math
 # $$...$$, or a dollar sign, text that neither starts nor ends with a space, a dollar sign: math
 # as Jupyter writes it. "It costs $5 or $6" does not count; in a deck that loads KaTeX for other
-# math, auto-render (like Jupyter's MathJax) would still typeset "5 or " there: write \$.
+# math, auto-render still typesets "5 or " there, even when written \$5 (a known limit).
 _MATH = re.compile(r"\$\$.+?\$\$|\$[^\s$](?:[^$]*[^\s$])?\$", re.DOTALL)
 _SAFE_PREFIX = re.compile(r"^[A-Za-z0-9._~/-]+$")
 _SAFE_DATA_KEY = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
