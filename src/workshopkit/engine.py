@@ -64,6 +64,10 @@ CLIENT_LOG = logging.getLogger("workshopkit.kernel")
 CLIENT_LOG.addHandler(logging.NullHandler())
 CLIENT_LOG.propagate = False
 PARKED_ERRORS = "workshopkit_expected_errors"
+# nbclient gives the client this long, after a cell's reply, to handle the cell's outputs (4 s by
+# default). The lossless client below may still hold thousands of them when the machine is busy
+# (seen in CI); they are all there, so wait for them rather than fail the lesson.
+IOPUB_TIMEOUT = 30
 STARTUP_ATTEMPTS = 3
 STARTUP_ATTEMPT_MIN_SECONDS = 10  # the least an attempt that is not the last one waits
 _STARTUP_RETRYABLE = ("died before replying", "didn't respond in")
@@ -473,6 +477,7 @@ class WorkshopkitEngine(NBClientEngine):  # type: ignore[misc]
             stderr_file=stderr_file,
         )
         final_kwargs.setdefault("shutdown_kernel", "immediate")
+        final_kwargs.setdefault("iopub_timeout", IOPUB_TIMEOUT)
         watch = watch or KernelWatch()
         client = WorkshopkitClient(nb_man, watch=watch, output_limit=output_limit, **final_kwargs)
         loop = _quiet_loop()
