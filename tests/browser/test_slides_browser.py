@@ -312,6 +312,16 @@ def test_math_is_typeset_offline(
             new_markdown_cell("# Attention\n\nEach weight is $w_{ij} = e^{s_{ij}} / Z_i$, and"),
             new_markdown_cell(r"$$\mathrm{softmax}\left(\frac{QK^\top}{\sqrt{d_k}}\right)V$$"),
             new_code_cell("print('$not math$')", outputs=[new_output("stream", text="$5$\n")]),
+            new_code_cell(
+                "sympy.expand((x + 1) ** 2)",
+                outputs=[
+                    new_output(
+                        "execute_result",
+                        data={"text/latex": "$\\displaystyle x^{2} + 2 x + 1$", "text/plain": "x"},
+                        execution_count=2,
+                    )
+                ],
+            ),
         ]
     )
     deck = build_deck(tmp_path, nb, "attention", "Attention")
@@ -319,7 +329,7 @@ def test_math_is_typeset_offline(
     page = opened.page
     wait_ready(page)
     page.wait_for_timeout(900)
-    assert page.locator(".katex").count() == 2
+    assert page.locator(".katex").count() == 3  # two in markdown, SymPy's LaTeX output
     assert page.locator(".katex-display").count() == 1
     assert page.locator(".katex-error").count() == 0
     assert page.locator("pre", has_text="$not math$").count() == 1  # code is never typeset

@@ -312,6 +312,12 @@ def test_decks_with_math_load_the_vendored_katex() -> None:
 def test_has_math(text: str, math: bool) -> None:
     assert slides.has_math(new_notebook(cells=[new_markdown_cell(text)])) is math
     assert slides.has_math(new_notebook(cells=[new_code_cell(text)])) is False
+    for mime in ("text/markdown", "text/latex"):
+        shown = new_output("display_data", data={mime: text, "text/plain": "x"})
+        cell = new_code_cell("show()", outputs=[shown])
+        assert slides.has_math(new_notebook(cells=[cell])) is math, mime
+    printed = new_code_cell("print()", outputs=[new_output("stream", text=text)])
+    assert slides.has_math(new_notebook(cells=[printed])) is False
 
 
 def test_vendored_assets_are_local_and_complete() -> None:

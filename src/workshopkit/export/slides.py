@@ -496,11 +496,20 @@ def render_slides(
 
 
 def has_math(nb: NotebookNode) -> bool:
-    """Whether a markdown cell holds math as Jupyter writes it: ``$...$`` or ``$$...$$``."""
-    return any(
-        cell.get("cell_type") == "markdown" and _MATH.search(cell.get("source", ""))
-        for cell in nb.cells
-    )
+    """Whether the deck shows math as Jupyter writes it (``$...$`` or ``$$...$$``): in a markdown
+    cell, or in an output's ``text/markdown`` or ``text/latex`` (SymPy's results, for one)."""
+    for cell in nb.cells:
+        if cell.get("cell_type") == "markdown" and _MATH.search(cell.get("source", "")):
+            return True
+        for output in cell.get("outputs", []) if cell.get("cell_type") == "code" else []:
+            data = output.get("data", {})
+            for mime in ("text/markdown", "text/latex"):
+                text = data.get(mime)
+                if isinstance(text, list):
+                    text = "".join(text)
+                if isinstance(text, str) and _MATH.search(text):
+                    return True
+    return False
 
 
 def _escape(text: str) -> str:
