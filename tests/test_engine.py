@@ -161,6 +161,30 @@ def test_subprocess_output_stays_with_the_cell_that_made_it(tmp_path: Path) -> N
 
 
 @pytest.mark.kernel
+@pytest.mark.parametrize("wait", [True, False], ids=["wait", "at-once"])
+@pytest.mark.parametrize(
+    "show",
+    ["display({'text/plain': frame}, raw=True)", "print(frame)"],
+    ids=["display", "print"],
+)
+def test_cleared_output_no_longer_counts(tmp_path: Path, show: str, wait: bool) -> None:
+    """A loop that redraws (clear_output, then show again) keeps its last frame, uncut: 5 frames
+    of 601 characters against a cap of 1000."""
+    loop = (
+        "from IPython.display import clear_output, display\n"
+        "for i in range(5):\n"
+        f"    clear_output(wait={wait})\n"
+        "    frame = str(i) + 'x' * 600\n"
+        f"    {show}"
+    )
+    executed, watch = _run(tmp_path, [loop, "print('y' * 3000)"])
+    [last] = executed.cells[0].outputs
+    text = last.get("text") or last.data["text/plain"]
+    assert text.rstrip("\n") == "4" + "x" * 600
+    assert watch.truncated == {1: 2001}  # no clear in the next cell: its cap still holds
+
+
+@pytest.mark.kernel
 def test_drain_leaves_a_file_on_descriptor_1_alone(tmp_path: Path) -> None:
     """A lesson that points file descriptor 1 at a file of its own gets no NUL bytes in it."""
     executed, _ = _run(

@@ -128,6 +128,13 @@ def _workshopkit_cap(limit, mark, count):
         state["used"] = 0
         state["dropped"] = 0
 
+    def forgetting(clear):
+        def clear_output(*args, **kwargs):  # what was printed is gone: it no longer counts
+            state["used"] = 0
+            state["dropped"] = 0
+            return clear(*args, **kwargs)
+        return clear_output
+
     def drain():
         for name, stream in streams.items():
             reader = getattr(stream, "watch_fd_thread", None)
@@ -159,6 +166,9 @@ def _workshopkit_cap(limit, mark, count):
             writers[name] = stream.write
             stream.write = capped(name, stream.write)
     shell = get_ipython()
+    publisher = getattr(shell, "display_pub", None)
+    if callable(getattr(publisher, "clear_output", None)):
+        publisher.clear_output = forgetting(publisher.clear_output)
     shell.events.register("pre_execute", pre_execute)
     shell.events.register("post_execute", post_execute)
 
@@ -356,6 +366,8 @@ class WorkshopkitClient(PapermillNotebookClient):  # type: ignore[misc]
     ) -> NotebookNode | None:
         """Keep at most `output_limit` characters of each cell's streams, and as much of its rich
         outputs; what goes over is dropped, and a marker says how much."""
+        if self.clear_before_next_output and not self._hooked(msg):
+            self._forget(cell_index)  # super() carries out a `clear_output(wait=True)` first
         out: NotebookNode | None = super().output(outs, msg, display_id, cell_index)
         if out is None or self.output_limit <= 0:
             return out
@@ -392,6 +404,24 @@ class WorkshopkitClient(PapermillNotebookClient):  # type: ignore[misc]
         self._dropped[key] = self._dropped.get(key, 0) + size - keep
         self._note(cell_index)
         return kept
+
+    def clear_output(self, outs: list[NotebookNode], msg: dict[str, Any], cell_index: int) -> None:
+        super().clear_output(outs, msg, cell_index)
+        if not self.clear_before_next_output and not self._hooked(msg):
+            self._forget(cell_index)
+
+    def _hooked(self, msg: dict[str, Any]) -> bool:
+        """Whether an output widget, not the cell, takes this message's outputs."""
+        return bool(self.output_hook_stack[msg["parent_header"].get("msg_id")])
+
+    def _forget(self, cell_index: int) -> None:
+        """A cell's outputs were cleared: what they used, and what was dropped from them, no
+        longer counts (a training loop that redraws its plot keeps its last frame)."""
+        for kind in ("stream", "data"):
+            self._budget.pop((cell_index, kind), None)
+            self._dropped.pop((cell_index, kind), None)
+        self._kernel_dropped.pop(cell_index, None)
+        self.watch.truncated.pop(cell_index, None)
 
     def _note(self, cell_index: int) -> None:
         client = sum(n for (index, _), n in self._dropped.items() if index == cell_index)
