@@ -550,6 +550,42 @@ def test_a_kernel_failing_at_start_up_is_retried(
 
 
 @pytest.mark.kernel
+def test_a_start_up_send_that_times_out_is_retried(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A send the kernel never takes fails after SEND_TIMEOUT_MS (ZMQ's EAGAIN) instead of
+    hanging; at start-up that is retried like a kernel that died. The failed send is injected:
+    the real one (a client socket tied to another process's port) cannot be staged on demand."""
+    import zmq
+
+    from workshopkit.engine import SEND_TIMEOUT_MS, LosslessKernelClient
+
+    client = LosslessKernelClient()
+    socket = client.context.socket(zmq.DEALER)
+    assert socket.getsockopt(zmq.SNDTIMEO) == SEND_TIMEOUT_MS
+    assert socket.getsockopt(zmq.RCVHWM) == 0
+    socket.close(0)
+
+    kernel_info = LosslessKernelClient.kernel_info
+    calls: list[int] = []
+
+    def stuck_once(self: Any, *args: Any, **kwargs: Any) -> Any:
+        calls.append(1)
+        if len(calls) == 1:
+            raise zmq.Again()  # what a send gives up with after SNDTIMEO
+        return kernel_info(self, *args, **kwargs)
+
+    monkeypatch.setattr(LosslessKernelClient, "kernel_info", stuck_once)
+    root = make_workshop(tmp_path / "w", {"lessons/a.py": lesson_text("x = 1")})
+    report, results = run_workshop(root, use_cache=False)
+    result = results["a"]
+    assert result.status is Status.PASSED, result.error
+    assert report.kernels_started == 2
+    [note] = result.warnings
+    assert "Resource temporarily unavailable" in note and note.endswith("passed on retry")
+
+
+@pytest.mark.kernel
 def test_children_in_sessions_of_their_own_are_killed_too(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

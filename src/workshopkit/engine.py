@@ -70,7 +70,15 @@ PARKED_ERRORS = "workshopkit_expected_errors"
 IOPUB_TIMEOUT = 30
 STARTUP_ATTEMPTS = 3
 STARTUP_ATTEMPT_MIN_SECONDS = 10  # the least an attempt that is not the last one waits
-_STARTUP_RETRYABLE = ("died before replying", "didn't respond in")
+# A send the kernel side never takes (a socket connected to a dead kernel, or to another
+# process's port) fails after this long instead of blocking its thread for good (seen once in CI:
+# a start-up stuck for minutes in kernel_info's send).
+SEND_TIMEOUT_MS = 10_000
+_STARTUP_RETRYABLE = (
+    "died before replying",
+    "didn't respond in",
+    "Resource temporarily unavailable",
+)
 TRUNCATED_MARK = "[workshopkit: output truncated at {limit} bytes; {dropped} more bytes dropped]"
 # What the kernel-side cap writes (on stderr): the first line as soon as a cell goes over, so a
 # truncation is visible even if output arrives late; the count when the cell is done.
@@ -226,7 +234,8 @@ def _text_size(out: NotebookNode) -> int:
 
 
 class LosslessKernelClient(AsyncKernelClient):
-    """A kernel client whose sockets have no receive high-water mark.
+    """A kernel client whose sockets have no receive high-water mark, and whose blocking sends
+    time out (`SEND_TIMEOUT_MS`; a start-up that times out so is retried).
 
     With ZMQ's default (1,000 messages), the client stops reading IOPub while the executor is
     busy with earlier outputs; the kernel's PUB socket then drops what it cannot queue, without
@@ -238,6 +247,7 @@ class LosslessKernelClient(AsyncKernelClient):
     def _context_default(self) -> Any:
         context = super()._context_default()
         context.setsockopt(zmq.RCVHWM, 0)  # a default for every socket this context creates
+        context.setsockopt(zmq.SNDTIMEO, SEND_TIMEOUT_MS)
         return context
 
 
