@@ -3,6 +3,7 @@ executor side), driven through papermill with a real kernel."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import time
@@ -196,6 +197,21 @@ def test_drain_leaves_a_file_on_descriptor_1_alone(tmp_path: Path) -> None:
         ],
     )
     assert _text(executed.cells[2]) == "b'to the file'\n"
+
+
+@pytest.mark.kernel
+def test_kernel_ports_come_from_below_the_ephemeral_range(tmp_path: Path) -> None:
+    """Where no outgoing connection (and no `bind(0)`) takes them, and no client can connect to
+    itself."""
+    from workshopkit.engine import ephemeral_port_range, kernel_ports
+
+    show = "import json\nfrom ipykernel import get_connection_info\nprint(get_connection_info())"
+    executed, _ = _run(tmp_path, [show])
+    info = json.loads(_text(executed.cells[0]))
+    ports = [info[f"{name}_port"] for name in ("shell", "iopub", "stdin", "control", "hb")]
+    low, _ = ephemeral_port_range()
+    assert len(set(ports)) == 5 and all(10_000 <= port < low for port in ports), ports
+    assert not set(ports) & set(kernel_ports("127.0.0.1", 5))  # never handed out twice in a row
 
 
 @pytest.mark.kernel

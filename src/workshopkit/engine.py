@@ -14,6 +14,7 @@ own `nbclient` engine it:
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import logging
 import re
@@ -233,6 +234,56 @@ def _text_size(out: NotebookNode) -> int:
     return sum(len(v) for v in data.values() if isinstance(v, str))
 
 
+_PORTS_LOCK = threading.Lock()
+_PORTS_GIVEN: collections.deque[int] = collections.deque(maxlen=4096)  # recently handed out
+
+
+def ephemeral_port_range() -> tuple[int, int]:
+    """The ports the system picks from for outgoing connections (and for `bind(0)`)."""
+    try:
+        low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+        return int(low), int(high)
+    except (OSError, ValueError):
+        return 32768, 60999  # Linux's default; macOS and Windows use 49152-65535
+
+
+def kernel_ports(ip: str, count: int) -> list[int]:
+    """`count` free TCP ports on `ip` for a kernel, from below the ephemeral range.
+
+    jupyter_client picks ports with `bind(0)`, i.e. from the ephemeral range, which every
+    outgoing connection draws from too: a client socket can take a kernel's port between the
+    choice and the kernel's bind, and a client connecting to a port of that range before the
+    kernel listens can even connect to itself (TCP self-connect). Below the range neither can
+    happen; another process choosing the same port is still possible, and the kernel then dies
+    at start-up and is retried. Returns [] when no such range is usable (jupyter_client picks).
+    """
+    import random
+    import socket
+
+    low = 10_000
+    high = min(ephemeral_port_range()[0], 65_536) - 1
+    if high - low < 1_000:
+        return []
+    chosen: list[int] = []
+    with _PORTS_LOCK:
+        for _ in range(200 * count):
+            if len(chosen) == count:
+                break
+            port = random.randint(low, high)
+            if port in chosen or port in _PORTS_GIVEN:
+                continue
+            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+                try:
+                    probe.bind((ip, port))
+                except OSError:
+                    continue
+            chosen.append(port)
+        if len(chosen) < count:
+            return []
+        _PORTS_GIVEN.extend(chosen)
+    return chosen
+
+
 class LosslessKernelClient(AsyncKernelClient):
     """A kernel client whose sockets have no receive high-water mark, and whose blocking sends
     time out (`SEND_TIMEOUT_MS`; a start-up that times out so is retried).
@@ -315,6 +366,11 @@ class WorkshopkitClient(PapermillNotebookClient):  # type: ignore[misc]
     def create_kernel_manager(self) -> Any:
         km = super().create_kernel_manager()
         km.client_factory = LosslessKernelClient
+        if km.transport == "tcp" and km.ip in {"127.0.0.1", "localhost"}:
+            ports = kernel_ports(km.ip, 5)
+            if ports:  # instead of the provisioner's LocalPortCache, which uses bind(0)
+                km.cache_ports = False
+                km.shell_port, km.iopub_port, km.stdin_port, km.control_port, km.hb_port = ports
         return km
 
     @contextlib.contextmanager
