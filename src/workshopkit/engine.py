@@ -106,6 +106,7 @@ def _workshopkit_cap(limit, mark, count):
     state = {"used": 0, "dropped": 0}
     streams = {}
     writers = {}
+    written = set()  # streams written to since their last flush
     drained = {}  # stream name -> Event set when its pipe's NUL byte comes through
 
     def capped(name, write):
@@ -123,15 +124,29 @@ def _workshopkit_cap(limit, mark, count):
             used = state["used"]
             state["used"] = used + size
             if used + size <= limit:
+                written.add(name)
                 return write(text)
             keep = max(0, limit - used)
             if keep:
+                written.add(name)
                 write(text[:keep])
             if not state["dropped"] and "stderr" in writers:
+                written.add("stderr")
                 writers["stderr"]("\\n" + mark + "\\n")
             state["dropped"] += size - keep
             return size
         return write_capped
+
+    def flushing(name, flush):
+        # A flush waits for ipykernel's I/O thread: a loop that prints and flushes past the cap
+        # would wait each time for nothing. Skipped while nothing was written since the last one
+        # (the I/O thread flushes on a timer anyway).
+        def flush_capped(*args, **kwargs):
+            if state["dropped"] and name not in written:
+                return None
+            written.discard(name)
+            return flush(*args, **kwargs)
+        return flush_capped
 
     def pre_execute(*args):
         state["used"] = 0
@@ -174,6 +189,8 @@ def _workshopkit_cap(limit, mark, count):
             streams[name] = stream
             writers[name] = stream.write
             stream.write = capped(name, stream.write)
+            if callable(getattr(stream, "flush", None)):
+                stream.flush = flushing(name, stream.flush)
     shell = get_ipython()
     publisher = getattr(shell, "display_pub", None)
     if callable(getattr(publisher, "clear_output", None)):
