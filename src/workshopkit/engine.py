@@ -278,7 +278,7 @@ def kernel_ports(ip: str, count: int) -> list[int]:
     import socket
 
     low = 10_000
-    high = min(ephemeral_port_range()[0], 65_536) - 1
+    high = ephemeral_port_range()[0] - 1
     if high - low < 1_000:
         return []
     chosen: list[int] = []

@@ -160,6 +160,7 @@ def export_workshop(
         exported.append(lesson.id)
 
     done = set(exported)
+    with_math = _decks_with_math(dest, exported)
     bundles = []
     for track in workshop.tracks:
         included = [lesson for lesson in track.lessons if lesson.id in done]
@@ -172,7 +173,7 @@ def export_workshop(
             missing,
             requirements=requirements,
             source_date_epoch=source_date_epoch,
-            static_skip=_static_not_needed(dest, included),
+            static_skip=_static_not_needed(included, with_math),
         )
         bundles.append(bundle)
         files.append(bundle.path)
@@ -192,15 +193,24 @@ def export_workshop(
     )
 
 
-def _static_not_needed(dest: Path, lessons: Iterable[Lesson]) -> tuple[str, ...]:
-    """What a track's zip leaves out of `_static/`: the site's stylesheet (the zip has no site
-    pages), and KaTeX (0.6 MB) when none of the track's decks has math."""
+def _decks_with_math(dest: Path, lesson_ids: Iterable[str]) -> set[str]:
+    """The lessons whose deck, as written in `dest`, loads KaTeX (each deck read once)."""
     from .notebooks import slides_path
-    from .site import SITE_CSS
     from .slides import KATEX_STYLESHEET
 
-    skip = [SITE_CSS]
-    decks = [dest / slides_path(lesson.id) for lesson in lessons]
-    if not any(KATEX_STYLESHEET in d.read_text(encoding="utf-8") for d in decks if d.is_file()):
-        skip.append("katex")
-    return tuple(skip)
+    found = set()
+    for lesson_id in lesson_ids:
+        deck = dest / slides_path(lesson_id)
+        if deck.is_file() and KATEX_STYLESHEET in deck.read_text(encoding="utf-8"):
+            found.add(lesson_id)
+    return found
+
+
+def _static_not_needed(lessons: Iterable[Lesson], with_math: set[str]) -> tuple[str, ...]:
+    """What a track's zip leaves out of `_static/`: the site's stylesheet (the zip has no site
+    pages), and KaTeX (0.6 MB) when none of the track's decks has math."""
+    from .site import SITE_CSS
+
+    if any(lesson.id in with_math for lesson in lessons):
+        return (SITE_CSS,)
+    return (SITE_CSS, "katex")

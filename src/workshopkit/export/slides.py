@@ -504,9 +504,7 @@ def has_math(nb: NotebookNode) -> bool:
         for output in cell.get("outputs", []) if cell.get("cell_type") == "code" else []:
             data = output.get("data", {})
             for mime in ("text/markdown", "text/latex"):
-                text = data.get(mime)
-                if isinstance(text, list):
-                    text = "".join(text)
+                text = data.get(mime)  # nbformat has joined multi-line strings
                 if isinstance(text, str) and _MATH.search(text):
                     return True
     return False
