@@ -41,13 +41,23 @@ ERROR_CASES: dict[str, tuple[str, str, tuple[str, ...]]] = {
     "unterminated_header": ("lessons/open.py", "# ---", ("no closing '# ---'", "line 8")),
     "reserved_id": ("lessons/absolute.py", "id: /abs", ("'/abs'",)),
     "begin_solution_unclosed": ("lessons/exercise.py", "# BEGIN", ("not closed",)),
+    "solution_marker_near_misses": (
+        "lessons/near.py",
+        "# BEGIN SOLUTIONS",
+        ("'# BEGIN SOLUTIONS' is not a solution marker", "write '# BEGIN SOLUTION'"),
+    ),
     "bad_slide_type": ("lessons/slides.py", "sldie", ("did you mean 'slide'",)),
     "header_not_first": ("lessons/late.py", "", ("must begin on line 1",)),
     "header_key_outside_jupyter": ("lessons/flow.py", "# jupyter: {", ("alone on its line",)),
     "line_break_character": ("lessons/formfeed.py", "\x0c", ("U+000C",)),
     "collect_everything": ("lessons/01-yaml.py", "title: 'Unclosed", ("quoted scalar",)),
 }
-OK_CASES = ("bom_and_crlf", "helper_module_ignored")
+OK_CASES = (
+    "bom_and_crlf",
+    "helper_module_ignored",
+    "solution_spellings_honoured",
+    "solution_name_used_later",
+)
 
 
 def line_of(path: Path, needle: str) -> int:
