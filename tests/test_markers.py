@@ -29,7 +29,7 @@ from workshopkit.markers import (
     tag_problems,
     text_line_problem,
 )
-from workshopkit.model import Cell, Severity
+from workshopkit.model import Cell
 from workshopkit.transforms import learner_notebook, slides_source_notebook, solution_notebook
 from workshopkit.validate import check_lesson
 
@@ -213,8 +213,8 @@ def test_solution_and_notes_cells() -> None:
 @pytest.mark.parametrize(
     ("metadata", "words"),
     [
-        ({"solution": True}, "did you mean tags=[\"solution\"]?"),
-        ({"Solutions": None}, "did you mean tags=[\"solution\"]?"),
+        ({"solution": True}, 'did you mean tags=["solution"]?'),
+        ({"Solutions": None}, 'did you mean tags=["solution"]?'),
         ({"title": "solution"}, "gives the cell a title"),
         ({"title": "Solution"}, "gives the cell a title"),
         ({"workshopKit": {"solution": True}}, "did you mean 'workshopkit'?"),
@@ -311,8 +311,11 @@ def test_cells_the_learner_never_sees(tmp_path: Path) -> None:
     assert "SECRET-" not in learner and "NOTES-only" not in learner
     assert "SECRET-" not in deck.replace("SECRET-5", "")  # a notes code cell stays a note
     assert "NOTES-only" in deck  # speaker notes stay in the slides
-    nb = to_notebook(check_lesson(load_lesson(tmp_path / "lesson.py", tmp_path).source)[0])  # type: ignore[arg-type]
-    solution = json.dumps(solution_notebook(nb))
+    source = load_lesson(tmp_path / "lesson.py", tmp_path).source
+    assert source is not None
+    lesson, _ = check_lesson(source)
+    assert lesson is not None
+    solution = json.dumps(solution_notebook(to_notebook(lesson)))
     assert all(f"SECRET-{n}" in solution for n in range(6)) and "NOTES-only" in solution
 
 
@@ -587,7 +590,10 @@ def test_no_secret_reaches_learners_in_any_build(tmp_path: Path) -> None:
         if generated.near_misses:
             assert done.returncode == 2, done.stderr
             reported = set(re.findall(r"^(\S+?:\d+): error: ", done.stderr, re.MULTILINE))
-            assert generated.near_misses <= reported, (generated.near_misses - reported, done.stderr)
+            assert generated.near_misses <= reported, (
+                generated.near_misses - reported,
+                done.stderr,
+            )
             assert not (root / "dist").exists()
             continue
         assert done.returncode == 0, done.stderr
@@ -609,11 +615,19 @@ def test_no_secret_reaches_learners_in_any_build(tmp_path: Path) -> None:
 def test_generated_lessons_use_every_kind_of_spelling() -> None:
     """The property test's generator really produces the variety it claims."""
     text = "".join(
-        t for seed, lessons, rate in PROPERTY_CASES for t in generate(seed, lessons, rate).files.values()
+        t
+        for seed, lessons, rate in PROPERTY_CASES
+        for t in generate(seed, lessons, rate).files.values()
     )
     used = sum(1 for begin in BEGINS if begin in text)
     assert used >= len(BEGINS) // 2, used
-    for needle in ('tags=["Solution"', "workshopkit=", "nbgrader=", '"notes"', "[raw]", "[markdown]"):
+    for needle in (
+        'tags=["Solution"',
+        "workshopkit=",
+        "nbgrader=",
+        '"notes"',
+        "[raw]",
+        "[markdown]",
+    ):
         assert needle in text, needle
     assert any(generate(seed, n, rate).near_misses for seed, n, rate in PROPERTY_CASES)
-    assert Severity.ERROR.value == "error"

@@ -210,7 +210,8 @@ def test_notebooks_without_ids_stay_without(tmp_path: Path) -> None:
             id="case-and-unicode-spaces",
         ),
         pytest.param(
-            "# BEGIN SOLUTION\na = 1\n# END SOLUTION\nb = 2\n# begin solution\nc = 3\n# end solution",
+            "# BEGIN SOLUTION\na = 1\n# END SOLUTION\nb = 2\n"
+            "# begin solution\nc = 3\n# end solution",
             '# your code here\nraise NotImplementedError("exercise: define a")\nb = 2\n'
             '# your code here\nraise NotImplementedError("exercise: define c")',
             id="two-regions",

@@ -113,6 +113,11 @@ def _candidate(line: str) -> str | None:
     return text if _HINT.search(text) else None
 
 
+def _may_hold_markers(source: str) -> bool:
+    """False when no line of `source` can be a marker or a near miss (most cells)."""
+    return not source.isascii() or _HINT.search(source) is not None
+
+
 def marker_kind(line: str) -> MarkerKind | None:
     """'begin' or 'end' for a marker line of a code cell, else None."""
     text = _candidate(line)
@@ -230,6 +235,8 @@ def marker_problems(
 ) -> list[tuple[int, str]]:
     """(file line, message) for every marker error of a cell whose source starts on
     `first_line`: unbalanced markers, near misses (when `near_misses`), markers outside code."""
+    if not _may_hold_markers(source):
+        return []
     lines = source.split("\n")
     out: list[tuple[int, str]] = []
     if cell_type != "code":
@@ -263,7 +270,9 @@ def marker_problems(
 
 
 def has_regions(source: str) -> bool:
-    return any(marker_kind(line) == "begin" for line in source.split("\n"))
+    return _may_hold_markers(source) and any(
+        marker_kind(line) == "begin" for line in source.split("\n")
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -362,7 +371,7 @@ def metadata_problems(metadata: Mapping[str, Any]) -> list[str]:
     if isinstance(title, str) and _solution_word(_key(title)):
         out.append(
             f"'# %% {title}' gives the cell a title, not a tag (did you mean "
-            '\'# %% tags=["solution"]\'?), so the learner notebook would show this cell'
+            "'# %% tags=[\"solution\"]'?), so the learner notebook would show this cell"
         )
     block = metadata.get("workshopkit")
     if block is None:
@@ -573,6 +582,8 @@ _ALWAYS_DEFINED = frozenset(dir(builtins)) | {
     "_dh",
 }
 _RUN_MAGIC = re.compile(r"^\s*%(run|load|store)\b")
+_STAR_IMPORT = re.compile(r"^\s*from\s+\S+\s+import\s+\*")
+_UNKNOWN_BINDINGS = re.compile(r"%(?:run|load|store)\b|import\s+\*")
 
 
 @dataclass(frozen=True, slots=True)
@@ -601,31 +612,47 @@ def names_used_after_removal(cells: Sequence[Cell]) -> list[NameAfterRemoval]:
     """Names that a code cell kept in the learner notebook reads, but that only a cell removed
     from it (a solution cell, a notes cell) defined earlier: the learner notebook raises
     NameError there. A name bound anywhere the learner keeps (or writes, in an exercise region),
-    a builtin, and anything after a star import or `%run` are not reported."""
+    a builtin, and anything after a star import or `%run` are not reported.
+
+    Only removed cells, and kept cells whose text mentions a name they bind, are parsed: `check`
+    runs this on every lesson."""
     code_cells = [c for c in cells if c.cell_type == "code"]
     removals = [removed_for_learners(c.metadata, c.source, c.cell_type) for c in code_cells]
-    if not any(removals):
+    parsed: dict[int, Bindings | None] = {
+        i: bindings(analysable(code_cells[i].source.split("\n")))
+        for i, removal in enumerate(removals)
+        if removal is not None
+    }
+    candidates = {name for bound in parsed.values() if bound for name in bound.lines}
+    candidates -= _ALWAYS_DEFINED
+    if not candidates:
         return []
-    kept: set[str] = set(_ALWAYS_DEFINED)
+    mentions = re.compile(r"\b(?:" + "|".join(sorted(candidates)) + r")\b")
+    kept: set[str] = set()
     removed: dict[str, tuple[int, Removal]] = {}
     found: list[NameAfterRemoval] = []
-    for cell, removal in zip(code_cells, removals, strict=True):
-        lines = cell.source.split("\n")
-        bound = bindings(analysable(lines))
+    for index, (cell, removal) in enumerate(zip(code_cells, removals, strict=True)):
         if removal is not None:
-            for name, line in (bound.lines if bound else {}).items():
-                if name not in kept and name not in removed:
+            for name, line in (b.lines if (b := parsed[index]) else {}).items():
+                if name in candidates and name not in kept and name not in removed:
                     removed[name] = (cell.body_line + line - 1, removal)
             continue
+        lines = cell.source.split("\n")
+        if _UNKNOWN_BINDINGS.search(cell.source) and any(
+            _RUN_MAGIC.match(line) or _STAR_IMPORT.match(line) for line in lines
+        ):
+            return found  # what this cell binds is unknown: stop before any false alarm
+        if not mentions.search(cell.source):
+            continue  # binds and reads none of the names that matter
+        bound = bindings(analysable(lines))
         if bound is None:
             continue  # not Python (a `%%bash` cell) or broken: the run reports that
-        if bound.star or any(_RUN_MAGIC.match(line) for line in lines):
-            return found  # what this cell binds is unknown: stop before any false alarm
-        code = analysable(_learner_code(cell))
-        for name in sorted(_global_references(code)):
-            if name in removed and name not in kept and name not in bound.lines:
-                defined, why = removed.pop(name)
-                line = cell.body_line + _first_use(code, name) - 1
-                found.append(NameAfterRemoval(name, line, defined, why))
+        if removed:
+            code = analysable(_learner_code(cell))
+            for name in sorted(_global_references(code) & removed.keys()):
+                if name not in kept and name not in bound.lines:
+                    defined, why = removed.pop(name)
+                    line = cell.body_line + _first_use(code, name) - 1
+                    found.append(NameAfterRemoval(name, line, defined, why))
         kept.update(bound.lines)
     return found

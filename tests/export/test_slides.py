@@ -230,8 +230,7 @@ def test_solution_flag_in_workshopkit_metadata_counts_as_solution() -> None:
 def test_every_honoured_spelling_is_left_out_of_the_deck() -> None:
     """The deck uses the same definitions as the learner notebook (`markers`)."""
     text = (
-        Path(__file__).parents[1]
-        / "resources/solution_spellings_honoured/lessons/honoured.py"
+        Path(__file__).parents[1] / "resources/solution_spellings_honoured/lessons/honoured.py"
     ).read_text(encoding="utf-8")
     secrets = set(re.findall(r"SECRET-[A-Z-]+", text)) - {"SECRET-SPEAKER-NOTES"}
     deck = prepare_slides(jupytext.reads(text, fmt="py:percent"))
