@@ -344,3 +344,30 @@ def test_cell_warnings_do_not_fail_a_lesson(tmp_path: Path) -> None:
     ]
     assert "second 'parameters' cell" in diagnostics[0].message
     assert "no effect on a markdown cell" in diagnostics[1].message
+
+
+def test_a_region_that_cuts_a_statement_is_reported_at_check(tmp_path: Path) -> None:
+    body = (
+        '# %% tags=["exercise"]\nx = 1\nif x:\n    # BEGIN SOLUTION\n    y = 1\nelse:\n'
+        "    # END SOLUTION\n    y = 2\n"
+    )
+    lesson, diagnostics = check_lesson(
+        _source(tmp_path, "title: T\nlevel: beginner\nminutes: 5", body)
+    )
+    assert lesson is None
+    assert [(d.line, d.severity) for d in diagnostics] == [(13, Severity.ERROR)]
+    assert "cuts a statement in half" in diagnostics[0].message
+
+
+def test_solution_tag_variants_warn_and_near_misses_fail(tmp_path: Path) -> None:
+    body = '# %% tags=["Solution"]\nw = 1\n\n# %%\n# BEGIN SOLUTIONS\nx = 2\n'
+    lesson, diagnostics = check_lesson(
+        _source(tmp_path, "title: T\nlevel: beginner\nminutes: 5", body)
+    )
+    assert lesson is None
+    assert [(d.line, d.severity) for d in diagnostics] == [
+        (10, Severity.WARNING),
+        (14, Severity.ERROR),
+    ]
+    assert "did you mean 'solution'?" in diagnostics[0].message
+    assert "'# BEGIN SOLUTIONS' is not a solution marker" in diagnostics[1].message

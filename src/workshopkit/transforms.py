@@ -73,6 +73,7 @@ __all__ = [
     "learner_notebook",
     "slides_source_notebook",
     "solution_notebook",
+    "stub_breaks_cell",
     "stub_solutions",
 ]
 
@@ -198,6 +199,12 @@ def _parses(source: str) -> bool:
     return True
 
 
+def stub_breaks_cell(source: str) -> bool:
+    """Whether stubbing a valid cell's regions leaves invalid Python (a region that cuts a
+    statement in half). `check` reports it; `learner_notebook` refuses it."""
+    return has_regions(source) and _parses(source) and not _parses(stub_solutions(source))
+
+
 # --------------------------------------------------------------------------------------------
 # Cleaning
 
@@ -271,14 +278,13 @@ def learner_notebook(nb: NotebookNode) -> NotebookNode:
             continue
         source = str(cell.source)
         if has_solution_region(source):
-            stubbed = stub_solutions(source)
-            if _parses(source) and not _parses(stubbed):
+            if stub_breaks_cell(source):
                 raise TransformError(
                     f"learner_notebook: the stub for the solution in {_source_label(cell)} is "
                     "not valid Python; keep each '# BEGIN SOLUTION' ... '# END SOLUTION' region "
                     "to whole statements"
                 )
-            cell.source = stubbed
+            cell.source = stub_solutions(source)
         cell.outputs = []
         cell.execution_count = None
     work.metadata.pop("language_info", None)  # describes the build's run, not the lesson

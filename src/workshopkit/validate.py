@@ -16,6 +16,7 @@ from .markers import (
     metadata_problems,
     names_used_after_removal,
     removed_for_learners,
+    solution_regions,
     tag_problems,
 )
 from .model import (
@@ -30,6 +31,7 @@ from .model import (
     Level,
     Severity,
 )
+from .transforms import stub_breaks_cell
 
 BLOCK_KEYS = (
     "id",
@@ -274,10 +276,17 @@ def _check_solution_marks(
     for message in metadata_problems(cell.metadata):
         out.append(Diagnostic(relpath, cell.marker_line, Severity.ERROR, message))
     kept = removed_for_learners(cell.metadata, cell.source, cell.cell_type) is None
-    for line, message in marker_problems(
-        cell.source, cell.body_line, cell.cell_type, near_misses=kept
-    ):
+    problems = marker_problems(cell.source, cell.body_line, cell.cell_type, near_misses=kept)
+    for line, message in problems:
         out.append(Diagnostic(relpath, line, Severity.ERROR, message))
+    if kept and not problems and cell.cell_type == "code" and stub_breaks_cell(cell.source):
+        message = (
+            "a solution region cuts a statement in half, so the learner notebook's stub would "
+            "not be valid Python; keep each '# BEGIN SOLUTION' ... '# END SOLUTION' region to "
+            "whole statements"
+        )
+        first = solution_regions(cell.source.split("\n"))[0].begin
+        out.append(Diagnostic(relpath, cell.body_line + first, Severity.ERROR, message))
 
 
 def check_ids(lessons: Sequence[Lesson]) -> list[Diagnostic]:
