@@ -52,6 +52,7 @@ HONOURED = [
     ("# # BEGIN SOLUTION", "# # END SOLUTION"),
     ("# \uff22\uff25\uff27\uff29\uff2e SOLUTION", "# END SOLUTION"),  # fullwidth letters
     (f"# BEGIN SOL{ZWSP}UTION", f"# END{NBSP}{NBSP}SOLUTION"),
+    ("# BEG\u0130N SOLUTION", "# END SOLUT\u0130ON"),  # Turkish capital dotted I: case-folds to i
 ]
 
 # Lines of a code cell that read like a marker but are not one: each is an error.
@@ -70,6 +71,9 @@ NEAR_MISSES = [
     "    return w  # END SOLUTION",
     "### BEGIN HIDDEN TESTS",
     "### END HIDDEN TESTS",
+    "# BEGIN S\u041eLUTION",  # a Cyrillic O
+    "# \u0412EGIN SOLUTION",  # a Cyrillic B
+    "# END SOLUT\u0399ON",  # a Greek I
 ]
 
 # Ordinary lines: neither markers nor errors.
@@ -353,7 +357,6 @@ def test_a_name_defined_only_by_a_solution_is_reported_with_both_lines() -> None
         "class w: pass",
         "for w in range(3): pass",
         "with open('f') as w: pass",
-        "try:\n    pass\nexcept Exception as w:\n    pass",
         "(w := 3)",
         "w: int = 3",
         "def f():\n    global w\n    w = 1",

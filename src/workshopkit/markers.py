@@ -71,9 +71,15 @@ __all__ = [
 MarkerKind = Literal["begin", "end"]
 Removal = Literal["solution", "notes"]
 
-# A character that might start the interesting part of a line: lines without one (after
-# normalising) are neither markers nor near misses, and are skipped cheaply.
+# Text without "sol" or "hidden" (after normalising) is neither a marker nor a near miss: most
+# lines and cells are skipped on this test alone.
 _HINT = re.compile(r"sol|hidden", re.IGNORECASE)
+# Cyrillic and Greek letters that look like Latin ones, and Turkish dotted/dotless i: a marker
+# spelled with them is not honoured (it is not the marker), so it must read as a near miss.
+_LOOKALIKES = str.maketrans(
+    "АВЕКМНОРСТХаеорсухІіЈјЅѕӀӏΑΒΕΗΙΚΜΝΟΡΤΧΥΖοινİı",
+    "ABEKMHOPCTXaeopcyxIiJjSsIlABEHIKMNOPTXYZoivIi",
+)
 _MARKER = re.compile(r"#[#\s]*(begin|end) solution(?!\w)", re.IGNORECASE)
 # After the '#' that starts a comment: decoration, then something that reads like a marker.
 _NEAR_CODE = re.compile(
@@ -105,12 +111,14 @@ def normalise(text: str) -> str:
     return " ".join(text.split())
 
 
-def _candidate(line: str) -> str | None:
-    """The normalised line, or None when it cannot be a marker or a near miss (the fast path)."""
-    if line.isascii() and not _HINT.search(line):
-        return None
+def _candidate(line: str) -> tuple[str, str] | None:
+    """The normalised line and its look-alikes-as-Latin skeleton, or None when the line cannot
+    be a marker or a near miss (the fast path)."""
+    if line.isascii():
+        return (text := normalise(line), text) if _HINT.search(line) else None
     text = normalise(line)
-    return text if _HINT.search(text) else None
+    skeleton = text.translate(_LOOKALIKES)
+    return (text, skeleton) if _HINT.search(skeleton) else None
 
 
 def _may_hold_markers(source: str) -> bool:
@@ -120,13 +128,11 @@ def _may_hold_markers(source: str) -> bool:
 
 def marker_kind(line: str) -> MarkerKind | None:
     """'begin' or 'end' for a marker line of a code cell, else None."""
-    text = _candidate(line)
-    if text is None:
-        return None
-    match = _MARKER.match(text)
+    found = _candidate(line)
+    match = _MARKER.match(found[0]) if found else None
     if match is None:
         return None
-    return "begin" if match.group(1).lower() == "begin" else "end"
+    return "begin" if match.group(1)[0] in "bB" else "end"  # (`İ`.lower() is two characters)
 
 
 def _comment_start(text: str) -> int | None:
@@ -155,9 +161,10 @@ def _shown(text: str) -> str:
 
 def code_line_problem(line: str) -> str | None:
     """Why a line of a code cell that reads like a solution marker is not one, or None."""
-    text = _candidate(line)
-    if text is None or _MARKER.match(text):
+    found = _candidate(line)
+    if found is None or _MARKER.match(found[0]):
         return None
+    text = found[1]
     start = _comment_start(text)
     if start is None:
         return None
@@ -184,9 +191,10 @@ def code_line_problem(line: str) -> str | None:
 
 def text_line_problem(line: str, cell_type: str) -> str | None:
     """Why a line of a markdown or raw cell that starts like a solution marker is an error."""
-    text = _candidate(line)
-    if text is None:
+    found = _candidate(line)
+    if found is None:
         return None
+    text = found[1]
     match = _NEAR_TEXT.match(text)
     if match is None or _CODE_LIKE.match(text):
         return None
@@ -479,11 +487,6 @@ class Bindings(ast.NodeVisitor):
     def visit_withitem(self, node: ast.withitem) -> None:
         if node.optional_vars is not None:
             self._bind(node.optional_vars)
-        self.generic_visit(node)
-
-    def visit_ExceptHandler(self, node: ast.ExceptHandler) -> None:
-        if node.name:
-            self._add(node.name, node)
         self.generic_visit(node)
 
     def visit_Import(self, node: ast.Import) -> None:
