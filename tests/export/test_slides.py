@@ -227,6 +227,26 @@ def test_solution_flag_in_workshopkit_metadata_counts_as_solution() -> None:
     assert [c.source for c in prepare_slides(nb).cells] == ["# A"]
 
 
+def test_every_honoured_spelling_is_left_out_of_the_deck() -> None:
+    """The deck uses the same definitions as the learner notebook (`markers`)."""
+    text = (
+        Path(__file__).parents[1] / "resources/solution_spellings_honoured/lessons/honoured.py"
+    ).read_text(encoding="utf-8")
+    secrets = set(re.findall(r"SECRET-[A-Z-]+", text)) - {"SECRET-SPEAKER-NOTES"}
+    deck = prepare_slides(jupytext.reads(text, fmt="py:percent"))
+    shown = "\n".join(c.source for c in deck.cells)
+    assert [s for s in secrets if s in shown] == []
+    assert shown.count("...  # your code here") == 5
+    html = render_slides(deck, static_prefix=PREFIX, title="t")
+    assert [s for s in secrets if s in html] == []
+    assert "SECRET-SPEAKER-NOTES" in html  # speaker notes stay speaker notes
+
+
+def test_an_unclosed_region_is_stubbed_to_the_end_of_the_cell() -> None:
+    nb = new_notebook(cells=[new_code_cell("x = 1\n# BEGIN SOLUTION\ny = 'SECRET'")])
+    assert [c.source for c in prepare_slides(nb).cells] == ["x = 1\n...  # your code here"]
+
+
 def test_papermill_cells_are_dropped() -> None:
     nb = new_notebook(
         cells=[

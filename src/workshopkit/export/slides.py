@@ -38,7 +38,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import InfrastructureError
-from ..model import TAG_PARAMETERS, TAG_SOLUTION, cell_tags
+from ..markers import is_solution_cell, solution_regions
+from ..model import TAG_PARAMETERS, cell_tags
 
 if TYPE_CHECKING:
     from nbconvert.exporters import SlidesExporter
@@ -80,10 +81,6 @@ KATEX_STYLESHEET = "/katex/katex.min.css"  # in a deck's HTML only when it types
 _MATH = re.compile(r"\$\$.+?\$\$|\$[^\s$](?:[^$]*[^\s$])?\$", re.DOTALL)
 _SAFE_PREFIX = re.compile(r"^[A-Za-z0-9._~/-]+$")
 _SAFE_DATA_KEY = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-_SOLUTION_BLOCK = re.compile(
-    r"^(?P<indent>[ \t]*)#[ \t]*BEGIN SOLUTION\b.*?^[ \t]*#[ \t]*END SOLUTION\b[^\n]*(?:\n|\Z)",
-    re.MULTILINE | re.DOTALL,
-)
 _INLINE_SCRIPT = re.compile(r"<script\b([^>]*)>(.*?)</script\s*>", re.IGNORECASE | re.DOTALL)
 _JS_TYPES = frozenset({"", "text/javascript", "application/javascript", "module"})
 
@@ -158,10 +155,8 @@ def _set_slide_type(cell: Any, slide_type: str) -> None:
 
 
 def _is_solution(cell: Any) -> bool:
-    if TAG_SOLUTION in cell_tags(cell):
-        return True
-    meta = cell.get("metadata", {}).get("workshopkit")
-    return isinstance(meta, dict) and meta.get("solution") is True
+    source = str(cell.get("source", ""))
+    return is_solution_cell(cell.get("metadata", {}), source, str(cell.get("cell_type", "")))
 
 
 def _heading_slide_type(cell: Any) -> str:
@@ -176,17 +171,26 @@ def _heading_slide_type(cell: Any) -> str:
 
 
 def _strip_solution_blocks(source: str) -> str:
-    def stub(match: re.Match[str]) -> str:
-        return f"{match.group('indent')}...  # your code here\n"
-
-    return _SOLUTION_BLOCK.sub(stub, source)
+    """Each solution region (see `markers`) becomes `...  # your code here`."""
+    lines = source.split("\n")
+    out: list[str] = []
+    done = 0
+    for region in solution_regions(lines):
+        marker = lines[region.begin]
+        indent = marker[: len(marker) - len(marker.lstrip(" \t"))]
+        out.extend(lines[done : region.begin])
+        out.append(f"{indent}...  # your code here")
+        done = region.stop(len(lines))
+    out.extend(lines[done:])
+    return "\n".join(out)
 
 
 def prepare_slides(nb: NotebookNode, *, include_solutions: bool = False) -> NotebookNode:
     """Return a copy of ``nb`` ready for :func:`render_slides`; ``nb`` itself is never changed.
 
-    - Cells tagged ``solution`` (or with ``workshopkit.solution: true``) are dropped unless
-      ``include_solutions``; so are the ``# BEGIN SOLUTION`` ... ``# END SOLUTION`` parts of other
+    - Solution cells (tagged ``solution`` or a variant, or with ``workshopkit.solution: true``;
+      see ``markers``) are dropped unless ``include_solutions``; so are the solution regions
+      (``# BEGIN SOLUTION`` ... ``# END SOLUTION``, any spelling ``markers`` honours) of other
       code cells, which become ``...  # your code here`` (their outputs are dropped too, since
       they no longer match the code shown).
     - papermill's error banner (tag ``papermill-error-cell-tag``), its ``injected-parameters``
