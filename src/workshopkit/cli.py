@@ -422,7 +422,8 @@ def import_cmd(notebooks: tuple[Path, ...], to: Path, level: str | None, force: 
 
     result = import_notebooks(notebooks, ImportOptions(to=to, level=level, force=force))
     for lesson in result.lessons:
-        extra = f", {len(lesson.assets)} files beside it" if lesson.assets else ""
+        files = len(lesson.assets)
+        extra = f", {files} file{'s' if files != 1 else ''} beside it" if files else ""
         click.echo(
             f"imported {lesson.source} -> {display_path(lesson.path)} "
             f"(id {lesson.id}, {lesson.minutes} min{extra})"

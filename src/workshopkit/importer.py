@@ -68,6 +68,7 @@ from .load import (
     load_lesson,
     opening_fence,
     parse_header,
+    read_text,
     scan_cells,
 )
 from .model import LEVEL_NAMES, TAG_RAISES, Diagnostic, Severity, tags_from
@@ -269,16 +270,26 @@ def _read(given: Path, base: Path) -> _Notebook | Finding:
     if suffix not in FORMATS:
         return _not_imported(shown, f"not a notebook: expected a file ending in {suffixes}")
     try:
-        text = given.read_bytes().decode("utf-8").removeprefix("\ufeff")
+        text, problem = read_text(given, shown)
     except OSError as exc:
         return _not_imported(shown, f"cannot read: {exc.strerror}")
-    except UnicodeDecodeError as exc:
-        return _not_imported(shown, f"not UTF-8 (byte {exc.start}); save it as UTF-8")
+    if text is None:
+        message = problem.message if problem else "cannot be decoded"
+        return _not_imported(shown, message, problem.line if problem else 0)
     import jupytext
     from jupytext.formats import guess_format
 
     fmt = FORMATS[suffix]
-    if fmt == "md":
+    if fmt == "ipynb":
+        try:
+            json.loads(text)
+        except json.JSONDecodeError as exc:
+            what = exc.msg.removesuffix(" at")
+            message = (
+                f"not a notebook: invalid JSON ({what[:1].lower()}{what[1:]} at column {exc.colno})"
+            )
+            return _not_imported(shown, message, exc.lineno)
+    elif fmt == "md":
         fmt = "md:myst" if guess_format(text, suffix)[0] == "myst" else "md"
     elif fmt == "py":
         if has_workshopkit_block(text):
@@ -1092,7 +1103,7 @@ def _literal_with(token: str, value: str) -> str:
 _DOWNLOADS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
     (label, re.compile(pattern))
     for label, pattern in (
-        ("urllib", r"\burllib\.request\b|\burlopen\s*\(|\burlretrieve\s*\("),
+        ("urllib", r"\burlopen\s*\(|\burlretrieve\s*\("),
         (
             "requests",
             r"\brequests\.(?:get|post|request|Session)\b|\bhttpx\.(?:get|stream|Client)\b",
@@ -1235,8 +1246,8 @@ def _scan_outputs(cell: _Cell, out: list[CellFinding]) -> None:
 # Kernel and header
 
 
-def _kernelspec(nb: NotebookNode) -> tuple[dict[str, str] | None, str | None, bool]:
-    """(kernelspec to write, or None when not Python; a remark; whether it was assumed)."""
+def _kernelspec(nb: NotebookNode) -> tuple[dict[str, str] | None, str | None]:
+    """The kernelspec to write (None when the notebook is not Python) and a remark on it."""
     metadata = nb.metadata
     spec = metadata.get("kernelspec") if isinstance(metadata.get("kernelspec"), Mapping) else None
     info = metadata.get("language_info")
@@ -1248,15 +1259,17 @@ def _kernelspec(nb: NotebookNode) -> tuple[dict[str, str] | None, str | None, bo
     if not spec or not spec.get("name"):
         language = info_language or main_language or "python"
         if str(language).lower() != "python":
-            return None, f"its language is {language!r}", False
-        return dict(DEFAULT_KERNELSPEC), "no kernelspec: python3 assumed", True
+            return None, f"its language is {language!r}"
+        # A text notebook (Markdown, a script) rarely names a kernel: python3 goes without saying.
+        remark = None if main_language else "no kernelspec: python3 assumed"
+        return dict(DEFAULT_KERNELSPEC), remark
     name = str(spec.get("name"))
     language = str(spec.get("language") or info_language or "")
     if not language and name.lower().startswith("python"):
         language = "python"
     if language.lower() != "python":
         what = f"language {language!r}" if language else "no language"
-        return None, f"its kernel {name!r} has {what}", False
+        return None, f"its kernel {name!r} has {what}"
     written = {
         "display_name": str(spec.get("display_name") or name),
         "language": "python",
@@ -1273,7 +1286,7 @@ def _kernelspec(nb: NotebookNode) -> tuple[dict[str, str] | None, str | None, bo
         remark = (
             f"{remark}; " if remark else ""
         ) + "the notebook was written for Python 2: its code may need porting to Python 3"
-    return written, remark, False
+    return written, remark
 
 
 def _yaml_string(value: str) -> str:
@@ -1351,7 +1364,7 @@ def _convert(
     import nbformat
 
     started = time.perf_counter()
-    kernelspec, remark, _ = _kernelspec(notebook.nb)
+    kernelspec, remark = _kernelspec(notebook.nb)
     if kernelspec is None:
         return [
             f"{remark}; workshopkit runs lessons in Python kernels, so it was not imported",
@@ -1513,14 +1526,15 @@ def _write_plan(plan: _Plan, force: bool, base: Path) -> tuple[list[Path], list[
             )
     if problems:
         return [], problems
-    try:
-        for target, data in targets.items():
-            if not _same(target, data):
-                _write_atomic(target, data)
-        _write_atomic(plan.lesson, plan.text.encode("utf-8"))
-    except OSError as exc:
-        where = _shown(Path(exc.filename), base) if exc.filename else _shown(folder, base)
-        return [], [f"cannot write {where}: {exc.strerror}"]
+    writes: list[tuple[Path, bytes | Path]] = [
+        *((target, data) for target, data in targets.items() if not _same(target, data)),
+        (plan.lesson, plan.text.encode("utf-8")),  # last: a lesson never lacks its files
+    ]
+    for target, data in writes:
+        try:
+            _write_atomic(target, data)
+        except OSError as exc:
+            return [], [f"cannot write {_shown(target, base)}: {exc.strerror or exc}"]
     return [*targets, plan.lesson], []
 
 
@@ -1576,19 +1590,6 @@ def import_notebooks(paths: Sequence[Path], options: ImportOptions) -> ImportRes
                 ),
             )
         )
-    if options.level is None and notebooks:
-        findings.append(
-            Finding(
-                FindingKind.LEVEL,
-                Diagnostic(
-                    shown_to,
-                    0,
-                    Severity.WARNING,
-                    "no --level given: every lesson imported is marked 'beginner'; check the "
-                    "level in each header",
-                ),
-            )
-        )
     taken = existing_ids(root) if root is not None else {}
     ids = _allocate_ids(notebooks, to, taken)
     batch = {n.path: ident for n, ident in zip(notebooks, ids, strict=True)}
@@ -1613,6 +1614,19 @@ def import_notebooks(paths: Sequence[Path], options: ImportOptions) -> ImportRes
                 plan.minutes,
                 tuple(written[:-1]),
                 started[notebook.path] + time.perf_counter() - begin,
+            )
+        )
+    if options.level is None and lessons:
+        findings.append(
+            Finding(
+                FindingKind.LEVEL,
+                Diagnostic(
+                    shown_to,
+                    0,
+                    Severity.WARNING,
+                    "no --level given: every lesson imported is marked 'beginner'; check the "
+                    "level in each header",
+                ),
             )
         )
     return ImportResult(tuple(lessons), tuple(findings), len(seen))
