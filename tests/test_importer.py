@@ -234,7 +234,8 @@ def test_import_twice_refuses_then_force_overwrites(
     first = invoke(["import", INTRO, "--to", "lessons", "--level", "intermediate"])
     assert first.exit_code == 0, first.stderr
     assert first.stdout == (
-        f"imported {INTRO} -> lessons/02-intro/02-intro.py (id 02-intro, 10 min, 1 file beside it)\n"
+        f"imported {INTRO} -> lessons/02-intro/02-intro.py "
+        "(id 02-intro, 10 min, 1 file beside it)\n"
     )
     assert first.stderr.splitlines()[-2:] == [
         "imported 1 of 1 notebooks; 5 warnings (5 cell-magic)",
@@ -509,3 +510,60 @@ def test_a_notebook_importing_a_module_named_like_its_lesson_is_refused(tmp_path
         "by the lesson's own tools.py; rename the module or the notebook"
     ]
     assert not (root / "lessons" / "tools").exists()
+
+
+def test_references_leaving_the_notebooks_project_are_never_copied(tmp_path: Path) -> None:
+    """An attacker's notebook cannot smuggle files from elsewhere into a workshop's bundles, and
+    whatever it references, the lesson written passes check."""
+    root = workshop(tmp_path)
+    (tmp_path / "secret.png").write_bytes(b"\x89PNG secret")
+    (tmp_path / "secret.csv").write_text("password\n", encoding="utf-8")
+    project = tmp_path / "proj"
+    (project / "img").mkdir(parents=True)
+    (project / "img" / "a.png").write_bytes(b"\x89PNG ok")
+    (project / ".env").write_text("TOKEN=1\n", encoding="utf-8")
+    (project / "other.ipynb").write_text("{}", encoding="utf-8")
+    folder = project / "nb"
+    folder.mkdir()
+    (folder / "link.csv").symlink_to(tmp_path / "secret.csv")
+    markdown = "\n".join(
+        [
+            "# Refs",
+            "![ok](../img/a.png) ![secret](../../secret.png) ![abs](/etc/hostname)",
+            "[up](../../../../../../../..) [other](../other.ipynb) [gone](../../../nowhere.md)",
+        ]
+    )
+    code = 'import pandas as pd\npd.read_csv("link.csv")\nopen("../.env").read()'
+    notebook = write_notebook(
+        folder / "refs.ipynb",
+        [nbformat.v4.new_markdown_cell(markdown), nbformat.v4.new_code_cell(code)],
+    )
+    result = import_notebooks([notebook], ImportOptions(to=root, level="beginner", base=root))
+    assert result.errors == ()
+    lesson = root / "refs"
+    assert files_under(lesson) == ["img/a.png", "refs.py"]
+    text = (lesson / "refs.py").read_text("utf-8")
+    assert "# ![ok](img/a.png) ![secret](secret.png) ![abs](hostname)" in text
+    assert "# [up](file) [other](other.ipynb) [gone](nowhere.md)" in text
+    assert 'pd.read_csv("link.csv")\nopen("../.env").read()' in text
+    messages = sorted(f.diagnostic.message.split(": ", 1)[1] for f in result.findings)
+    assert messages == sorted(
+        [
+            "'../img/a.png' is outside the notebook's folder: copied beside the lesson as "
+            "'img/a.png' and the reference rewritten",
+            f"'../../secret.png' is outside the notebook's project folder {project}: not "
+            "copied; the reference now reads 'secret.png'",
+            "image '/etc/hostname' is an absolute path; not copied: it is outside the "
+            f"notebook's project folder {project}; the reference now reads 'hostname'",
+            "'../../../../../../../..' is a folder outside the notebook's folder; the "
+            "reference now reads 'file'",
+            "links to the notebook '../other.ipynb', which is not imported with it; the "
+            "reference now reads 'other.ipynb'",
+            "link target '../../../nowhere.md' not found next to the notebook; the reference "
+            "now reads 'nowhere.md'",
+            f"'link.csv' is outside the notebook's project folder {project}: not copied, so "
+            "the lesson will not find it",
+            "'../.env' is a hidden file: not copied, so the lesson will not find it",
+        ]
+    )
+    assert open_ok(root).errors == []

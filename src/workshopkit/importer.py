@@ -59,7 +59,7 @@ from urllib.parse import quote, unquote
 from .config import find_root
 from .discover import discover
 from .errors import ExitCode
-from .export.assets import markdown_references, name_problem
+from .export.assets import imported_modules, markdown_references, name_problem
 from .load import (
     LessonSource,
     closes_fence,
@@ -219,6 +219,10 @@ class CellFinding:
     offset: int  # 0-based line in the cell's source
     message: str
     severity: Severity = Severity.WARNING
+
+
+def _note(out: list[CellFinding], kind: FindingKind, cell: int, offset: int, message: str) -> None:
+    out.append(CellFinding(kind, cell, offset, message))
 
 
 # --------------------------------------------------------------------------------------------
@@ -522,13 +526,12 @@ def _replace_line_breaks(source: str, cell_type: str, index: int, out: list[Cell
     else:
         result = _OTHER_LINE_BREAKS.sub(" ", source)
         how = "replaced by spaces"
-    out.append(
-        CellFinding(
-            FindingKind.REWRITTEN,
-            index,
-            first,
-            f"{', '.join(names)} {how}: jupytext would read them as line ends",
-        )
+    _note(
+        out,
+        FindingKind.REWRITTEN,
+        index,
+        first,
+        f"{', '.join(names)} {how}: jupytext would read them as line ends",
     )
     return result
 
@@ -557,23 +560,20 @@ def _kept_metadata(
     if tags is not None:
         good = list(dict.fromkeys(tags_from(metadata)))
         if not isinstance(tags, list) or len(good) != len(tags):
-            out.append(
-                CellFinding(FindingKind.REWRITTEN, index, 0, f"tags {tags!r} reduced to {good!r}")
-            )
+            _note(out, FindingKind.REWRITTEN, index, 0, f"tags {tags!r} reduced to {good!r}")
         if good:
             kept["tags"] = good
     slideshow = metadata.get("slideshow")
     if isinstance(slideshow, Mapping) and slideshow.get("slide_type") in SLIDE_TYPES:
         kept["slideshow"] = {"slide_type": slideshow["slide_type"]}
     elif slideshow and (not isinstance(slideshow, Mapping) or slideshow.get("slide_type")):
-        out.append(
-            CellFinding(
-                FindingKind.REWRITTEN,
-                index,
-                0,
-                f"slideshow metadata {slideshow!r} dropped (slide_type must be one of "
-                f"{', '.join(SLIDE_TYPES)})",
-            )
+        _note(
+            out,
+            FindingKind.REWRITTEN,
+            index,
+            0,
+            f"slideshow metadata {slideshow!r} dropped (slide_type must be one of "
+            f"{', '.join(SLIDE_TYPES)})",
         )
     return kept
 
@@ -593,15 +593,14 @@ def _escape_cells(cells: Sequence[_Cell], out: list[CellFinding]) -> None:
             for number, line in enumerate(cell.lines):
                 if not parser.is_quoted() and is_cell_marker(line):
                     cell.lines[number] = line.replace("#", "##", 1)
-                    out.append(
-                        CellFinding(
-                            FindingKind.REWRITTEN,
-                            cell.index,
-                            number,
-                            f"comment {line.strip()!r} written as "
-                            f"{cell.lines[number].strip()!r}: as it was, jupytext would start a "
-                            "new cell there",
-                        )
+                    _note(
+                        out,
+                        FindingKind.REWRITTEN,
+                        cell.index,
+                        number,
+                        f"comment {line.strip()!r} written as "
+                        f"{cell.lines[number].strip()!r}: as it was, jupytext would start a "
+                        "new cell there",
                     )
                 parser.read_line(line)
             continue
@@ -627,14 +626,13 @@ def _escape_cells(cells: Sequence[_Cell], out: list[CellFinding]) -> None:
                     escaped_line = "\\" + stripped
                 cell.lines[number] = indent + escaped_line
                 if cell.cell_type == "raw":
-                    out.append(
-                        CellFinding(
-                            FindingKind.REWRITTEN,
-                            cell.index,
-                            number,
-                            f"raw line {line!r} written as {cell.lines[number]!r}: as it was, "
-                            "jupytext would start a new cell there",
-                        )
+                    _note(
+                        out,
+                        FindingKind.REWRITTEN,
+                        cell.index,
+                        number,
+                        f"raw line {line!r} written as {cell.lines[number]!r}: as it was, "
+                        "jupytext would start a new cell there",
                     )
         if fence is not None:
             cell.lines.append(fence[0] * fence[1])
@@ -718,7 +716,6 @@ def _ref_text(name: str, written: str) -> str:
 
 
 _ABSOLUTE = re.compile(r"^(?:/|~[/\\]|[A-Za-z]:[\\/])[^\s/\\]")
-_IMPORT = re.compile(r"^\s*(?:from\s+([A-Za-z_]\w*)\s+import\b|import\s+([A-Za-z_][\w\s,.]*))")
 _MAGIC_LINE = re.compile(r"^\s*(?:[%!]|\w+\s*=\s*[%!])|\?\s*$")
 _ATTACHMENT = re.compile(r"attachment:([^)\s\"'>]+)")
 _IMAGE_SUFFIX = {
@@ -732,6 +729,10 @@ _IMAGE_SUFFIX = {
 
 def _within(path: Path, folder: Path) -> bool:
     return path == folder or folder in path.parents
+
+
+def _relative(path: Path, folder: Path) -> str:
+    return Path(os.path.relpath(path, folder)).as_posix()
 
 
 def _beside(lexical: Path, folder: Path) -> str:
@@ -824,18 +825,39 @@ def _find_refs(
     does)."""
     refs: list[_Ref] = []
     made = _made_by_notebook(cells)
+    project = _project(folder)
     for position, cell in enumerate(cells):
         if cell.cell_type == "markdown":
-            refs.extend(_markdown_refs(position, cell, folder, batch, out))
+            refs.extend(_markdown_refs(position, cell, folder, project, batch, out))
         elif cell.cell_type == "code":
-            refs.extend(_code_refs(position, cell, folder, made, out))
+            refs.extend(_code_refs(position, cell, folder, project, made, out))
     return refs
+
+
+def _project(folder: Path) -> Path:
+    """Where a notebook's files may be copied from: its git repository, else its folder's
+    parent. A notebook naming `../../../../etc/passwd` or `~/.ssh/id_rsa` gets nothing copied."""
+    for candidate in (folder, *folder.parents):
+        if (candidate / ".git").exists():
+            return candidate.resolve()
+    return folder.parent.resolve()
+
+
+def _not_copied(path: Path, project: Path) -> str | None:
+    """Why the file at `path` is not copied beside the lesson, or None."""
+    real = path.resolve()
+    if not _within(real, project):
+        return f"is outside the notebook's project folder {project}"
+    if any(part.startswith(".") for part in real.relative_to(project).parts):
+        return "is a hidden file"
+    return None
 
 
 def _markdown_refs(
     position: int,
     cell: _Cell,
     folder: Path,
+    project: Path,
     batch: Mapping[Path, str],
     out: list[CellFinding],
 ) -> Iterator[_Ref]:
@@ -846,21 +868,20 @@ def _markdown_refs(
         if _ABSOLUTE.match(ref) or ref.startswith("\\"):
             target = Path(ref).expanduser()
             name = _safe_name(target.name or "file")
-            exists = target.is_file()
-            out.append(
-                CellFinding(
-                    FindingKind.ABSOLUTE_PATH,
-                    cell.index,
-                    found.line,
-                    f"{found.kind} '{ref}' is an absolute path; "
-                    + (
-                        f"copied beside the lesson as '{name}'"
-                        if exists
-                        else f"not found here: written as '{name}', put the file there"
-                    ),
-                )
+            try:
+                why = _not_copied(target, project) if target.is_file() else "is not found here"
+            except (OSError, ValueError):
+                why = "is not found here"
+            done = f"not copied: it {why}" if why else "copied beside the lesson"
+            _note(
+                out,
+                FindingKind.ABSOLUTE_PATH,
+                cell.index,
+                found.line,
+                f"{found.kind} '{ref}' is an absolute path; {done}; the reference now reads "
+                f"'{name}'",
             )
-            yield _Ref(*here, target if exists else None, name, 2, found.kind)
+            yield _Ref(*here, None if why else target, name, 2, found.kind)
             continue
         lexical = Path(os.path.normpath(folder / ref))
         inside = _within(lexical, folder)
@@ -872,58 +893,51 @@ def _markdown_refs(
         if resolved in batch:
             yield _Ref(*here, resolved, batch[resolved], 0, "notebook")
             continue
-        if is_dir:
-            continue
         wanted = _beside(lexical, folder)
-        current = wanted if inside else None
+        # Inside the notebook's folder a reference stays as written; from outside, it is
+        # rewritten to a name inside the lesson's folder (the check refuses references that
+        # leave the workshop, and bundles ship only the lesson's folder).
+        moved = "" if inside else f"; the reference now reads '{wanted}'"
         if is_file and lexical.suffix.lower() == ".ipynb":
-            out.append(
-                CellFinding(
-                    FindingKind.ASSET,
-                    cell.index,
-                    found.line,
-                    f"links to the notebook '{ref}', which is not imported with it; import it "
-                    "too, or point the link elsewhere",
-                )
-            )
+            problem = f"links to the notebook '{ref}', which is not imported with it{moved}"
+        elif is_file and (why := _not_copied(lexical, project)):
+            problem = f"'{ref}' {why}: not copied{moved}"
         elif is_file:
             if not inside:
-                out.append(
-                    CellFinding(
-                        FindingKind.ASSET,
-                        cell.index,
-                        found.line,
-                        f"'{ref}' is outside the notebook's folder: copied beside the lesson "
-                        f"as '{wanted}' and the reference rewritten",
-                    )
-                )
-            yield _Ref(*here, lexical, wanted, 1 if inside else 2, found.kind, current)
-        elif found.kind == "image" or not inside:
-            what = "image" if found.kind == "image" else "link target"
-            rewrite = "" if inside else f"; the reference now reads '{wanted}', put it there"
-            out.append(
-                CellFinding(
+                _note(
+                    out,
                     FindingKind.ASSET,
                     cell.index,
                     found.line,
-                    f"{what} '{ref}' not found next to the notebook{rewrite}",
+                    f"'{ref}' is outside the notebook's folder: copied beside the lesson as "
+                    f"'{wanted}' and the reference rewritten",
                 )
-            )
-            if not inside:
-                yield _Ref(*here, None, wanted, 2, found.kind)
+            current = _relative(lexical, folder) if inside else None
+            yield _Ref(*here, lexical, wanted, 1 if inside else 2, found.kind, current)
+            continue
+        elif is_dir:
+            problem = "" if inside else f"'{ref}' is a folder outside the notebook's folder{moved}"
+        elif found.kind == "image" or not inside:
+            what = "image" if found.kind == "image" else "link target"
+            problem = f"{what} '{ref}' not found next to the notebook{moved}"
+        else:
+            problem = ""  # a dead link inside the folder: left as it is, as check does
+        if problem:
+            _note(out, FindingKind.ASSET, cell.index, found.line, problem)
+        if not inside:
+            yield _Ref(*here, None, wanted, 2, found.kind)
     for number, line in enumerate(cell.lines):
         for match in _ATTACHMENT.finditer(line):
             name = unquote(match.group(1))
             bundle = cell.attachments.get(name)
             data = _attachment_bytes(bundle) if isinstance(bundle, Mapping) else None
             if data is None:
-                out.append(
-                    CellFinding(
-                        FindingKind.ASSET,
-                        cell.index,
-                        number,
-                        f"attachment '{name}' is not in the cell; the reference is left as it is",
-                    )
+                _note(
+                    out,
+                    FindingKind.ASSET,
+                    cell.index,
+                    number,
+                    f"attachment '{name}' is not in the cell; the reference is left as it is",
                 )
                 continue
             wanted = _safe_name(name)
@@ -931,13 +945,12 @@ def _markdown_refs(
             suffix = _IMAGE_SUFFIX.get(mime, "")
             if suffix and not wanted.lower().endswith(suffix):
                 wanted += suffix
-            out.append(
-                CellFinding(
-                    FindingKind.REWRITTEN,
-                    cell.index,
-                    number,
-                    f"attachment '{name}' written beside the lesson as a file",
-                )
+            _note(
+                out,
+                FindingKind.REWRITTEN,
+                cell.index,
+                number,
+                f"attachment '{name}' written beside the lesson as a file",
             )
             yield _Ref(
                 position,
@@ -965,7 +978,12 @@ def _attachment_bytes(bundle: Mapping[str, Any]) -> bytes | None:
 
 
 def _code_refs(
-    position: int, cell: _Cell, folder: Path, made: set[str], out: list[CellFinding]
+    position: int,
+    cell: _Cell,
+    folder: Path,
+    project: Path,
+    made: set[str],
+    out: list[CellFinding],
 ) -> Iterator[_Ref]:
     if cell.lines[0].lstrip().startswith("%%"):
         return  # the body of a cell magic is not Python
@@ -974,14 +992,13 @@ def _code_refs(
         if "://" in value or value.startswith(("http:", "https:", "data:")):
             continue
         if _ABSOLUTE.match(value):
-            out.append(
-                CellFinding(
-                    FindingKind.ABSOLUTE_PATH,
-                    cell.index,
-                    number,
-                    f"absolute path '{value}': it will not exist on attendees' machines; put "
-                    "the file beside the lesson and name it by a relative path",
-                )
+            _note(
+                out,
+                FindingKind.ABSOLUTE_PATH,
+                cell.index,
+                number,
+                f"absolute path '{value}': it will not exist on attendees' machines; put "
+                "the file beside the lesson and name it by a relative path",
             )
             continue
         try:
@@ -996,40 +1013,36 @@ def _code_refs(
                 and _FILE_LIKE.match(value)
                 and _reads_file(line[:start], line[end:])
             ):
-                out.append(
-                    CellFinding(
-                        FindingKind.ASSET,
-                        cell.index,
-                        number,
-                        f"reads '{value}', which is not next to the notebook: the lesson will "
-                        "not find it; put the file beside the lesson",
-                    )
+                _note(
+                    out,
+                    FindingKind.ASSET,
+                    cell.index,
+                    number,
+                    f"reads '{value}', which is not next to the notebook: the lesson will "
+                    "not find it; put the file beside the lesson",
                 )
             continue
         inside = _within(lexical, folder)
         wanted = _beside(lexical, folder)
+        why = _not_copied(lexical, project)
+        if why:
+            message = f"'{value}' {why}: not copied, so the lesson will not find it"
+            _note(out, FindingKind.ASSET, cell.index, number, message)
+            continue
         if not inside:
-            out.append(
-                CellFinding(
-                    FindingKind.ASSET,
-                    cell.index,
-                    number,
-                    f"'{value}' is outside the notebook's folder: copied beside the lesson as "
-                    f"'{wanted}' and the string rewritten",
-                )
+            _note(
+                out,
+                FindingKind.ASSET,
+                cell.index,
+                number,
+                f"'{value}' is outside the notebook's folder: copied beside the lesson as "
+                f"'{wanted}' and the string rewritten",
             )
-        current = wanted if inside else None
+        current = _relative(lexical, folder) if inside else None
         order = 1 if inside else 2
         yield _Ref(position, number, start, end, token, lexical, wanted, order, "code", current)
     for number, line in enumerate(cell.lines):
-        match = _IMPORT.match(line)
-        if not match:
-            continue
-        names = [match.group(1)] if match.group(1) else re.split(r"\s*,\s*", match.group(2))
-        for name in names:
-            top = name.strip().split(" ")[0].split(".")[0]
-            if not top.isidentifier():
-                continue
+        for top in imported_modules(line):
             module, package = folder / f"{top}.py", folder / top
             if module.is_file():
                 yield _Ref(position, number, 0, 0, "", module, f"{top}.py", 0, "import")
@@ -1165,39 +1178,36 @@ def _scan_cells(cells: Sequence[_Cell], out: list[CellFinding]) -> None:
         if first.startswith("%%"):
             name = first[2:].split(maxsplit=1)[0] if len(first) > 2 else ""
             hint = _MAGIC_HINTS.get(name, "")
-            out.append(
-                CellFinding(
-                    FindingKind.CELL_MAGIC,
-                    cell.index,
-                    0,
-                    f"cell magic %%{name}: written as a '# %%{name}' line, which jupytext reads "
-                    f"back as the magic, so the cell runs in IPython kernels only{hint}",
-                )
+            _note(
+                out,
+                FindingKind.CELL_MAGIC,
+                cell.index,
+                0,
+                f"cell magic %%{name}: written as a '# %%{name}' line, which jupytext reads "
+                f"back as the magic, so the cell runs in IPython kernels only{hint}",
             )
         widget_line: int | None = None
         for number, line in enumerate(cell.lines):
             code = line if not line.lstrip().startswith("#") else ""
             labels = [label for label, pattern in _DOWNLOADS if pattern.search(code)]
             if labels:
-                out.append(
-                    CellFinding(
-                        FindingKind.DOWNLOAD,
-                        cell.index,
-                        number,
-                        f"downloads ({', '.join(labels)}): `workshopkit run` needs the network "
-                        "here, and so do attendees on venue wifi; ship the data beside the lesson "
-                        "(and packages in requirements.txt) instead",
-                    )
+                _note(
+                    out,
+                    FindingKind.DOWNLOAD,
+                    cell.index,
+                    number,
+                    f"downloads ({', '.join(labels)}): `workshopkit run` needs the network "
+                    "here, and so do attendees on venue wifi; ship the data beside the lesson "
+                    "(and packages in requirements.txt) instead",
                 )
             if _INPUT.search(code) and not re.search(r"\bdef\s+(?:input|raw_input)\b", code):
-                out.append(
-                    CellFinding(
-                        FindingKind.INPUT,
-                        cell.index,
-                        number,
-                        "input() waits for someone to type: `workshopkit run` fails here (the "
-                        "kernel has no stdin); put the value in a cell tagged parameters instead",
-                    )
+                _note(
+                    out,
+                    FindingKind.INPUT,
+                    cell.index,
+                    number,
+                    "input() waits for someone to type: `workshopkit run` fails here (the "
+                    "kernel has no stdin); put the value in a cell tagged parameters instead",
                 )
             if widget_line is None and _WIDGETS.search(code):
                 widget_line = number
@@ -1205,15 +1215,14 @@ def _scan_cells(cells: Sequence[_Cell], out: list[CellFinding]) -> None:
             isinstance(o, Mapping) and _WIDGET_MIME in (o.get("data") or {}) for o in cell.outputs
         )
         if widget_line is not None or shown_widget:
-            out.append(
-                CellFinding(
-                    FindingKind.WIDGET,
-                    cell.index,
-                    widget_line or 0,
-                    "widgets need a live kernel: the slides and the executed solution notebook "
-                    "show no working widget; say so to attendees, and list ipywidgets in "
-                    "requirements.txt",
-                )
+            _note(
+                out,
+                FindingKind.WIDGET,
+                cell.index,
+                widget_line or 0,
+                "widgets need a live kernel: the slides and the executed solution notebook "
+                "show no working widget; say so to attendees, and list ipywidgets in "
+                "requirements.txt",
             )
 
 
@@ -1229,15 +1238,14 @@ def _scan_outputs(cell: _Cell, out: list[CellFinding]) -> None:
         traceback = _ANSI.sub("", "\n".join(_text(t) for t in output.get("traceback", ())))
         arrow = _TRACEBACK_LINE.search(traceback)
         line = int(arrow.group(1)) - 1 if arrow else 0
-        out.append(
-            CellFinding(
-                FindingKind.ERROR_OUTPUT,
-                cell.index,
-                line if 0 <= line < len(cell.lines) else 0,
-                f"its saved output shows {ename}: {evalue}, and the cell has no "
-                f"'{TAG_RAISES}' tag: tag it if the error is shown on purpose, else fix it "
-                "(`workshopkit run` fails on it)",
-            )
+        _note(
+            out,
+            FindingKind.ERROR_OUTPUT,
+            cell.index,
+            line if 0 <= line < len(cell.lines) else 0,
+            f"its saved output shows {ename}: {evalue}, and the cell has no "
+            f"'{TAG_RAISES}' tag: tag it if the error is shown on purpose, else fix it "
+            "(`workshopkit run` fails on it)",
         )
         return
 

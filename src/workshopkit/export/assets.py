@@ -45,6 +45,7 @@ __all__ = [
     "Asset",
     "MarkdownRef",
     "check_assets",
+    "imported_modules",
     "lesson_assets",
     "markdown_references",
     "name_problem",
@@ -195,19 +196,23 @@ def _code_refs(lesson: Lesson) -> Iterator[_Ref]:
             yield _Ref(value, cell.body_line + offset, "code")
 
 
+def imported_modules(line: str) -> list[str]:
+    """The top-level modules a line of code imports (`import a.b, c as d` -> a, c)."""
+    match = _IMPORT.match(line)
+    if not match:
+        return []
+    names = [match.group(1)] if match.group(1) else re.split(r"\s*,\s*", match.group(2))
+    tops = (name.strip().split(" ")[0].split(".")[0] for name in names)
+    return [top for top in tops if top.isidentifier()]
+
+
 def _imported_modules(lesson: Lesson) -> Iterator[tuple[str, int]]:
     for cell in lesson.cells:
         if cell.cell_type != "code":
             continue
         for offset, line in enumerate(cell.source.split("\n")):
-            match = _IMPORT.match(line)
-            if not match:
-                continue
-            names = [match.group(1)] if match.group(1) else re.split(r"\s*,\s*", match.group(2))
-            for name in names:
-                top = name.strip().split(" ")[0].split(".")[0]
-                if top.isidentifier():
-                    yield top, cell.body_line + offset
+            for top in imported_modules(line):
+                yield top, cell.body_line + offset
 
 
 # --------------------------------------------------------------------------------------------
