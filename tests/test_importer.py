@@ -567,3 +567,22 @@ def test_references_leaving_the_notebooks_project_are_never_copied(tmp_path: Pat
         ]
     )
     assert open_ok(root).errors == []
+
+
+def test_a_string_left_open_at_the_end_of_a_cell_is_not_imported(tmp_path: Path) -> None:
+    """jupytext would read every later cell into the string: refused, naming the cell."""
+    root = workshop(tmp_path)
+    notebook = write_notebook(
+        tmp_path / "open.ipynb",
+        [
+            nbformat.v4.new_markdown_cell("# Open"),
+            nbformat.v4.new_code_cell("doc = '''never closed\n# %% not a cell"),
+            nbformat.v4.new_code_cell("print(1)"),
+        ],
+    )
+    result = run_import(root, notebook)
+    assert [str(f) for f in result.errors] == [
+        f"{notebook}: error: cell 2: a string is left open at the end of the cell, so jupytext "
+        "would read the cells after it as part of the string; close it"
+    ]
+    assert not (root / "lessons" / "open").exists()

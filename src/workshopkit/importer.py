@@ -22,7 +22,11 @@ A notebook (`.ipynb`, a MyST or plain Markdown `.md`, a jupytext `.py`) becomes
   folder (`../data/x.csv`) is copied inside the lesson's folder (`data/x.csv`) and the reference
   rewritten, as are cell attachments (`attachment:image.png` -> `image.png`). Links to another
   notebook imported in the same run point at that lesson's notebook (`../<id>/<id>.ipynb`, where
-  `workshopkit build` puts it). URLs are left alone.
+  `workshopkit build` puts it). URLs are left alone. Files are copied only from the notebook's
+  project (its git repository, else its folder's parent) and never hidden ones: a notebook
+  cannot smuggle `~/.ssh/id_rsa` or `../../.env` into a workshop's bundles; such references, and
+  any other that leaves the notebook's folder, are rewritten to a name inside the lesson's
+  folder and reported, so that the lesson passes `check`.
 
 Nothing is overwritten without `force`; each file is written to a temporary file and renamed,
 assets first, so a lesson never exists half-written. What needs the author's eye is reported as
@@ -582,11 +586,14 @@ def _kept_metadata(
 # Escaping what jupytext would read back differently
 
 
-def _escape_cells(cells: Sequence[_Cell], out: list[CellFinding]) -> None:
+def _escape_cells(cells: Sequence[_Cell], out: list[CellFinding]) -> list[str]:
     """Escape the lines jupytext's percent reader would take for cell markers; close markdown
-    code fences left open (the reader would look for their end in later cells)."""
+    code fences left open (the reader would look for their end in later cells).
+
+    Returns the problems that cannot be escaped."""
     from jupytext.stringparser import StringParser
 
+    problems = []
     for cell in cells:
         if cell.cell_type == "code":
             parser = StringParser("python")
@@ -603,6 +610,11 @@ def _escape_cells(cells: Sequence[_Cell], out: list[CellFinding]) -> None:
                         "new cell there",
                     )
                 parser.read_line(line)
+            if parser.is_quoted():
+                problems.append(
+                    f"cell {cell.index + 1}: a string is left open at the end of the cell, so "
+                    "jupytext would read the cells after it as part of the string; close it"
+                )
             continue
         fence: tuple[str, int] | None = None
         for number, line in enumerate(cell.lines):
@@ -636,6 +648,7 @@ def _escape_cells(cells: Sequence[_Cell], out: list[CellFinding]) -> None:
                     )
         if fence is not None:
             cell.lines.append(fence[0] * fence[1])
+    return problems
 
 
 # --------------------------------------------------------------------------------------------
@@ -1394,7 +1407,9 @@ def _convert(
     assets, problems = _place_assets(refs, cells, ident, findings)
     if problems:
         return problems
-    _escape_cells(cells, findings)
+    problems = _escape_cells(cells, findings)
+    if problems:
+        return problems
     nb = nbformat.v4.new_notebook()  # type: ignore[no-untyped-call]
     for cell in cells:
         node: dict[str, Any] = {
