@@ -32,6 +32,7 @@ INTRO = MESSY / "02-intro.ipynb"
 MYST = RESOURCES / "import_myst"
 KERNELS = RESOURCES / "import_kernels"
 BROKEN = RESOURCES / "import_broken"
+DUPLICATES = RESOURCES / "import_duplicates"
 
 
 def workshop(tmp_path: Path) -> Path:
@@ -416,15 +417,16 @@ def test_ids_are_unique_among_the_notebooks_and_the_workshop(tmp_path: Path) -> 
     root = workshop(tmp_path)
     cell = nbformat.v4.new_markdown_cell("# A title")
     notebooks = [
-        write_notebook(tmp_path / "v1" / "01-Intro.ipynb", [cell]),
-        write_notebook(tmp_path / "v2" / "01-Intro.ipynb", [cell]),
-        write_notebook(tmp_path / "Welcome.ipynb", [cell]),  # the starter lesson is 'welcome'
+        DUPLICATES / "spring" / "01-Intro.ipynb",
+        DUPLICATES / "autumn" / "01-Intro.ipynb",
+        DUPLICATES / "Welcome.ipynb",  # the starter workshop's lesson is 'welcome'
         write_notebook(tmp_path / "CON.ipynb", [cell]),  # a reserved name on Windows
         write_notebook(tmp_path / "日本語.ipynb", [cell]),  # nothing left after slugifying
         write_notebook(tmp_path / ("x" * 70 + ".ipynb"), [cell]),
         write_notebook(tmp_path / ("x" * 70 + "-.ipynb"), [cell]),
     ]
-    ids = [x.id for x in run_import(root, *notebooks).lessons]
+    result = run_import(root, *notebooks)
+    ids = [x.id for x in result.lessons]
     assert ids == [
         "01-intro",
         "01-intro-2",
@@ -433,6 +435,11 @@ def test_ids_are_unique_among_the_notebooks_and_the_workshop(tmp_path: Path) -> 
         "lesson",
         "x" * 64,
         "x" * 62 + "-2",
+    ]
+    assert [x.title for x in result.lessons[:3]] == [
+        "Introduction (spring edition)",
+        "Introduction (autumn edition)",
+        "Welcome, everyone",
     ]
     assert open_ok(root).errors == []
     again = run_import(root, *notebooks, force=True)  # the same ids again: the same lessons
