@@ -593,3 +593,51 @@ def test_a_string_left_open_at_the_end_of_a_cell_is_not_imported(tmp_path: Path)
         "would read the cells after it as part of the string; close it"
     ]
     assert not (root / "lessons" / "open").exists()
+
+
+DOWNLOADS = [
+    ("!wget -q https://example.org/data.zip", "wget"),
+    ("%curl -O https://example.org/x.csv", "curl"),
+    ("!git clone https://github.com/x/y", "git clone"),
+    ("%pip install torch", "package install"),
+    ("!python -m pip install -q seaborn", "package install"),
+    ("import requests\nr = requests.get(URL)", "requests"),
+    ("from urllib.request import urlopen\nurlopen(URL)", "urllib"),
+    ("from sklearn.datasets import fetch_openml\nX = fetch_openml('mnist_784')", "fetch_openml"),
+    (
+        "from sklearn import datasets\ndatasets.fetch_california_housing()",
+        "sklearn.datasets.fetch_*",
+    ),
+    ("from datasets import load_dataset\nds = load_dataset('imdb')", "load_dataset"),
+    ("import seaborn as sns\ntips = sns.load_dataset('tips')", "load_dataset"),
+    ("import tensorflow as tf\n(x, y), _ = tf.keras.datasets.mnist.load_data()", "keras datasets"),
+    (
+        "from torchvision import datasets\ndatasets.MNIST('.', download=True)",
+        "torchvision download",
+    ),
+    ("import nltk\nnltk.download('punkt')", "nltk.download"),
+    ("df = pd.read_csv('https://example.org/x.csv')", "a URL read directly"),
+]
+QUIET = [
+    "# !pip install seaborn  (commented out: nothing runs)",
+    "wget = 3\ncurl = wget + 1",
+    "def fetch(n):\n    return n",
+    "url = 'https://example.org'  # a URL, not a download",
+    "def input(prompt):\n    return 'x'",
+    "from ipywidget_helpers import show  # not ipywidgets",
+]
+
+
+def test_downloads_and_their_near_misses(tmp_path: Path) -> None:
+    root = workshop(tmp_path)
+    cells = [nbformat.v4.new_markdown_cell("# Downloads")]
+    cells += [nbformat.v4.new_code_cell(code) for code, _ in DOWNLOADS]
+    cells += [nbformat.v4.new_code_cell(code) for code in QUIET]
+    result = run_import(root, write_notebook(tmp_path / "dl.ipynb", cells), level="beginner")
+    assert result.errors == ()
+    found = {}
+    for finding in result.findings:
+        assert finding.kind is FindingKind.DOWNLOAD, str(finding)
+        cell = int(finding.diagnostic.message.split(" cell ")[1].split(":")[0])
+        found[cell] = finding.diagnostic.message.split("downloads (")[1].split(")")[0]
+    assert found == {number: label for number, (_, label) in enumerate(DOWNLOADS, start=2)}
