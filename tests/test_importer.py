@@ -641,3 +641,19 @@ def test_downloads_and_their_near_misses(tmp_path: Path) -> None:
         cell = int(finding.diagnostic.message.split(" cell ")[1].split(":")[0])
         found[cell] = finding.diagnostic.message.split("downloads (")[1].split(")")[0]
     assert found == {number: label for number, (_, label) in enumerate(DOWNLOADS, start=2)}
+
+
+def test_files_the_code_writes_are_not_copied(tmp_path: Path) -> None:
+    root = workshop(tmp_path)
+    folder = tmp_path / "nb"
+    (folder / "figures").mkdir(parents=True)
+    for name in ("figures/plot.png", "out.csv", "log.txt", "in.csv"):
+        (folder / name).write_text("old output\n", encoding="utf-8")
+    code = (
+        'fig.savefig("figures/plot.png")\ndf.to_csv("out.csv")\n'
+        'open("log.txt", "w").write("x")\ndf = pd.read_csv("in.csv")'
+    )
+    notebook = write_notebook(folder / "w.ipynb", [nbformat.v4.new_code_cell(code)])
+    result = run_import(root, notebook, level="beginner")
+    assert result.errors == ()
+    assert files_under(root / "lessons" / "w") == ["in.csv", "w.py"]

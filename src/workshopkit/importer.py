@@ -802,6 +802,18 @@ _WRITES_FILE = re.compile(r"^\s*%%(?:writefile|file)\s+(?:-a\s+)?(\S+)")
 _WRITE_MODE = re.compile(r"""^\s*,\s*(?:mode\s*=\s*)?[rbRB]?["'][rbt]*[wax+]""")
 
 
+_WRITE_CALL = re.compile(
+    r"\b(?:savefig|imsave|imwrite|to_[a-z]\w*|save|savez\w*|savetxt|tofile|dump|write_\w+)\s*\(\s*$"
+)
+
+
+def _writes_file(before: str, after: str) -> bool:
+    """Is the string literal between `before` and `after` the file a call writes
+    (`fig.savefig("a.png")`, `df.to_csv("a.csv")`, `open("a.txt", "w")`)?"""
+    opened = re.search(r"\bopen\s*\(\s*$", before) and _WRITE_MODE.match(after)
+    return bool(_WRITE_CALL.search(before) or opened)
+
+
 def _reads_file(before: str, after: str) -> bool:
     """Is the string literal between `before` and `after` the file argument of a reading call
     (`pd.read_csv("x.csv")`, `open("x.txt")`, not `open("x.txt", "w")`)?"""
@@ -1035,6 +1047,8 @@ def _code_refs(
                     "not find it; put the file beside the lesson",
                 )
             continue
+        if _writes_file(cell.lines[number][:start], cell.lines[number][end:]):
+            continue  # the code makes this file: a copy would only go stale
         inside = _within(lexical, folder)
         wanted = _beside(lexical, folder)
         why = _not_copied(lexical, project)
