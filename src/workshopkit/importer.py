@@ -1385,7 +1385,6 @@ class _Plan:
     findings: list[CellFinding]
     header_findings: list[tuple[FindingKind, int, str]]
     cell_lines: dict[int, int]  # notebook cell index -> line of its first source line
-    seconds: float
 
 
 def _convert(
@@ -1398,7 +1397,6 @@ def _convert(
     import jupytext
     import nbformat
 
-    started = time.perf_counter()
     kernelspec, remark = _kernelspec(notebook.nb)
     if kernelspec is None:
         return [
@@ -1464,7 +1462,6 @@ def _convert(
         findings,
         header_findings,
         cell_lines,
-        time.perf_counter() - started,
     )
 
 
@@ -1595,7 +1592,7 @@ def import_notebooks(paths: Sequence[Path], options: ImportOptions) -> ImportRes
         return ImportResult((), tuple(findings), len(paths))
     notebooks: list[_Notebook] = []
     seen: set[Path] = set()
-    started: dict[Path, float] = {}
+    read_seconds: dict[Path, float] = {}
     for given in paths:
         begin = time.perf_counter()
         if _absolute(given) in seen:
@@ -1608,7 +1605,7 @@ def import_notebooks(paths: Sequence[Path], options: ImportOptions) -> ImportRes
             continue
         else:
             notebooks.append(read)
-            started[read.path] = time.perf_counter() - begin
+            read_seconds[read.path] = time.perf_counter() - begin
     existing = to
     while not existing.exists() and existing != existing.parent:
         existing = existing.parent
@@ -1650,7 +1647,7 @@ def import_notebooks(paths: Sequence[Path], options: ImportOptions) -> ImportRes
                 plan.title,
                 plan.minutes,
                 tuple(written[:-1]),
-                started[notebook.path] + time.perf_counter() - begin,
+                read_seconds[notebook.path] + time.perf_counter() - begin,
             )
         )
     if options.level is None and lessons:
