@@ -41,7 +41,16 @@ from urllib.parse import unquote
 from ..discover import SKIP_DIRS
 from ..model import Diagnostic, Lesson, Severity, Workshop
 
-__all__ = ["Asset", "check_assets", "lesson_assets", "name_problem", "requirements_file"]
+__all__ = [
+    "Asset",
+    "MarkdownRef",
+    "check_assets",
+    "imported_modules",
+    "lesson_assets",
+    "markdown_references",
+    "name_problem",
+    "requirements_file",
+]
 
 MAX_NAME = 255
 _WINDOWS_RESERVED = frozenset(
@@ -117,31 +126,44 @@ def _clean_url(raw: str) -> str | None:
     return unquote(ref) if ref else None
 
 
+@dataclass(frozen=True, slots=True)
+class MarkdownRef:
+    """A file reference in markdown text, as `markdown_references` finds it."""
+
+    line: int  # 0-based line in the text
+    start: int  # columns of the reference as written (`raw`) in that line
+    end: int
+    raw: str
+    ref: str  # the file path it names: brackets, query and fragment removed, %-escapes decoded
+    kind: str  # image | link
+
+
+def markdown_references(text: str) -> Iterator[MarkdownRef]:
+    """Every file reference in markdown: images, links, reference definitions, HTML `src=`,
+    `href=` and `poster=`. URLs with a scheme (`attachment:` too) and anchors are left out."""
+    for number, line in enumerate(text.split("\n")):
+        found: list[tuple[re.Match[str], int, str]] = []
+        found.extend((m, 1, "image") for m in _MD_IMAGE.finditer(line))
+        found.extend((m, 1, "link") for m in _MD_LINK.finditer(line))
+        definition = _MD_DEF.match(line)
+        if definition:
+            found.append((definition, 1, "link"))
+        for match in _HTML_ATTR.finditer(line):
+            group = next(g for g in (2, 3, 4) if match.group(g) is not None)
+            found.append((match, group, "link" if match.group(1).lower() == "href" else "image"))
+        for match, group, kind in found:
+            ref = _clean_url(match.group(group))
+            if ref:
+                start, end = match.span(group)
+                yield MarkdownRef(number, start, end, match.group(group), ref, kind)
+
+
 def _markdown_refs(lesson: Lesson) -> Iterator[_Ref]:
     for cell in lesson.cells:
         if cell.cell_type != "markdown":
             continue
-        for offset, line in enumerate(cell.source.split("\n")):
-            where = cell.body_line + offset
-            for match in _MD_IMAGE.finditer(line):
-                ref = _clean_url(match.group(1))
-                if ref:
-                    yield _Ref(ref, where, "image")
-            for match in _MD_LINK.finditer(line):
-                ref = _clean_url(match.group(1))
-                if ref:
-                    yield _Ref(ref, where, "link")
-            definition = _MD_DEF.match(line)
-            if definition:
-                ref = _clean_url(definition.group(1))
-                if ref:
-                    yield _Ref(ref, where, "link")
-            for match in _HTML_ATTR.finditer(line):
-                value = next(g for g in match.groups()[1:] if g is not None)
-                ref = _clean_url(value)
-                if ref:
-                    kind = "link" if match.group(1).lower() == "href" else "image"
-                    yield _Ref(ref, where, kind)
+        for found in markdown_references(cell.source):
+            yield _Ref(found.ref, cell.body_line + found.line, found.kind)
 
 
 def _string_literals(source: str) -> Iterator[tuple[int, str]]:
@@ -174,19 +196,23 @@ def _code_refs(lesson: Lesson) -> Iterator[_Ref]:
             yield _Ref(value, cell.body_line + offset, "code")
 
 
+def imported_modules(line: str) -> list[str]:
+    """The top-level modules a line of code imports (`import a.b, c as d` -> a, c)."""
+    match = _IMPORT.match(line)
+    if not match:
+        return []
+    names = [match.group(1)] if match.group(1) else re.split(r"\s*,\s*", match.group(2))
+    tops = (name.strip().split(" ")[0].split(".")[0] for name in names)
+    return [top for top in tops if top.isidentifier()]
+
+
 def _imported_modules(lesson: Lesson) -> Iterator[tuple[str, int]]:
     for cell in lesson.cells:
         if cell.cell_type != "code":
             continue
         for offset, line in enumerate(cell.source.split("\n")):
-            match = _IMPORT.match(line)
-            if not match:
-                continue
-            names = [match.group(1)] if match.group(1) else re.split(r"\s*,\s*", match.group(2))
-            for name in names:
-                top = name.strip().split(" ")[0].split(".")[0]
-                if top.isidentifier():
-                    yield top, cell.body_line + offset
+            for top in imported_modules(line):
+                yield top, cell.body_line + offset
 
 
 # --------------------------------------------------------------------------------------------
