@@ -26,9 +26,9 @@ metadata into an unquoted ``<img>`` attribute, ``slideshow.data`` keys and value
   (``_`` to ``-``) and lower-cased, the way the browser reads them.
 * **Widget state** in the notebook's metadata goes (it needs a CDN; outputs fall back to text).
 
-What was dropped is returned as :class:`Finding` values, so the build can warn the author (an
-image size, a slide data key, an output shown as text); leaving out JavaScript or widget views is
-documented behaviour and not reported.
+What was dropped is returned as :class:`Finding` values, and :func:`deck_diagnostics` turns them
+into build warnings naming the lesson's file and line (an image size, a slide data key, an output
+shown as text); leaving out JavaScript or widget views is documented behaviour, not reported.
 
 The deck's Content-Security-Policy (``export.slides``) is the second line: even markup that got
 past all this could run no script but the template's own.
@@ -47,11 +47,14 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from nbformat import NotebookNode
 
+    from ..model import Diagnostic, Lesson
+
 __all__ = [
     "RICH_MIME_TYPES",
     "SLIDE_DATA_KEYS",
     "Finding",
     "clean_html",
+    "deck_diagnostics",
     "image_size",
     "sanitize_notebook",
     "slide_data",
@@ -140,15 +143,23 @@ _DROP_WITH_CONTENT = re.compile(
     re.IGNORECASE | re.DOTALL,
 )
 _IMAGE_DATA_URL = re.compile(r"^data:image/(png|jpeg|gif|webp|svg\+xml)[;,]", re.IGNORECASE)
+_URL_SCHEME = re.compile(r"^[a-z][a-z0-9+.-]*:")
+_URL_IGNORED = re.compile(r"[\t\n\r]")
+_C0_AND_SPACE = "".join(chr(c) for c in range(0x21))
 
 
 def _allowed_attribute(tag: str, name: str, value: str) -> bool:
     if name not in _GLOBAL_ATTRS and name not in _TAG_ATTRS.get(tag, frozenset()):
         return False
     if name in {"href", "src"}:
-        lowered = value.strip().lower()
+        # as a browser's URL parser reads it: tabs and newlines anywhere, and leading or
+        # trailing controls and spaces, do not count
+        lowered = _URL_IGNORED.sub("", value).strip(_C0_AND_SPACE).lower()
         if lowered.startswith("data:"):
             return tag == "img" and name == "src" and bool(_IMAGE_DATA_URL.match(lowered))
+        if name == "src":
+            # An image loads by itself: only from next to the deck (a link needs a click).
+            return not _URL_SCHEME.match(lowered) and not lowered.startswith(("/", "\\"))
     return True
 
 
@@ -172,7 +183,9 @@ def clean_html(element: object) -> str:
 
     ``<script>``, ``<style>`` and similar elements go with their content (a pandas table keeps its
     markup, loses its ``<style scoped>`` block); other tags outside the allow-list are removed
-    and their text kept; attributes, URL schemes and inline CSS are allow-listed. Not
+    and their text kept; attributes, URL schemes and inline CSS are allow-listed. An image's
+    ``src`` must be a ``data:image/...`` URL or a relative path (a remote image would be a
+    request from an offline deck; it keeps its ``alt`` text). Not
     thread-safe (bleach's Cleaner); ``export.slides`` renders under a lock.
     """
     text = element.decode() if isinstance(element, bytes) else str(element)
@@ -444,3 +457,24 @@ def sanitize_notebook(nb: NotebookNode, *, rich_content: bool = True) -> list[Fi
             cell["outputs"] = outputs
         findings.extend(Finding(index, message) for message in dict.fromkeys(found))
     return findings
+
+
+def deck_diagnostics(lesson: Lesson, nb: NotebookNode) -> list[Diagnostic]:
+    """Build warnings for what :func:`sanitize_notebook` drops from ``lesson``'s deck, each at
+    the ``# %%`` line of its cell in the lesson's ``.py`` file (``nb`` is not changed)."""
+    import copy
+
+    from ..load import SOURCE_KEY
+    from ..model import Diagnostic, Severity
+
+    work = copy.deepcopy(nb)
+    diagnostics = []
+    for finding in sanitize_notebook(work):
+        source = work.cells[finding.cell].get("metadata", {}).get(SOURCE_KEY)
+        number = source.get("cell") if isinstance(source, dict) else None
+        line = 0
+        if isinstance(number, int) and 1 <= number <= len(lesson.cells):
+            line = lesson.cells[number - 1].marker_line
+        message = f"slides: {finding.message}"
+        diagnostics.append(Diagnostic(lesson.relpath, line, Severity.WARNING, message))
+    return diagnostics
