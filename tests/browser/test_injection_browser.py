@@ -163,3 +163,35 @@ def test_the_injected_text_is_shown_as_text(
     # KaTeX typesets the math but refuses \href (its trust option is off): no link, red text
     assert page.locator(".katex", has_text="\\href").count() == 1
     assert page.locator(".katex a, a[href^='javascript:' i]").count() == 0
+
+
+@pytest.mark.parametrize(
+    "query", ["?url=evil.html", "?previewLinks=true", "?x_url=evil.html&notes"]
+)
+def test_a_url_query_cannot_make_the_deck_frame_a_lesson_file(
+    dist: Path, query: str, offline_context: Any, open_offline: Callable[..., Any]
+) -> None:
+    """reveal.js reads its settings from the URL too: a lesson's link to its own deck with
+    ``?url=evil.html`` would make the speaker view frame evil.html, ``?previewLinks=true`` frame
+    every link clicked. The deck reloads without such a query."""
+    deck = dist / "lessons/inject/inject.slides.html"
+    opened = open_offline(offline_context, deck)
+    page = opened.page
+    page.wait_for_selector(".reveal.ready", state="attached", timeout=15_000)
+    page.goto(deck.resolve().as_uri() + query)
+    page.wait_for_selector(".reveal.ready", state="attached", timeout=15_000)
+    assert "?" not in page.url
+    reveal = "require('../../_static/reveal.js/dist/reveal.js')"
+    assert page.evaluate(f"{reveal}.getConfig().previewLinks") is False
+    assert page.evaluate(f"{reveal}.getConfig().url") is None
+    with offline_context.expect_page() as popup_info:
+        page.keyboard.press("s")
+    popup = popup_info.value
+    opened.watch(popup)
+    popup.locator(".speaker-controls-notes", has_text="Speaker notes").wait_for(timeout=15_000)
+    frames = [f.url.split("?")[0] for f in popup.frames if f.url.startswith("file:")]
+    assert frames == [deck.resolve().as_uri()] * 2
+    assert page.evaluate(PWNED) is None and popup.evaluate(PWNED) is None
+    # (the reload may abort a font the first load had asked for: that is not a problem)
+    assert [p for p in opened.problems() if not p.endswith("(net::ERR_ABORTED)")] == []
+    assert offending_requests(dist, opened.requests) == []

@@ -25,6 +25,10 @@ Security (reference/failure-modes.md §1 rows 15 and 17, §3 cases 26, 27 and 29
   Edge 52+, Firefox 52+, Safari 15.4+). With ``sanitize_html=False`` (an explicit opt-out for
   lessons that need their own JavaScript) local and inline scripts are allowed, but every fetch
   still stays local.
+* reveal.js reads its settings from the URL's query too, after the deck's own: ``?url=x`` makes
+  the speaker view frame ``x`` (a lesson's ``evil.html``), ``?previewLinks=true`` frames every
+  link clicked. The template reloads a deck whose query sets anything but what the speaker
+  view's own frames set, without the query.
 * The title and cell tags are HTML-escaped.
 
 nbconvert is imported lazily: importing this module stays cheap for the CLI.
