@@ -195,3 +195,28 @@ def test_a_url_query_cannot_make_the_deck_frame_a_lesson_file(
     # (the reload may abort a font the first load had asked for: that is not a problem)
     assert [p for p in opened.problems() if not p.endswith("(net::ERR_ABORTED)")] == []
     assert offending_requests(dist, opened.requests) == []
+
+
+def test_the_csp_alone_stops_a_script_file_next_to_the_deck(
+    dist: Path, offline_context: Any, open_offline: Callable[..., Any]
+) -> None:
+    """Defence in depth: were a ``<script src="evil.js">`` to get past the sanitiser, the deck's
+    policy ('strict-dynamic' and hashes, no 'self' or file:) still would not run it."""
+    folder = dist / "lessons/inject"
+    html = (folder / "inject.slides.html").read_text(encoding="utf-8")
+    injected = '<script src="evil.js"></script><script src="../../_static/evil.js"></script>'
+    shutil.copy(folder / "evil.js", dist / "_static/evil.js")  # even from the vendored folder
+    deck = folder / "injected.slides.html"
+    deck.write_text(html.replace("</main>", injected + "</main>", 1), encoding="utf-8")
+    try:
+        opened = open_offline(offline_context, deck)
+        page = opened.page
+        page.wait_for_selector(".reveal.ready", state="attached", timeout=15_000)
+        assert page.evaluate(PWNED) is None
+        assert opened.dialogs == []
+        assert not any(url.endswith("evil.js") for url, _ in opened.requests)  # never fetched
+        violations = [m for m in opened.console_errors if "Content Security Policy" in m]
+        assert len(violations) == 2, opened.console_errors
+    finally:
+        deck.unlink()
+        (dist / "_static/evil.js").unlink()
