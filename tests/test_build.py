@@ -170,7 +170,7 @@ def test_custom_output_folder(root: Path, fake_run: FakeRun, tmp_path: Path) -> 
 def test_refuses_to_replace_the_workshop_or_a_foreign_folder(
     root: Path, fake_run: FakeRun, tmp_path: Path
 ) -> None:
-    for out in (root, root.parent, root / "lessons"):
+    for out in (root, root.parent, root / "lessons", root / "lessons/01-exercises"):
         outcome = build(root, out)
         assert outcome.exit_code is ExitCode.INVALID, out
     foreign = tmp_path / "docs"
@@ -193,7 +193,6 @@ def test_refuses_to_replace_the_workshop_or_a_foreign_folder(
         "lessons/01-exercises/handout/site",
         "lessons/01-exercises/data/out",  # below a data folder of the lesson
         "lessons/01-exercises/build",  # skipped by name, but not its build.tmp-N siblings
-        "lessons/01-exercises",  # the lesson's folder itself
     ],
 )
 def test_refuses_an_output_inside_a_lesson_folder(
@@ -204,7 +203,7 @@ def test_refuses_an_output_inside_a_lesson_folder(
     outcome = build(root, out)
     assert outcome.exit_code is ExitCode.INVALID and fake_run.calls == 0
     assert outcome.messages[0].startswith(f"error: output folder {out} ")
-    assert not out.exists() or inside == "lessons/01-exercises"
+    assert not out.exists()
 
 
 def test_output_problem_names_the_lesson_whose_folder_holds_the_output(tmp_path: Path) -> None:
@@ -388,15 +387,6 @@ def test_killed_between_renames_restores_dist(tmp_path: Path) -> None:
     assert sorted(p.name for p in tmp_path.iterdir()) == ["dist"]
 
 
-def test_a_build_leaves_no_marker_in_dist_and_removes_its_folders(
-    root: Path, fake_run: FakeRun
-) -> None:
-    ok(build(root))
-    ok(build(root))  # the second one moves the first aside, then removes it
-    assert not (root / "dist" / ".workshopkit-build").exists()
-    assert leftovers(root) == []
-
-
 def test_folders_merely_named_like_leftovers_are_never_touched(
     root: Path, fake_run: FakeRun
 ) -> None:
@@ -418,6 +408,34 @@ def test_folders_merely_named_like_leftovers_are_never_touched(
             assert (root / name).read_text() == text, name
         assert (root / "dist/report.json").is_file()
         assert not (root / "dist/notes.md").exists()
+        assert not (root / "dist/.workshopkit-build").exists()  # markers stay out of dist
+    assert leftovers(root) == sorted({n.split("/")[0] for n in mine})  # ours are gone
+
+
+def dead_pid() -> int:
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    return proc.pid
+
+
+def boot_id() -> str:
+    return Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+
+
+def write_marker(folder: Path, kind: str, pid: Any, /, **changes: Any) -> None:
+    """The marker a build writes (build.py's docstring), with `changes` applied."""
+    data = {
+        "workshopkit": "build-folder",
+        "kind": kind,
+        "output": "dist",
+        "pid": pid,
+        "start": "1",
+        "boot": boot_id(),
+        "token": "0123456789abcdef" * 2,
+        **changes,
+    }
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / ".workshopkit-build").write_text(json.dumps(data))
 
 
 FORGERIES = [
@@ -426,6 +444,7 @@ FORGERIES = [
     "another-output",
     "another-kind",
     "not-json",
+    "no-token",
     "bad-token",
     "bool-pid",
     "marker-is-a-symlink",
@@ -435,95 +454,97 @@ FORGERIES = [
 ]
 
 
-def forge(parent: Path, kind: str, how: str, tmp_path: Path) -> tuple[Path, Any]:
-    """A `dist.<kind>-N` folder whose marker does not prove a gone build made it; returns it and
-    something to clean up (a live process)."""
-    where = parent
-    if how == "folder-is-a-symlink":  # a valid leftover elsewhere, linked in under its name
-        where = tmp_path / "elsewhere"
-        where.mkdir()
-    real = dead_build_leftover(where, kind)
-    data = marker(real)
-    live = None
+@pytest.mark.parametrize("kind", ["old", "tmp"])
+@pytest.mark.parametrize("how", FORGERIES)
+def test_only_leftovers_proven_ours_are_touched(
+    root: Path, fake_run: FakeRun, tmp_path: Path, kind: str, how: str
+) -> None:
+    """A valid marker written by a build that is gone proves a folder is a leftover; a name, a
+    marker that does not match its folder, or a marker of a live build proves nothing. (No
+    dist/ here, so an `old` leftover proven ours is put back as dist/ before the build.)"""
+    from workshopkit.build import _process_start
+
+    pid, live = dead_pid(), None
+    start = "1"
     if how == "live-build":
         live = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
-        from workshopkit.build import _process_start
-
+        pid = live.pid
         for _ in range(100):  # /proc may lag behind the fork for a moment
-            if _process_start(live.pid):
+            start = _process_start(pid)
+            if start:
                 break
             time.sleep(0.05)
-        data.update(pid=live.pid, start=_process_start(live.pid))
-        moved = parent / f"dist.{kind}-{live.pid}"
-        real.rename(moved)
-        real = moved
-    elif how == "another-pid":
-        data["pid"] = data["pid"] + 1
-    elif how == "another-output":
-        data["output"] = "site"
-    elif how == "another-kind":
-        data["kind"] = "old" if kind == "tmp" else "tmp"
-    elif how == "bad-token":
-        data["token"] = "x" * 32
-    elif how == "bool-pid":
-        data["pid"] = True
-    (real / "dist").mkdir()
-    (real / "dist/index.html").write_text("precious")
-    mark = real / ".workshopkit-build"
+    where = tmp_path / "elsewhere" if how == "folder-is-a-symlink" else root
+    folder = where / f"dist.{kind}-{pid}"
+    changes: dict[str, Any] = {
+        "another-pid": {"pid": pid + 1},
+        "another-output": {"output": "site"},
+        "another-kind": {"kind": "old" if kind == "tmp" else "tmp"},
+        "no-token": {"token": None},
+        "bad-token": {"token": "x" * 32},
+        "bool-pid": {"pid": True},
+        "live-build": {"start": start},
+    }.get(how, {})
+    write_marker(folder, kind, pid, **changes)
+    (folder / "dist").mkdir()
+    (folder / "dist/index.html").write_text("precious")
+    mark = folder / ".workshopkit-build"
     if how == "no-marker":
         mark.unlink()
     elif how == "not-json":
         mark.write_text("{not json")
     elif how == "marker-is-a-symlink":
-        (tmp_path / "valid-marker").write_text(mark.read_text())
-        mark.unlink()
+        mark.rename(tmp_path / "valid-marker")
         mark.symlink_to(tmp_path / "valid-marker")
     elif how == "marker-is-a-folder":
         mark.unlink()
         mark.mkdir()
-    elif how != "folder-is-a-symlink":
-        mark.write_text(json.dumps(data))
-    if how == "folder-is-a-symlink":
-        link = parent / real.name
-        link.symlink_to(real, target_is_directory=True)
-        return link, live
-    return real, live
-
-
-@pytest.mark.parametrize("kind", ["old", "tmp"])
-@pytest.mark.parametrize("how", FORGERIES)
-def test_leftovers_without_proof_are_never_touched(
-    root: Path, fake_run: FakeRun, tmp_path: Path, kind: str, how: str
-) -> None:
-    """Only a valid marker written by a build that is gone proves a folder is a leftover."""
-    folder, live = forge(root, kind, how, tmp_path)
+    elif how == "folder-is-a-symlink":
+        link = root / folder.name
+        link.symlink_to(folder, target_is_directory=True)
+        folder = link
+    before = tree_bytes(folder)
     try:
-        before = tree_bytes(folder)
         outcome = ok(build(root))
-        assert folder.is_symlink() == (how == "folder-is-a-symlink")
-        assert tree_bytes(folder) == before
-        assert not any(folder.name in m for m in outcome.messages)
-        assert (root / "dist/report.json").is_file()
     finally:
         if live is not None:
             live.kill()
             live.wait()
+    assert (root / "dist/report.json").is_file()
+    assert folder.is_symlink() == (how == "folder-is-a-symlink")
+    assert tree_bytes(folder) == before
+    assert not any(folder.name in m for m in outcome.messages)
 
 
-def test_a_reused_pid_does_not_keep_a_leftover_alive(root: Path, fake_run: FakeRun) -> None:
-    """The marker's pid runs again, but as another process (another start time): gone."""
+def test_leftovers_of_gone_builds_are_removed_and_nothing_else(
+    root: Path, fake_run: FakeRun
+) -> None:
+    """Gone: a dead pid; a pid running again as another process (another start time); the same
+    pid and start time before a reboot (another boot id). A pid-named folder without a marker
+    beside them stays."""
+    from workshopkit.build import _process_start
+
     with subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"]) as live:
         try:
-            real = dead_build_leftover(root, "tmp")
-            data = {**marker(real), "pid": live.pid, "start": "1"}
-            folder = root / f"dist.tmp-{live.pid}"
-            real.rename(folder)
-            (folder / ".workshopkit-build").write_text(json.dumps(data))
+            dead = root / f"dist.tmp-{dead_pid()}"
+            write_marker(dead, "tmp", int(dead.name.split("-")[-1]))
+            reused = root / f"dist.old-{live.pid}"
+            write_marker(reused, "old", live.pid, start="1")
+            me = os.getppid()
+            rebooted = root / f"dist.tmp-{me}"
+            write_marker(rebooted, "tmp", me, start=_process_start(me), boot="another-boot")
+            (root / "dist.tmp-1").mkdir()
+            (root / "dist.tmp-1" / "keep.txt").write_text("no marker")
+            (root / "dist").mkdir()
+            (root / "dist/report.json").write_text('{"generator": "workshopkit 0.0"}')
             outcome = ok(build(root))
-            assert f"removed {folder.name}, left by an interrupted build" in outcome.messages
-            assert not folder.exists()
         finally:
             live.kill()
+    assert sorted(m for m in outcome.messages if m.startswith("removed")) == sorted(
+        f"removed {p.name}, left by an interrupted build" for p in (dead, reused, rebooted)
+    )
+    assert leftovers(root) == ["dist.tmp-1"]
+    assert (root / "dist.tmp-1" / "keep.txt").read_text() == "no marker"
 
 
 def test_a_foreign_folder_with_this_builds_temporary_name_is_kept(

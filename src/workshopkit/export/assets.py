@@ -23,6 +23,9 @@ names that are not portable (backslashes, control characters, `CON`/`aux`..., ov
 characters) or that clash with the lesson's own exported files. A markdown image that does not
 exist is a warning; code literals are only considered when they name an existing file.
 
+Never shipped, with one warning naming it (`folder_warnings`, shared with the scratch copy and
+the cache key through `lessonfiles`): named pipes, sockets, devices and broken symlinks.
+
 Nothing here imports nbformat or jupytext: `check` can afford it.
 """
 
