@@ -49,7 +49,6 @@ CELL_LINE = re.compile(r"Cell In\[(\d+)\], line (\d+)")
 SHELL_ESCAPE = re.compile(r"^\s*!(?!=)\S")
 SCRIPT_FALSE = re.compile(r"^\s*%%script\s+false\b")
 TRACEBACK_LINES = 30
-SCRATCH_IGNORE = (".*", "__pycache__", "dist", "build", "_build", "node_modules", "*.pyc")
 DEFAULT_KERNEL = "python3"
 ENGINE_NAME = "workshopkit"
 KERNEL_TAG = "WORKSHOPKIT_KERNEL"  # in each kernel's environment, inherited by its children
@@ -104,6 +103,7 @@ class LessonPlan:
     parameters: Mapping[str, Any]
     output_limit: int
     start_timeout: int
+    env: tuple[tuple[str, str | None], ...] = ()  # `[execution] env`: name, value (None: unset)
 
 
 def parse_parameter(text: str) -> tuple[str, Any]:
@@ -159,6 +159,7 @@ def plan_lessons(
             parameters=parameters,
             output_limit=options.output_limit,
             start_timeout=options.start_timeout,
+            env=tuple((name, os.environ.get(name)) for name in cfg.env),
         )
         for lesson in lessons
     ]
@@ -417,28 +418,16 @@ def _kernel_argv(kernel: str) -> str:
 def prepare_scratch(lesson: Lesson, root: Path) -> Path:
     """A temporary copy of the lesson's folder (so lessons that write files leave sources clean).
 
-    Symbolic links are copied as links; relative ones are made absolute so that they still point
-    at what they pointed at from the lesson's folder.
+    It holds what `lessonfiles.list_folder` lists, as real copies: a symlinked file or folder
+    becomes a copy of its target, so writing to it never reaches the sources. What is left out
+    (named pipes, broken links...) was reported by `check_assets` before the run.
     """
+    from .lessonfiles import copy_listing, list_folder
+
     scratch = Path(tempfile.mkdtemp(prefix=f"workshopkit-{lesson.id}-"))
-    folder = lesson.folder
     work = scratch / "work"
     try:
-        shutil.copytree(
-            folder,
-            work,
-            ignore=shutil.ignore_patterns(*SCRATCH_IGNORE),
-            symlinks=True,
-            ignore_dangling_symlinks=True,
-        )
-        for dirpath, dirnames, filenames in os.walk(work):
-            for name in [*dirnames, *filenames]:
-                copy = Path(dirpath) / name
-                if copy.is_symlink() and not copy.readlink().is_absolute():
-                    original = folder / copy.relative_to(work)
-                    target = (original.parent / copy.readlink()).absolute()
-                    copy.unlink()
-                    copy.symlink_to(target)
+        copy_listing(list_folder(lesson.folder, root), work)
     except BaseException:
         shutil.rmtree(scratch, ignore_errors=True)
         raise

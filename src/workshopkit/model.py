@@ -146,6 +146,7 @@ class ExecutionConfig:
     lesson_timeout: int = 900  # seconds per lesson
     jobs: int = 2
     parameters: Mapping[str, Any] = field(default_factory=dict, hash=False)
+    env: tuple[str, ...] = ()  # environment variables whose values join each lesson's cache key
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,6 +23,9 @@ names that are not portable (backslashes, control characters, `CON`/`aux`..., ov
 characters) or that clash with the lesson's own exported files. A markdown image that does not
 exist is a warning; code literals are only considered when they name an existing file.
 
+Never shipped, with one warning naming it (`folder_warnings`, shared with the scratch copy and
+the cache key through `lessonfiles`): named pipes, sockets, devices and broken symlinks.
+
 Nothing here imports nbformat or jupytext: `check` can afford it.
 """
 
@@ -32,6 +35,7 @@ import ast
 import io
 import os
 import re
+import stat
 import tokenize
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -39,6 +43,7 @@ from pathlib import Path
 from urllib.parse import unquote
 
 from ..discover import SKIP_DIRS
+from ..lessonfiles import LeftOut, list_folder, special_kind
 from ..model import Diagnostic, Lesson, Severity, Workshop
 
 __all__ = [
@@ -278,6 +283,17 @@ class _Collector:
                 path=None if line else link,
             )
             return
+        try:
+            mode = real.stat().st_mode
+        except OSError:
+            mode = None
+        if mode is None or not stat.S_ISREG(mode):
+            reason_left = "broken" if mode is None else "special"
+            detail = "a broken symlink" if mode is None else special_kind(mode)
+            if mode is None and not path.is_symlink():
+                return  # vanished meanwhile
+            self.diagnostics.append(_left_out(LeftOut(path, reason_left, detail), self.root))
+            return
         if name not in self.assets:
             self.assets[name] = Asset(name, real, reason)
 
@@ -361,6 +377,31 @@ class _Collector:
                 self.add(path, "folder", 0, Path(os.path.relpath(path, self.folder)).as_posix())
 
 
+def _left_out(item: LeftOut, root: Path) -> Diagnostic:
+    """A warning for something the lesson files leave out (the same from every place that finds
+    it, so it is reported once)."""
+    shown = Path(os.path.relpath(item.path, root)).as_posix()
+    return Diagnostic(shown, 0, Severity.WARNING, item.message)
+
+
+def folder_warnings(workshop: Workshop) -> list[Diagnostic]:
+    """What each lesson folder holds that its lessons will not get: named pipes, sockets,
+    devices, broken or looping symlinks, and symlinks leaving the workshop (an error, reported
+    by `lesson_assets`, in a folder a lesson owns)."""
+    found: list[Diagnostic] = []
+    owned = {
+        _normal(lesson.folder)
+        for lesson in workshop.lessons
+        if _owns_folder(lesson, workshop.root, workshop.lessons)
+    }
+    for folder in sorted({_normal(lesson.folder) for lesson in workshop.lessons}):
+        for item in list_folder(folder, workshop.root).left_out:
+            if item.reason == "outside" and folder in owned:
+                continue
+            found.append(_left_out(item, _normal(workshop.root)))
+    return found
+
+
 def _walk(folder: Path, *, include_py: bool, links: _Collector | None = None) -> Iterator[Path]:
     """Files under `folder`, sorted; symlinked folders are checked (when `links`), never entered."""
     for here, dirs, names in os.walk(folder):
@@ -441,4 +482,5 @@ def check_assets(workshop: Workshop) -> list[Diagnostic]:
     for lesson in workshop.lessons:
         found.extend(lesson_assets(lesson, workshop)[1])
     found.extend(requirements_file(workshop)[1])
+    found.extend(folder_warnings(workshop))
     return sorted(set(found))
