@@ -195,10 +195,12 @@ def lesson(run: EscapeRun, case: int) -> dict[str, Any]:
 
 
 @pytest.mark.kernel
-def test_the_escape_run_reports_every_lesson(escapes: EscapeRun) -> None:
+def test_the_escape_run_reports_every_lesson_and_leaves_nothing(escapes: EscapeRun) -> None:
     assert escapes.returncode == 1, escapes.stderr  # three lessons fail on purpose
     failed = {ident for ident, entry in escapes.lessons.items() if entry["status"] == "failed"}
     assert failed == {"esc07-cell-timeout", "esc08-lesson-timeout", "esc09-kernel-dies"}
+    assert all(escapes.recorded.values())
+    assert {case: left for case, left in escapes.left.items() if left} == {}
 
 
 @pytest.mark.kernel
@@ -529,6 +531,23 @@ def test_reap_cost_with_nothing_to_kill() -> None:
     for _ in range(20):
         assert reaper.reap(os.getpid(), reaper.start_time(os.getpid())) == 0
     print(f"reap with nothing below: {(time.perf_counter() - began) / 20 * 1000:.2f} ms")
+
+
+def test_is_launcher() -> None:
+    proc = launched("-c", "import time; time.sleep(60)")
+    try:
+        deadline = time.monotonic() + 30
+        while not reaper.descendants(proc.pid):  # the launcher has started its child
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+        assert reaper.is_launcher(proc.pid)
+        [child] = reaper.descendants(proc.pid)
+        assert not reaper.is_launcher(child)
+        assert not reaper.is_launcher(os.getpid())
+    finally:
+        proc.terminate()
+        assert proc.wait(timeout=30) == -signal.SIGKILL  # its child, killed by the launcher
+    assert not reaper.is_launcher(proc.pid)
 
 
 def test_a_program_that_cannot_be_found_is_not_wrapped() -> None:

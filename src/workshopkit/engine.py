@@ -257,7 +257,13 @@ class KernelWatch:
         process, start = self.process, self.process_start
         if process is None or start is None:
             return 0
-        return reaper.reap(process.pid, start)
+        killed = reaper.reap(process.pid, start)
+        if killed and reaper.is_launcher(process.pid):
+            # its kernel is dead: it collects its children and exits, as the kernel did (killed
+            # before that, by jupyter_client, it would leave them to init as zombies)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                process.wait(timeout=2)
+        return killed
 
 
 def _text_size(out: NotebookNode) -> int:

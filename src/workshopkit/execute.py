@@ -3,8 +3,8 @@
 Nothing here raises for a fault inside a lesson: every lesson ends as a `LessonResult`. Kernels
 run in worker threads of this one process (so jupyter_client's port cache prevents port races),
 start in their scratch folder through nbclient's `resources.metadata.path` (papermill's `cwd=` is
-a process-wide `os.chdir`), and are killed with their whole process group when a lesson ends,
-times out or the run is interrupted.
+a process-wide `os.chdir`), and are killed with every process their lesson started (`reaper`)
+when a lesson ends, times out or the run is interrupted.
 """
 
 from __future__ import annotations

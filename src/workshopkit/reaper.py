@@ -74,6 +74,21 @@ def launcher_argv(cmd: Sequence[str]) -> list[str]:
     return [sys.executable, "-I", "-S", script, *cmd]
 
 
+def is_launcher(pid: int) -> bool:
+    """Whether `pid` is a launcher (one that found no subreaper has become its kernel)."""
+    try:
+        fd = os.open(f"/proc/{pid}/cmdline", os.O_RDONLY)
+    except OSError:
+        return False
+    try:
+        argv = os.read(fd, 65536).split(b"\0")
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
+    return len(argv) > 3 and argv[3] == os.fsencode(os.path.abspath(__file__))  # noqa: PTH100
+
+
 def start_time(pid: int) -> int | None:
     """When `pid` started (clock ticks since boot): with the pid, names one process for good."""
     entry = _stat(pid)
