@@ -3,8 +3,8 @@
 Nothing here raises for a fault inside a lesson: every lesson ends as a `LessonResult`. Kernels
 run in worker threads of this one process (so jupyter_client's port cache prevents port races),
 start in their scratch folder through nbclient's `resources.metadata.path` (papermill's `cwd=` is
-a process-wide `os.chdir`), and are killed with their whole process group when a lesson ends,
-times out or the run is interrupted.
+a process-wide `os.chdir`), and are killed with every process their lesson started (`reaper`)
+when a lesson ends, times out or the run is interrupted.
 """
 
 from __future__ import annotations
@@ -238,12 +238,17 @@ class KernelRegistry:
 
 
 def kill_kernel(watch: KernelWatch) -> None:
-    """Kill a kernel, its process group (the kernel starts its own session) and every process
-    that carries its tag in its environment (children that started sessions of their own,
-    daemons), then reap it."""
+    """Kill a kernel and every process it started, then reap it.
+
+    On Linux the kernel runs under a launcher that is a child subreaper (see `reaper`): every
+    process the lesson started, whatever session, group or environment it chose, is below the
+    launcher, and is frozen and killed first. Then, and where there is no subreaper (macOS), the
+    kernel's process group (the kernel starts its own session) and every process that carries
+    its tag in its environment (children that started sessions of their own, daemons)."""
     process = watch.process
     if process is None:
         return
+    watch.end_processes()
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(process.pid, signal.SIGKILL)
     with contextlib.suppress(ProcessLookupError, PermissionError, OSError):
