@@ -57,6 +57,7 @@ OK_CASES = (
     "helper_module_ignored",
     "solution_spellings_honoured",
     "solution_name_used_later",
+    "lesson_injection",  # built by tests/browser/test_injection_browser.py; checks clean
 )
 
 
