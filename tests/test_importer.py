@@ -183,6 +183,43 @@ def test_outputs_are_dropped_tags_and_slideshow_kept(tmp_path: Path) -> None:
     assert [c.cell_type for c in lesson.cells] == [c.cell_type for c in kept]
 
 
+def test_nbgrader_solution_cells_stay_solutions(tmp_path: Path) -> None:
+    """nbgrader marks answer cells in metadata, which the import does not keep: the cells that
+    would otherwise reach learners whole become `solution` cells (with a finding)."""
+    root = workshop(tmp_path)
+    new = nbformat.v4
+
+    def graded(cell: nbformat.NotebookNode, solution: bool) -> nbformat.NotebookNode:
+        cell.metadata["nbgrader"] = {"grade_id": "x", "solution": solution, "schema_version": 3}
+        return cell
+
+    notebook = write_notebook(
+        tmp_path / "ps1" / "problem1.ipynb",
+        [
+            new.new_markdown_cell("# Problem 1"),
+            graded(
+                new.new_code_cell(
+                    "def f(n):\n    ### BEGIN SOLUTION\n    return n  # SECRET-A\n"
+                    "    ### END SOLUTION"
+                ),
+                True,
+            ),
+            graded(new.new_markdown_cell("$\\sum i$  SECRET-B"), True),
+            graded(new.new_code_cell("g = f(3)  # SECRET-C"), True),
+            graded(new.new_code_cell("assert f(1) == 1"), False),
+        ],
+    )
+    result = run_import(root, notebook, level="beginner")
+    assert result.exit_code == 0
+    text = (root / "lessons/problem1/problem1.py").read_text("utf-8")
+    assert '# %% [markdown] tags=["solution"]\n# $\\sum i$  SECRET-B' in text
+    assert '# %% tags=["solution"]\ng = f(3)  # SECRET-C' in text
+    assert text.count('tags=["solution"]') == 2  # the cell with markers keeps them instead
+    rewritten = [f for f in result.findings if "tagged 'solution'" in str(f.diagnostic)]
+    assert len(rewritten) == 2
+    assert invoke(["check", str(root)]).exit_code == 0
+
+
 def test_references_are_copied_and_rewritten_urls_left_alone(tmp_path: Path) -> None:
     root = workshop(tmp_path)
     run_import(root, CLEANING, INTRO)

@@ -75,7 +75,8 @@ from .load import (
     read_text,
     scan_cells,
 )
-from .model import LEVEL_NAMES, TAG_RAISES, Diagnostic, Severity, tags_from
+from .markers import is_solution_cell, is_solution_tag
+from .model import LEVEL_NAMES, TAG_RAISES, TAG_SOLUTION, Diagnostic, Severity, tags_from
 from .validate import SLIDE_TYPES, check_lesson, declared_id, id_key, id_problem, slugify
 
 if TYPE_CHECKING:
@@ -495,6 +496,8 @@ def _cells(nb: NotebookNode, out: list[CellFinding]) -> list[_Cell]:
         if not lines:
             continue  # an empty cell: nothing to teach
         metadata = _kept_metadata(raw.get("metadata") or {}, index, out)
+        if is_solution_cell(raw.get("metadata") or {}, source, cell_type):
+            _keep_solution(metadata, index, out)
         cells.append(
             _Cell(
                 index,
@@ -580,6 +583,22 @@ def _kept_metadata(
             f"{', '.join(SLIDE_TYPES)})",
         )
     return kept
+
+
+def _keep_solution(metadata: dict[str, Any], index: int, out: list[CellFinding]) -> None:
+    """A cell its notebook marks as a solution (nbgrader's `solution: true`, say) stays one: the
+    metadata that said so is not kept, so the lesson says it with the `solution` tag."""
+    tags = metadata.setdefault("tags", [])
+    if not any(is_solution_tag(tag) for tag in tags):
+        tags.append(TAG_SOLUTION)
+        _note(
+            out,
+            FindingKind.REWRITTEN,
+            index,
+            0,
+            "a solution cell in the notebook's metadata: tagged 'solution', so the learner "
+            "notebook leaves it out",
+        )
 
 
 # --------------------------------------------------------------------------------------------
