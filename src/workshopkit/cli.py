@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -194,18 +194,16 @@ def run_options(func: Any) -> Any:
     return func
 
 
-def report_options(func: Any) -> Any:
+def report_options(report_help: str) -> Callable[[Any], Any]:
     """`--junit-xml` and `--report`, shared by `run` and `build`."""
-    func = click.option(
-        "--report",
-        "report_path",
-        type=PATH_ARG,
-        help="Also write report.json here [default: run: .workshopkit/report.json; build: "
-        "only dist/report.json].",
-    )(func)
-    return click.option(
-        "--junit-xml", type=PATH_ARG, help="Also write a JUnit XML report to this file."
-    )(func)
+
+    def decorate(func: Any) -> Any:
+        func = click.option("--report", "report_path", type=PATH_ARG, help=report_help)(func)
+        return click.option(
+            "--junit-xml", type=PATH_ARG, help="Also write a JUnit XML report to this file."
+        )(func)
+
+    return decorate
 
 
 def _make_options(kw: dict[str, Any]) -> Any:
@@ -225,7 +223,7 @@ def _make_options(kw: dict[str, Any]) -> Any:
 @cli.command()
 @click.argument("paths", type=PATH_ARG, nargs=-1)
 @run_options
-@report_options
+@report_options("Where to write report.json [default: .workshopkit/report.json].")
 def run(
     paths: tuple[Path, ...], junit_xml: Path | None, report_path: Path | None, **kw: Any
 ) -> None:
@@ -272,7 +270,7 @@ def _run_and_show(stages: Any, job: Any, note: str) -> NoReturn:
     help="Write dist/ even when lessons fail (they are marked and left out of bundles).",
 )
 @run_options
-@report_options
+@report_options("Also write report.json here (dist/report.json is always written with dist/).")
 def build(
     path: Path,
     output: Path | None,

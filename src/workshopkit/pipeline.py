@@ -55,6 +55,7 @@ from .validate import check_declared_ids, check_lesson, check_requires, declared
 if TYPE_CHECKING:
     from .execute import RunEvent, RunOptions, RunReport
     from .export import ExportResult
+    from .report import ReportFacts
 
 
 # --------------------------------------------------------------------------------------------
@@ -98,8 +99,11 @@ class Outcome:
     error: WorkshopkitError | None = None  # what stopped the command (no kernel, disk full)
     messages: tuple[str, ...] = ()  # lines for the user, in order
     timings: tuple[tuple[str, float], ...] = ()  # (stage, seconds), in the order they ran
-    stopped: bool = False
-    held: contextlib.ExitStack = field(default_factory=contextlib.ExitStack, compare=False)
+    stopped: bool = False  # set by a stage when the command cannot go on
+    # what stages hold until the pipeline ends (the build's lock, its staging folder)
+    held: contextlib.ExitStack = field(
+        default_factory=contextlib.ExitStack, compare=False, repr=False
+    )
 
     @property
     def results(self) -> tuple[LessonResult, ...]:
@@ -281,6 +285,7 @@ def write_reports(job: Job, outcome: Outcome) -> Outcome:
 
 CHECK: tuple[Stage, ...] = (check,)
 RUN: tuple[Stage, ...] = (validate, execute, judge_events, write_reports)
+# RUN, with the output folder claimed before any kernel starts and dist/ replaced at the end
 BUILD: tuple[Stage, ...] = (
     validate,
     claim_output,
@@ -331,15 +336,20 @@ def build(
 
 
 def report_of(job: Job, outcome: Outcome) -> dict[str, Any]:
-    """The `report.json` of this outcome (report.py holds the schema)."""
+    """The `report.json` of this outcome (report.py holds the schema): `run` lists the lessons
+    that ran, `build` every lesson of the workshop (`not-run` when it has no result)."""
     from .export import bundle_json
     from .report import report_json
 
+    results = {r.lesson_id: r for r in outcome.results}
+    lessons = [
+        lesson for lesson in outcome.selected if job.command == "build" or lesson.id in results
+    ]
     exported = outcome.export if outcome.written else None
     return report_json(
         _workshop(outcome),
-        outcome.selected,
-        {r.lesson_id: r for r in outcome.results},
+        lessons,
+        results,
         _report_facts(job, outcome),
         exported=exported.exported if exported else (),
         bundles={b.track_id: bundle_json(b) for b in exported.bundles} if exported else None,
@@ -350,7 +360,7 @@ def report_of(job: Job, outcome: Outcome) -> dict[str, Any]:
 # Helpers of the stages
 
 
-def _report_facts(job: Job, outcome: Outcome) -> Any:
+def _report_facts(job: Job, outcome: Outcome) -> ReportFacts:
     from .report import ReportFacts
 
     return ReportFacts(

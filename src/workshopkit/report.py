@@ -18,7 +18,7 @@ exit_code        the command's exit code (0, 1, 2, 3; see the README)
 seconds          wall time of executing the lessons (the export is not included)
 kernels_started  kernels started (0 when every result came from the cache)
 summary          lessons per status: passed, failed, skipped (and not-run, when some were not)
-error            null, or {path, line, message}: what stopped the command (no kernel, disk full)
+error            null, or what stopped the command, as printed ("workshop.toml: no such kernel")
 event_rules      every event rule finding, {path, line, severity, message}, judged after the
                  lessons ran (severity "error" is a broken rule)
 diagnostics      what check and the export found, same fields (warnings when lessons ran)
@@ -235,10 +235,8 @@ def _diagnostic_json(diagnostic: Diagnostic) -> dict[str, Any]:
     }
 
 
-def _error_json(error: WorkshopkitError | None) -> dict[str, Any] | None:
-    if error is None:
-        return None
-    return {"path": error.path, "line": error.line, "message": error.message}
+def _error_json(error: WorkshopkitError | None) -> str | None:
+    return str(error) if error is not None else None
 
 
 def write_json_atomic(path: Path, data: Any) -> None:
