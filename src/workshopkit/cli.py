@@ -6,13 +6,16 @@ import contextlib
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
 from . import __version__
 from .errors import ExitCode, WorkshopkitError
 from .model import LEVEL_NAMES
+
+if TYPE_CHECKING:
+    from .pipeline import Job, Outcome, Stage
 
 PATH_ARG = click.Path(path_type=Path)
 
@@ -40,7 +43,7 @@ def _checked(path: Path, *, stdout_is_data: bool = False) -> Any:
     return outcome
 
 
-def _annotate(outcome: Any, *, err: bool = False) -> None:
+def _annotate(outcome: Outcome, *, err: bool = False) -> None:
     """`::error file=...,line=...::` lines for GitHub Actions: every diagnostic, an error that
     stopped the command, every broken event rule and every failed lesson."""
     from .errors import InfrastructureError
@@ -239,7 +242,7 @@ def run(
     _run_and_show(RUN, job, "")
 
 
-def _run_and_show(stages: Any, job: Any, note: str) -> NoReturn:
+def _run_and_show(stages: tuple[Stage, ...], job: Job, note: str) -> NoReturn:
     """Run `stages` with the progress display, print what is left and exit with the code.
 
     Ctrl-C or SIGTERM anywhere (while kernels run, or while reports are written) ends with
@@ -251,7 +254,7 @@ def _run_and_show(stages: Any, job: Any, note: str) -> NoReturn:
     from .pipeline import run_pipeline
     from .progress import RunDisplay
 
-    display = RunDisplay(command=job.command)
+    display = RunDisplay(command="build" if job.command == "build" else "run")
     with _stopping_kernels(note), display:
         outcome = run_pipeline(stages, replace(job, on_event=display.on_event))
     display.finish(outcome)
