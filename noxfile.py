@@ -23,6 +23,7 @@ KERNEL = "python3"
 # The tool versions CI checks with (bump deliberately: a new release may add rules or reformat).
 RUFF = "ruff==0.17.6"
 MYPY = ["mypy==2.4.1", "types-PyYAML"]
+IMPORT_LINTER = "import-linter==2.17"
 
 # Fails unless the kernel spec named python3 runs this very interpreter (the session's venv).
 CHECK_KERNEL = f"""
@@ -61,9 +62,12 @@ def tests(session: nox.Session) -> None:
 
 @nox.session
 def lint(session: nox.Session) -> None:
-    session.install(RUFF)
+    """ruff, and the import contracts in pyproject.toml (layers, no cycles) with lint-imports."""
+    session.install(RUFF, IMPORT_LINTER)
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
+    # lint-imports reads the sources; nothing needs installing, nothing is cached in the tree
+    session.run("lint-imports", "--no-cache", env={"PYTHONPATH": str(ROOT / "src")})
 
 
 @nox.session

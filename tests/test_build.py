@@ -24,9 +24,11 @@ import pytest
 from export_scenarios import fake_results, scenario, tree_bytes
 
 from workshopkit import execute
-from workshopkit.build import BuildLock, BuildOutcome, build, clean_leftovers, output_problem
+from workshopkit.build import BuildLock, clean_leftovers, output_problem
 from workshopkit.errors import ExitCode
 from workshopkit.execute import RunOptions, RunReport
+from workshopkit.pipeline import Outcome as BuildOutcome
+from workshopkit.pipeline import build
 
 TESTS = Path(__file__).resolve().parent
 
@@ -579,7 +581,7 @@ DRIVER = textwrap.dedent(
     import os, sys, time
     from pathlib import Path
     from export_scenarios import fake_results
-    from workshopkit import build as build_module, execute, export
+    from workshopkit import build as build_module, execute, export, pipeline
     from workshopkit.execute import RunReport
 
     root, scratch, mode = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3]
@@ -607,7 +609,7 @@ DRIVER = textwrap.dedent(
             print("locked", flush=True)
             time.sleep(seconds)
         sys.exit(0)
-    outcome = build_module.build(root)
+    outcome = pipeline.build(root)
     for line in outcome.messages:
         print(line, flush=True)
     sys.exit(int(outcome.exit_code))
@@ -760,7 +762,7 @@ def test_read_only_output_folder_exits_2_before_any_kernel(world_readable_root: 
     code = (
         "import sys; from pathlib import Path\n"
         "from workshopkit import execute\n"
-        "from workshopkit.build import build\n"
+        "from workshopkit.pipeline import build\n"
         "def no_run(*a, **k): raise SystemExit('a kernel would have started')\n"
         "execute.run_lessons = no_run\n"
         f"outcome = build(Path({str(root)!r}), Path({str(parent / 'dist')!r}))\n"

@@ -9,7 +9,8 @@ import nbformat
 from click.testing import CliRunner
 
 from workshopkit.cli import cli
-from workshopkit.events import check_decks, deck_facts, plan_programme
+from workshopkit.events import plan_programme
+from workshopkit.export.events import check_decks, deck_facts
 from workshopkit.load import to_notebook
 from workshopkit.model import LessonResult, Status, Workshop
 from workshopkit.pipeline import open_workshop

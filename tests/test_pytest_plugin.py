@@ -160,6 +160,17 @@ def test_an_invalid_workshop_is_a_readable_collection_error(pytester: pytest.Pyt
     assert result.ret == 2
 
 
+def test_an_evening_over_its_budget_does_not_stop_its_lessons(pytester: pytest.Pytester) -> None:
+    """Event rules are about the evening, not about whether a lesson runs (issue 13): the
+    collection used to fail on the budget, like `check`, and no lesson ran."""
+    toml = 'title = "T"\n[[events]]\nid = "e"\ntitle = "E"\nminutes = 1\nlessons = ["intro"]\n'
+    (pytester.path / "workshop.toml").write_text(toml, encoding="utf-8")
+    (pytester.path / "intro.py").write_text(INTRO, encoding="utf-8")
+    result = pytester.runpytest("--lessons", "--collect-only", "-q", "-p", "no:cacheprovider")
+    result.stdout.fnmatch_lines(["intro.py::intro", "*1 test collected*"])
+    assert result.ret == 0
+
+
 def test_a_lesson_outside_any_workshop(pytester: pytest.Pytester) -> None:
     (pytester.path / "alone.py").write_text(INTRO, encoding="utf-8")
     result = pytester.runpytest("--lessons", "-p", "no:cacheprovider")

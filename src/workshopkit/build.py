@@ -1,12 +1,14 @@
-"""`workshopkit build`: check, run, assemble and export, then replace `dist/` atomically.
+"""The output folder of `workshopkit build`: checked, locked, cleaned up, replaced atomically.
+
+The build itself is a sequence of stages in `pipeline.py` (`BUILD`); this module is what two of
+them do with the output folder:
 
 ```
-open_workshop + check_assets      exit 2 on any error, before a kernel starts
-output folder checks + lock       exit 2: not writable, not a dist, inside a lesson's folder,
-                                  build in progress (pid N)
-run_lessons                       exit 1 if a lesson failed (dist kept unless keep_going)
-export_workshop -> dist.tmp-<pid>/dist   exit 3 on disk full / write errors, naming the path
-swap: dist -> dist.old-<pid>/dist, dist.tmp-<pid>/dist -> dist, remove both folders
+claim_output    before any kernel starts, exit 2: not writable, not a dist, holds the workshop
+                or lessons, inside a lesson's folder, build in progress (pid N); takes the lock
+                and removes what killed builds left
+export          into dist.tmp-<pid>/dist (made by `make_staging`)
+swap_into_place dist -> dist.old-<pid>/dist, dist.tmp-<pid>/dist -> dist, remove both folders
 ```
 
 Everything is written into `<name>.tmp-<pid>/<name>` beside the output folder (so on the same
@@ -25,55 +27,44 @@ a kill came between the two renames and there is no output. A folder merely name
 leftover (`dist.old-20240101`, `dist.tmp-2`) is never touched nor renamed.
 
 On KeyboardInterrupt or SIGTERM the temporary folder is removed, `dist/` is left as it was and
-the exception propagates, so the CLI exits 130 or 143. Expected failures are returned as a
-`BuildOutcome`, never raised; the CLI only prints it.
+the exception propagates, so the CLI exits 130 or 143. Expected failures are returned as
+values (`claim_output` returns the reason as a string), never raised.
 """
 
 from __future__ import annotations
 
 import contextlib
-import errno
 import json
 import os
 import secrets
 import shutil
 import signal
 import stat
-import sys
 import threading
-import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from .errors import ExitCode, WorkshopkitError
-from .model import Diagnostic, LessonResult, Status, Workshop
+from .model import Workshop
 
-if TYPE_CHECKING:
-    from .execute import RunEvent, RunOptions
-    from .export import ExportResult
-
-__all__ = ["BuildInProgress", "BuildLock", "BuildOutcome", "build", "default_output"]
+__all__ = [
+    "BuildInProgress",
+    "BuildLock",
+    "Claimed",
+    "claim_output",
+    "clean_leftovers",
+    "default_output",
+    "make_staging",
+    "output_problem",
+    "remove_staging",
+    "swap_into_place",
+]
 
 DIST = "dist"
 MARKER = ".workshopkit-build"  # inside every folder a build creates beside the output
 MARKER_TAG = "build-folder"
-
-
-@dataclass(frozen=True, slots=True)
-class BuildOutcome:
-    """What a build did; `exit_code` follows DESIGN.md §6."""
-
-    exit_code: ExitCode
-    results: tuple[LessonResult, ...] = ()
-    dist: Path | None = None  # the output folder
-    written: bool = False  # whether this build replaced it
-    messages: tuple[str, ...] = ()  # lines for the user, in order
-    diagnostics: tuple[Diagnostic, ...] = ()  # validation and asset problems (errors and warnings)
-    export: ExportResult | None = field(default=None, repr=False)
-    seconds: float = 0.0
-    kernels_started: int = 0
 
 
 class BuildInProgress(WorkshopkitError):
@@ -507,177 +498,69 @@ def swap_into_place(tmp: Path, output: Path) -> list[str]:
 
 
 # --------------------------------------------------------------------------------------------
-# The build
+# Claiming the output folder, staging the export
 
 
-def _diagnostic_lines(diagnostics: tuple[Diagnostic, ...]) -> tuple[str, ...]:
-    return tuple(str(d) for d in diagnostics)
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    """An output folder this build may replace: locked until the `ExitStack` given closes."""
+
+    output: Path
+    source_date_epoch: int | None
+    notes: tuple[str, ...] = ()  # what was cleaned up after killed builds
 
 
-def build(
-    path: Path,
-    out: Path | None = None,
-    options: RunOptions | None = None,
-    *,
-    keep_going: bool = False,
-    on_event: Callable[[RunEvent], None] | None = None,
-) -> BuildOutcome:
-    """Build the workshop at or above `path` into `out` (default `<root>/dist`)."""
-    from .pipeline import open_workshop
+def claim_output(out: Path | None, workshop: Workshop, held: contextlib.ExitStack) -> Claimed | str:
+    """Check the output folder (default `<root>/dist`), take its lock and clean up what killed
+    builds left, all before any kernel starts; or say why the build must not go on (exit 2).
 
-    started = time.monotonic()
-    opened = open_workshop(path)
-    if opened.workshop is None:
-        return BuildOutcome(
-            ExitCode.INVALID,
-            diagnostics=opened.diagnostics,
-            messages=(f"{len(opened.errors)} error(s): nothing was run or written",),
-        )
-    workshop = opened.workshop
-    diagnostics = opened.diagnostics
-
-    def invalid(message: str, output: Path | None = None) -> BuildOutcome:
-        return BuildOutcome(
-            ExitCode.INVALID, dist=output, diagnostics=diagnostics, messages=(f"error: {message}",)
-        )
-
+    The lock, and SIGTERM raising `SystemExit(143)` (unless someone handles it already), stay
+    until `held` closes."""
     try:
         epoch = source_date_epoch()
     except ValueError as exc:
-        return invalid(str(exc))
+        return str(exc)
     output = _absolute(out if out is not None else default_output(workshop.root))
     problem = output_problem(output, workshop.root, [lesson.path for lesson in workshop.lessons])
     if problem:
-        return invalid(problem, output)
+        return problem
     try:
         output.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        return invalid(f"cannot create {output.parent}: {exc.strerror}", output)
+        return f"cannot create {output.parent}: {exc.strerror}"
     if output.is_dir() and not os.access(output, os.W_OK | os.X_OK):
-        return invalid(f"output folder {output} is not writable; nothing was run", output)
-
+        return f"output folder {output} is not writable; nothing was run"
     lock = BuildLock(output)
     try:
-        lock.acquire()
+        held.enter_context(lock)
     except BuildInProgress as exc:
-        return invalid(str(exc), output)
+        return str(exc)
     except OSError as exc:
-        return invalid(
-            f"output folder {output.parent} is not writable ({exc.strerror}); nothing was run",
-            output,
-        )
+        return f"output folder {output.parent} is not writable ({exc.strerror}); nothing was run"
     notes: list[str] = []
+    if lock.stale_pid is not None:
+        notes.append(f"a previous build (pid {lock.stale_pid}) did not finish; cleaning up")
     try:
-        if lock.stale_pid is not None:
-            notes.append(f"a previous build (pid {lock.stale_pid}) did not finish; cleaning up")
-        try:
-            notes += clean_leftovers(output)
-        except OSError as exc:
-            return invalid(f"cannot clean up after an interrupted build: {exc}", output)
-        taken = _name_taken(output)
-        if taken:
-            return invalid(taken, output)
-        with _sigterm_raises():
-            return _run_and_export(
-                workshop, output, options, keep_going, on_event, epoch, diagnostics, notes, started
-            )
-    finally:
-        lock.release()
-
-
-def _run_and_export(
-    workshop: Workshop,
-    output: Path,
-    options: RunOptions | None,
-    keep_going: bool,
-    on_event: Callable[[RunEvent], None] | None,
-    epoch: int | None,
-    diagnostics: tuple[Diagnostic, ...],
-    notes: list[str],
-    started: float,
-) -> BuildOutcome:
-    from .errors import ValidationFailed
-    from .execute import RunOptions, run_lessons
-    from .export import ExportError, export_workshop
-
-    def outcome(code: ExitCode, *lines: str, **kw: Any) -> BuildOutcome:
-        return BuildOutcome(
-            code,
-            results=results,
-            dist=output,
-            diagnostics=diagnostics,
-            messages=(*notes, *lines),
-            seconds=time.monotonic() - started,
-            kernels_started=kernels,
-            **kw,
-        )
-
-    results: tuple[LessonResult, ...] = ()
-    kernels = 0
-    try:
-        report = run_lessons(workshop, workshop.lessons, options or RunOptions(), on_event)
-    except WorkshopkitError as exc:
-        return outcome(exc.exit_code, f"error: {exc}", "nothing was written")
-    results = report.results
-    kernels = report.kernels_started
-    code = ExitCode(int(report.exit_code))
-    rule_errors = _deck_rules(workshop, results)
-    if rule_errors:
-        diagnostics = tuple(sorted(set(diagnostics) | set(rule_errors)))
-        code = max(code, ExitCode.LESSON_FAILED)
-    failed = [r for r in results if r.status is Status.FAILED]
-    if code is ExitCode.INFRASTRUCTURE:
-        return outcome(code, f"{output} left as it was: lessons could not be run")
-    if code is not ExitCode.OK and not keep_going:
-        what = f"{len(failed)} lesson(s) failed" if failed else "event rules were broken"
-        return outcome(code, f"{output} left as it was: {what} (--keep-going writes it anyway)")
-
-    tmp = _temp_name(output, "tmp", os.getpid())
-    created = swapped = False
-    try:
-        _make_owned(tmp, "tmp", output)  # fails if the name is taken: never someone else's
-        created = True
-        (tmp / output.name).mkdir()
-        exported = export_workshop(workshop, results, tmp / output.name, source_date_epoch=epoch)
-        notes += swap_into_place(tmp, output)
-        swapped = True
-    except ExportError as exc:
-        return outcome(ExitCode.INFRASTRUCTURE, f"error: {exc}", f"{output} left as it was")
-    except ValidationFailed as exc:
-        diagnostics = tuple(sorted(set(diagnostics) | set(exc.diagnostics)))
-        return outcome(ExitCode.INVALID, f"error: {exc}", f"{output} left as it was")
-    except WorkshopkitError as exc:
-        return outcome(exc.exit_code, f"error: {exc}", f"{output} left as it was")
+        notes += clean_leftovers(output)
     except OSError as exc:
-        where = exc.filename or tmp
-        reason = "no space left on device" if exc.errno == errno.ENOSPC else exc.strerror
-        return outcome(
-            ExitCode.INFRASTRUCTURE, f"error: {where}: {reason}", f"{output} left as it was"
-        )
-    finally:
-        if created and not swapped:
-            with contextlib.suppress(OSError):
-                _remove(tmp)
-    left = f", {len(exported.left_out)} failed lesson(s) marked and left out" if failed else ""
-    summary = (
-        f"wrote {output} ({len(exported.exported)} lessons, {len(exported.bundles)} "
-        f"bundle{'s' * (len(exported.bundles) != 1)}{left})"
-    )
-    diagnostics = tuple(sorted(set(diagnostics) | set(exported.diagnostics)))
-    return outcome(code, summary, written=True, export=exported)
+        return f"cannot clean up after an interrupted build: {exc}"
+    taken = _name_taken(output)
+    if taken:
+        return taken
+    held.enter_context(_sigterm_raises())
+    return Claimed(output, epoch, tuple(notes))
 
 
-def _deck_rules(workshop: Workshop, results: tuple[LessonResult, ...]) -> list[Diagnostic]:
-    """Event rules that need the executed notebooks (lightning slide limits, code shown)."""
-    try:
-        from .events import check_decks
-    except ImportError:  # pragma: no cover - events are optional
-        return []
-    return [d for d in check_decks(workshop, results) if d.is_error]
+def make_staging(output: Path) -> Path:
+    """`<output>.tmp-<pid>/<output name>`, new and empty, for the export (its folder carries this
+    build's marker; it fails if the name is taken: never someone else's folder)."""
+    tmp = _make_owned(_temp_name(output, "tmp", os.getpid()), "tmp", output)
+    staged = tmp / output.name
+    staged.mkdir()
+    return staged
 
 
-if __name__ == "__main__":  # pragma: no cover - manual use: python -m workshopkit.build PATH
-    result = build(Path(sys.argv[1] if len(sys.argv) > 1 else "."))
-    for line in (*_diagnostic_lines(result.diagnostics), *result.messages):
-        print(line, file=sys.stderr)
-    sys.exit(int(result.exit_code))
+def remove_staging(staged: Path) -> None:
+    """Remove the folder `make_staging` made, if it is still there (a build that did not swap)."""
+    with contextlib.suppress(OSError):
+        _remove(staged.parent)

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import contextlib
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
 from . import __version__
 from .errors import ExitCode, WorkshopkitError
 from .model import LEVEL_NAMES
+
+if TYPE_CHECKING:
+    from .pipeline import Job, Outcome, Stage
 
 PATH_ARG = click.Path(path_type=Path)
 
@@ -22,27 +25,42 @@ def _fail(error: WorkshopkitError) -> NoReturn:
     sys.exit(int(error.exit_code))
 
 
-def _open(path: Path, only: tuple[Path, ...] = (), *, stdout_is_data: bool = False) -> Any:
-    """Run the cheap stages and print their diagnostics; exit 2 if the workshop is invalid.
+def _checked(path: Path, *, stdout_is_data: bool = False) -> Any:
+    """Run the CHECK stages and print every diagnostic; exit 2 if the workshop is invalid.
 
     GitHub annotations go to stdout, except when stdout carries data (`list --json`).
     """
-    from .pipeline import open_workshop
-    from .report import diagnostics_summary, github_annotation, in_github_actions
+    from .pipeline import CHECK, Job, run_pipeline
+    from .report import diagnostics_summary
 
-    opened = open_workshop(path, only)
-    for diagnostic in opened.diagnostics:
+    outcome = run_pipeline(CHECK, Job(path, command="check"))
+    for diagnostic in outcome.diagnostics:
         click.echo(str(diagnostic), err=True)
-        if in_github_actions():
-            kind = "error" if diagnostic.is_error else "warning"
-            click.echo(
-                github_annotation(kind, diagnostic.path, diagnostic.line, diagnostic.message),
-                err=stdout_is_data,
-            )
-    if opened.workshop is None:
-        click.echo(diagnostics_summary(opened.diagnostics, opened.lesson_count), err=True)
-        sys.exit(int(ExitCode.INVALID))
-    return opened
+    _annotate(outcome, err=stdout_is_data)
+    if outcome.workshop is None:
+        click.echo(diagnostics_summary(outcome.diagnostics, outcome.lesson_count), err=True)
+        sys.exit(int(outcome.exit_code))
+    return outcome
+
+
+def _annotate(outcome: Outcome, *, err: bool = False) -> None:
+    """`::error file=...,line=...::` lines for GitHub Actions: every diagnostic, an error that
+    stopped the command, every broken event rule and every failed lesson."""
+    from .errors import InfrastructureError
+    from .report import error_annotations, github_annotation, in_github_actions
+
+    if not in_github_actions():
+        return
+    for diagnostic in (*outcome.diagnostics, *outcome.rule_breaks):
+        kind = "error" if diagnostic.is_error else "warning"
+        line = github_annotation(kind, diagnostic.path, diagnostic.line, diagnostic.message)
+        click.echo(line, err=err)
+    error = outcome.error
+    if isinstance(error, InfrastructureError):
+        where = error.path or "workshop.toml"
+        click.echo(github_annotation("error", where, error.line, error.message), err=err)
+    for line in error_annotations(outcome.results):
+        click.echo(line, err=err)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -63,9 +81,9 @@ def check(path: Path) -> None:
     from .events import plan_programme
     from .report import diagnostics_summary
 
-    opened = _open(path)
-    for event in opened.workshop.config.events:
-        programme = plan_programme(event, opened.workshop)
+    outcome = _checked(path)
+    for event in outcome.workshop.config.events:
+        programme = plan_programme(event, outcome.workshop)
         budget = f" of {event.minutes}" if event.minutes else ""
         click.echo(
             f"event {event.id}: {programme.minutes}{budget} min in {len(programme.items)} items "
@@ -73,7 +91,7 @@ def check(path: Path) -> None:
             "executed notebooks)",
             err=True,
         )
-    click.echo(diagnostics_summary(opened.diagnostics, opened.lesson_count), err=True)
+    click.echo(diagnostics_summary(outcome.diagnostics, outcome.lesson_count), err=True)
 
 
 @cli.command(name="list")
@@ -84,11 +102,11 @@ def list_(path: Path, as_json: bool, events: bool) -> None:
     """Print each track and its lessons in teaching order (or each event's programme)."""
     from .report import print_events, print_tracks
 
-    opened = _open(path, stdout_is_data=as_json)
+    outcome = _checked(path, stdout_is_data=as_json)
     if events:
-        print_events(opened.workshop, sys.stdout, as_json=as_json)
+        print_events(outcome.workshop, sys.stdout, as_json=as_json)
     else:
-        print_tracks(opened.workshop, sys.stdout, as_json=as_json)
+        print_tracks(outcome.workshop, sys.stdout, as_json=as_json)
 
 
 def _parameters(values: tuple[str, ...]) -> dict[str, Any]:
@@ -179,6 +197,18 @@ def run_options(func: Any) -> Any:
     return func
 
 
+def report_options(report_help: str) -> Callable[[Any], Any]:
+    """`--junit-xml` and `--report`, shared by `run` and `build`."""
+
+    def decorate(func: Any) -> Any:
+        func = click.option("--report", "report_path", type=PATH_ARG, help=report_help)(func)
+        return click.option(
+            "--junit-xml", type=PATH_ARG, help="Also write a JUnit XML report to this file."
+        )(func)
+
+    return decorate
+
+
 def _make_options(kw: dict[str, Any]) -> Any:
     from .execute import RunOptions
 
@@ -196,13 +226,7 @@ def _make_options(kw: dict[str, Any]) -> Any:
 @cli.command()
 @click.argument("paths", type=PATH_ARG, nargs=-1)
 @run_options
-@click.option("--junit-xml", type=PATH_ARG, help="Also write a JUnit XML report to this file.")
-@click.option(
-    "--report",
-    "report_path",
-    type=PATH_ARG,
-    help="Where to write report.json [default: .workshopkit/report.json].",
-)
+@report_options("Where to write report.json [default: .workshopkit/report.json].")
 def run(
     paths: tuple[Path, ...], junit_xml: Path | None, report_path: Path | None, **kw: Any
 ) -> None:
@@ -210,98 +234,32 @@ def run(
 
     Failures name the lesson's source line: lessons/intro.py:42 (cell 3): ValueError: boom
     """
-
-    # Ctrl-C or SIGTERM anywhere (while kernels run, or while reports are written) ends with
-    # 130/143; run_lessons kills every kernel on the way out, and reports are written
-    # atomically, so the previous report.json stays intact.
-    with _stopping_kernels(""):
-        _run(paths, junit_xml, report_path, kw)
-
-
-def _run(
-    paths: tuple[Path, ...], junit_xml: Path | None, report_path: Path | None, kw: dict[str, Any]
-) -> NoReturn:
-    from .errors import InfrastructureError
-    from .execute import report_json, run_lessons
-    from .progress import RunDisplay
-    from .report import error_annotations, in_github_actions, write_json_atomic
-    from .report import junit_xml as to_junit
+    from .pipeline import RUN, Job
 
     start = paths[0] if paths else Path()
-    opened = _open(start if start.is_dir() else start.parent, tuple(p for p in paths))
-    workshop = opened.workshop
-    options = _make_options(kw)
-    target = report_path or workshop.root / ".workshopkit" / "report.json"
-    display = RunDisplay(len(opened.selected))
-    try:
-        with display:
-            report = run_lessons(workshop, opened.selected, options, on_event=display.on_event)
-    except InfrastructureError as error:
-        # Before any lesson ran (no such kernel): still replace the last report, so that CI never
-        # reads an old success.
-        write_json_atomic(target, _infrastructure_report(workshop, error))
-        if in_github_actions():
-            click.echo(_annotation(error))
-        _fail(error)
-    display.summary(report)
-    report = _check_decks(opened.workshop, report)
-    write_json_atomic(target, report_json(report, workshop))
-    if junit_xml is not None:
-        _write_text_atomic(junit_xml, to_junit(report.results, report.seconds))
-    if in_github_actions():
-        for line in error_annotations(report.results):
-            click.echo(line)
-    sys.exit(int(report.exit_code))
+    folder = start if start.is_dir() else start.parent
+    job = Job(folder, paths, _make_options(kw), report=report_path, junit_xml=junit_xml)
+    _run_and_show(RUN, job, "")
 
 
-def _infrastructure_report(workshop: Any, error: WorkshopkitError) -> dict[str, Any]:
-    import platform
+def _run_and_show(stages: tuple[Stage, ...], job: Job, note: str) -> NoReturn:
+    """Run `stages` with the progress display, print what is left and exit with the code.
 
-    return {
-        "workshop": workshop.config.title,
-        "python": platform.python_version(),
-        "seconds": 0.0,
-        "kernels_started": 0,
-        "exit_code": int(error.exit_code),
-        "error": str(error),
-        "rule_errors": [],
-        "lessons": [],
-    }
-
-
-def _annotation(error: WorkshopkitError) -> str:
-    from .report import github_annotation
-
-    return github_annotation("error", error.path or "workshop.toml", error.line, error.message)
-
-
-def _write_text_atomic(path: Path, text: str) -> None:
-    import os
-    import tempfile
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        Path(tmp).replace(path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def _check_decks(workshop: Any, report: Any) -> Any:
-    """Event rules that need executed notebooks; a broken rule fails the run (exit 1)."""
+    Ctrl-C or SIGTERM anywhere (while kernels run, or while reports are written) ends with
+    130/143: run_lessons kills every kernel on the way out, the build's staging folder is
+    removed, and reports are written atomically, so the previous report.json stays intact.
+    """
     from dataclasses import replace
 
-    from .events import check_decks
+    from .pipeline import run_pipeline
+    from .progress import RunDisplay
 
-    problems = check_decks(workshop, report.results)
-    for problem in problems:
-        click.echo(str(problem), err=True)
-    if any(p.is_error for p in problems):
-        return replace(report, rule_errors=tuple(str(p) for p in problems if p.is_error))
-    return report
+    display = RunDisplay(command="build" if job.command == "build" else "run")
+    with _stopping_kernels(note), display:
+        outcome = run_pipeline(stages, replace(job, on_event=display.on_event))
+    display.finish(outcome)
+    _annotate(outcome)
+    sys.exit(int(outcome.exit_code))
 
 
 @cli.command()
@@ -315,40 +273,34 @@ def _check_decks(workshop: Any, report: Any) -> Any:
     help="Write dist/ even when lessons fail (they are marked and left out of bundles).",
 )
 @run_options
-def build(path: Path, output: Path | None, keep_going: bool, **kw: Any) -> None:
+@report_options("Also write report.json here (dist/report.json is always written with dist/).")
+def build(
+    path: Path,
+    output: Path | None,
+    keep_going: bool,
+    junit_xml: Path | None,
+    report_path: Path | None,
+    **kw: Any,
+) -> None:
     """Check, run and export the workshop into dist/: index page, notebooks, slides, zips.
 
-    dist/ is replaced only when everything succeeded; a failed or interrupted build leaves the
-    previous one as it was.
+    dist/ is replaced only when every lesson passed (or with --keep-going); a failed or
+    interrupted build leaves the previous one as it was. Broken event rules (slide limits,
+    code on every talk's slides, the minutes budget) exit 1 but do not stop the build.
     """
-
-    from .build import build as build_workshop
-    from .progress import RunDisplay
-    from .report import error_annotations, in_github_actions
+    from .pipeline import BUILD, Job
 
     options = _make_options(kw)
-    display = RunDisplay(0)
-    with _stopping_kernels("; dist/ is as it was"), display:
-        outcome = build_workshop(
-            path, output, options, keep_going=keep_going, on_event=display.on_event
-        )
-    for diagnostic in outcome.diagnostics:
-        click.echo(str(diagnostic), err=True)
-    if outcome.results:
-        display.summary_of(outcome.results, outcome.seconds, outcome.kernels_started)
-    for message in outcome.messages:
-        click.echo(message, err=True)
-    if in_github_actions():
-        from .report import github_annotation
-
-        for diagnostic in outcome.diagnostics:
-            kind = "error" if diagnostic.is_error else "warning"
-            click.echo(
-                github_annotation(kind, diagnostic.path, diagnostic.line, diagnostic.message)
-            )
-        for line in error_annotations(outcome.results):
-            click.echo(line)
-    sys.exit(int(outcome.exit_code))
+    job = Job(
+        path,
+        options=options,
+        output=output,
+        keep_going=keep_going,
+        report=report_path,
+        junit_xml=junit_xml,
+        command="build",
+    )
+    _run_and_show(BUILD, job, "; dist/ is as it was")
 
 
 @cli.group()

@@ -2,28 +2,18 @@
 community's rules of thumb (a talk for people starting out, something from the bleeding edge,
 lightning talks with hard limits on minutes and slides, and every speaker shows code).
 
-`plan_programme` and `check_event` are pure and run in `workshopkit check`; slide counts and
-"shows code" need each talk's deck and executed notebook, so `check_decks` runs in `run`/`build`.
+`plan_programme` and the rules here are pure and need no kernel: `check` reports them before any
+lesson runs (exit 2). Slide counts and "shows code" need each talk's deck and executed notebook:
+those rules live with the decks, in `export.events.check_decks`. `run` and `build` judge every
+rule of every event together, after the lessons ran (pipeline.judge_events), so a broken rule
+never keeps a lesson from running.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
 
-from .model import (
-    TAG_SKIP,
-    Diagnostic,
-    EventSpec,
-    Lesson,
-    LessonResult,
-    Level,
-    Severity,
-    Status,
-    Workshop,
-)
+from .model import Diagnostic, EventSpec, Lesson, Level, Severity, Workshop
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,14 +46,6 @@ class Programme:
         return tuple(item.lesson for item in self.items if item.lesson is not None)
 
 
-@dataclass(frozen=True, slots=True)
-class DeckFacts:
-    """What a talk's slides really show."""
-
-    slides: int
-    code_with_output: int
-
-
 def _clock(start: str, offset: int) -> str:
     if not start:
         return ""
@@ -94,56 +76,71 @@ def plan_programme(event: EventSpec, workshop: Workshop) -> Programme:
     return Programme(event, tuple(items))
 
 
-def check_event(event: EventSpec, index: int, workshop: Workshop) -> list[Diagnostic]:
-    """The rules that need no kernel: budget, content mix, lightning minutes, references."""
+def event_references(workshop: Workshop) -> list[Diagnostic]:
+    """Breaks and speakers naming a lesson the event does not hold: mistakes in workshop.toml,
+    errors that stop every command (exit 2), like an event naming an unknown lesson."""
     config = workshop.config
-    where = config.relpath
-    line = config.line_of(f"events.{index}")
+    out: list[Diagnostic] = []
+    for index, event in enumerate(config.events):
+        known = set(event.lessons)
+        for pause in event.breaks:
+            if pause.after not in known:
+                out.append(
+                    Diagnostic(
+                        config.relpath,
+                        config.line_of(f"events.{index}.breaks"),
+                        Severity.ERROR,
+                        f"event '{event.id}': break '{pause.title}' comes after '{pause.after}', "
+                        "which is not in its lessons",
+                    )
+                )
+        for ident in event.speakers:
+            if ident not in known:
+                out.append(
+                    Diagnostic(
+                        config.relpath,
+                        config.line_of(f"events.{index}.speakers"),
+                        Severity.ERROR,
+                        f"event '{event.id}': speaker given for '{ident}', which is not in its "
+                        "lessons",
+                    )
+                )
+    return out
+
+
+def check_programme(event: EventSpec, index: int, workshop: Workshop) -> list[Diagnostic]:
+    """The rules that need no kernel: the minutes budget, the content mix, lightning minutes.
+
+    `workshop` may hold only the lessons that passed validation: the mix is judged only when
+    every lesson of the event is there (a lesson with a typo in its level would otherwise make
+    the evening look as if it had no beginner or advanced item); the budget and lightning
+    limits count what is there, so they never report a break that is not one.
+    """
+    config = workshop.config
     out: list[Diagnostic] = []
     programme = plan_programme(event, workshop)
-    known = set(event.lessons)
-    for pause in event.breaks:
-        if pause.after not in known:
-            out.append(
-                Diagnostic(
-                    where,
-                    config.line_of(f"events.{index}.breaks"),
-                    Severity.ERROR,
-                    f"event '{event.id}': break '{pause.title}' comes after '{pause.after}', "
-                    "which is not in its lessons",
-                )
-            )
-    for ident in event.speakers:
-        if ident not in known:
-            out.append(
-                Diagnostic(
-                    where,
-                    config.line_of(f"events.{index}.speakers"),
-                    Severity.ERROR,
-                    f"event '{event.id}': speaker given for '{ident}', which is not in its lessons",
-                )
-            )
     if event.minutes is not None and programme.minutes > event.minutes:
         out.append(
             Diagnostic(
-                where,
+                config.relpath,
                 config.line_of(f"events.{index}.minutes"),
                 Severity.ERROR,
                 f"event '{event.id}' runs {programme.minutes} min, "
                 f"{programme.minutes - event.minutes} over its {event.minutes}-minute budget",
             )
         )
+    complete = {lesson.id for lesson in programme.lessons} == set(event.lessons)
     levels = {lesson.meta.level for lesson in programme.lessons}
     missing = [
         name
         for level, name in ((Level.BEGINNER, "beginner"), (Level.ADVANCED, "advanced"))
         if level not in levels
     ]
-    if missing and programme.lessons:
+    if missing and programme.lessons and complete:
         out.append(
             Diagnostic(
-                where,
-                line,
+                config.relpath,
+                config.line_of(f"events.{index}"),
                 Severity.WARNING,
                 f"event '{event.id}' has no {' and no '.join(missing)} item "
                 "(the rule of thumb: something for people starting out and something from the "
@@ -165,86 +162,17 @@ def check_event(event: EventSpec, index: int, workshop: Workshop) -> list[Diagno
     return out
 
 
-def check_events(workshop: Workshop) -> list[Diagnostic]:
+def check_programmes(workshop: Workshop) -> list[Diagnostic]:
+    """`check_programme` for every event: the event rules that need no executed notebook."""
     out: list[Diagnostic] = []
     for index, event in enumerate(workshop.config.events):
-        out.extend(check_event(event, index, workshop))
+        out.extend(check_programme(event, index, workshop))
     return out
 
 
-def deck_facts(nb: Any) -> DeckFacts:
-    """Count the slides of a prepared deck and the code cells on it that ran and printed."""
-    from .export.slides import prepare_slides
-
-    deck = prepare_slides(nb)
-    slides = 0
-    code = 0
-    visible_seen = False
-    for cell in deck.cells:
-        slide_type = cell.get("metadata", {}).get("slideshow", {}).get("slide_type", "-")
-        if slide_type in ("skip", "notes"):
-            continue
-        if slide_type in ("slide", "subslide") or not visible_seen:
-            slides += 1  # nbconvert forces the first visible cell to start a slide
-        visible_seen = True
-        tags = cell.get("metadata", {}).get("tags", [])
-        if (
-            cell.get("cell_type") == "code"
-            and cell.get("execution_count") is not None
-            and cell.get("outputs")
-            and TAG_SKIP not in tags
-        ):
-            code += 1
-    return DeckFacts(slides, code)
-
-
-def check_decks(
-    workshop: Workshop,
-    results: Sequence[LessonResult],
-    facts: Mapping[str, DeckFacts] | None = None,
-) -> list[Diagnostic]:
-    """Slide limits of lightning talks and `must_show_code`, from the executed notebooks."""
-    if not workshop.config.events:
-        return []
-    by_result = {r.lesson_id: r for r in results}
-    known: dict[str, DeckFacts] = dict(facts or {})
-    out: list[Diagnostic] = []
-    for event in workshop.config.events:
-        rules = event.lightning
-        for lesson in plan_programme(event, workshop).lessons:
-            if lesson.id not in known:
-                result = by_result.get(lesson.id)
-                if result is None or result.status is not Status.PASSED or result.notebook is None:
-                    continue
-                known[lesson.id] = deck_facts(_read(result.notebook))
-            fact = known[lesson.id]
-            if lesson.meta.kind == "lightning" and fact.slides > rules.max_slides:
-                out.append(
-                    Diagnostic(
-                        lesson.relpath,
-                        lesson.line_of(""),
-                        Severity.ERROR,
-                        f"lightning talk '{lesson.id}' has {fact.slides} slides, over the "
-                        f"{rules.max_slides}-slide limit of event '{event.id}'",
-                    )
-                )
-            if rules.must_show_code and fact.code_with_output == 0:
-                out.append(
-                    Diagnostic(
-                        lesson.relpath,
-                        lesson.line_of(""),
-                        Severity.ERROR,
-                        f"'{lesson.id}' shows no code on its slides (event '{event.id}' requires "
-                        "every speaker to show a code cell that runs and prints something)",
-                    )
-                )
-    return sorted(set(out))
-
-
-def _read(path: Path) -> Any:
-    import nbformat
-
-    return nbformat.read(str(path), as_version=4)  # type: ignore[no-untyped-call]
+def check_events(workshop: Workshop) -> list[Diagnostic]:
+    """Everything `workshopkit check` says about events: references and programme rules."""
+    return [*event_references(workshop), *check_programmes(workshop)]
 
 
 def format_programme(programme: Programme) -> str:

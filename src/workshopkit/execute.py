@@ -15,7 +15,6 @@ import os
 import re
 import shutil
 import signal
-import sys
 import tempfile
 import threading
 import time
@@ -78,16 +77,17 @@ class RunEvent:
 
 @dataclass(frozen=True, slots=True)
 class RunReport:
+    """What executing lessons gave (event rules and report.json are the pipeline's business)."""
+
     results: tuple[LessonResult, ...]
     kernels_started: int
     seconds: float
-    rule_errors: tuple[str, ...] = ()  # event rules broken by what the lessons' decks show
 
     @property
     def exit_code(self) -> ExitCode:
         if any(r.error is not None and r.error.kind == "infrastructure" for r in self.results):
             return ExitCode.INFRASTRUCTURE
-        if self.rule_errors or any(r.status is Status.FAILED for r in self.results):
+        if any(r.status is Status.FAILED for r in self.results):
             return ExitCode.LESSON_FAILED
         return ExitCode.OK
 
@@ -876,15 +876,3 @@ def _run_pool(
         raise
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
-
-
-def report_json(report: RunReport, workshop: Workshop) -> dict[str, Any]:
-    return {
-        "workshop": workshop.config.title,
-        "python": sys.version.split()[0],
-        "seconds": round(report.seconds, 3),
-        "kernels_started": report.kernels_started,
-        "exit_code": int(report.exit_code),
-        "rule_errors": list(report.rule_errors),
-        "lessons": [r.to_json() for r in report.results],
-    }

@@ -4,6 +4,10 @@ Registered under the `pytest11` entry point, so it loads everywhere: it does not
 `--lessons` is given. Items are named by lesson id and marked with their level, so
 `-m beginner` and `-k attention` select; failures read `lessons/intro.py:42 (cell 3): ValueError:
 boom` followed by the traceback. Works with pytest-xdist (`-n 2`).
+
+The plugin runs the pipeline as far as `run` does, minus what is not about one lesson: it
+opens the workshop as the `validate` stage does (event rules never stop a lesson from running),
+and each item runs the `execute` stage on its lesson. pytest shows the progress itself.
 """
 
 from __future__ import annotations
@@ -88,7 +92,7 @@ def _opened(config: pytest.Config, path: Path) -> Any:
         raise InvalidWorkshop(f"{path}: no workshop.toml in its folder or any parent folder")
     cache = config.stash[_WORKSHOPS]
     if root not in cache:
-        cache[root] = open_workshop(root)
+        cache[root] = open_workshop(root, event_rules=False)
     return cache[root]
 
 
@@ -119,8 +123,8 @@ class LessonItem(pytest.Item):
         self.failed_line: int | None = None
 
     def runtest(self) -> None:
-        from .errors import WorkshopkitError
-        from .execute import RunOptions, parse_parameter, run_lessons
+        from .execute import RunOptions, parse_parameter
+        from .pipeline import Job, Outcome, execute
 
         opt = self.config.getoption
         options = RunOptions(
@@ -130,9 +134,10 @@ class LessonItem(pytest.Item):
             parameters=dict(parse_parameter(p) for p in opt("lessons_param")),
             use_cache=not opt("lessons_no_cache"),
         )
-        try:
-            report = run_lessons(self.workshop, [self.lesson], options)
-        except WorkshopkitError as error:  # no such kernel: a located message, not a traceback
+        job = Job(self.workshop.root, options=options)
+        outcome = execute(job, Outcome(workshop=self.workshop, selected=(self.lesson,)))
+        error = outcome.error
+        if error is not None:  # no such kernel: a located message, not a traceback
             raise LessonFailed(
                 LessonResult(
                     self.lesson.id,
@@ -149,8 +154,8 @@ class LessonItem(pytest.Item):
                         "infrastructure",
                     ),
                 )
-            ) from None
-        result = report.results[0]
+            )
+        result = outcome.results[0]
         if result.status is Status.SKIPPED:
             pytest.skip(f"{self.lesson.relpath}: {result.reason}")
         if result.status is Status.FAILED:

@@ -1,15 +1,56 @@
-"""Turn stage results into what people and machines read: text, tables, JSON, annotations."""
+"""Turn stage results into what people and machines read: text, tables, JSON, annotations.
+
+`report.json` has one schema, whoever writes it: `workshopkit run` (`.workshopkit/report.json`,
+or `--report F`), `workshopkit build` (`dist/report.json`, and `--report F`), and a run stopped
+before any lesson ran (no such kernel), so that CI never reads an old success. `report_json`
+below is the only place it is built; the JSON Schema is `report.schema.json` beside this module
+(`SCHEMA_PATH`), and the tests validate every kind of report against it. Version 1 holds:
+
+```
+schema           1; raised when a field changes meaning or goes away (a new field keeps it)
+generator        "workshopkit <version>"
+command          "run" or "build"
+workshop         the title in workshop.toml
+python           the Python version that ran workshopkit
+status           "passed" (exit 0), "failed" (exit 1: a lesson failed or an event rule was
+                 broken), "error" (exit 2 or 3: the command could not finish)
+exit_code        the command's exit code (0, 1, 2, 3; see the README)
+seconds          wall time of executing the lessons (the export is not included)
+kernels_started  kernels started (0 when every result came from the cache)
+summary          lessons per status: passed, failed, skipped (and not-run, when some were not)
+error            null, or what stopped the command, as printed ("workshop.toml: no such kernel")
+event_rules      every event rule finding, {path, line, severity, message}, judged after the
+                 lessons ran (severity "error" is a broken rule)
+diagnostics      what check and the export found, same fields (warnings when lessons ran)
+lessons          one entry per lesson run (build: every lesson), in the workshop's order:
+                 id, path, title, level, minutes, status (passed, failed, skipped, not-run),
+                 seconds, cached, reason, warnings, exported, and error: null or
+                 {path, line, cell, ename, evalue, kind, traceback}
+tracks           build only: {id, title, minutes, lessons, left_out, bundle}; bundle is null
+                 (no zip written) or {file, size, sha256}
+```
+"""
 
 from __future__ import annotations
 
 import json
 import os
+import platform
 import tempfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
-from .model import Diagnostic, LessonResult, Status, Track, Workshop
+from . import __version__
+from .model import Diagnostic, Lesson, LessonResult, Status, Track, Workshop
+
+if TYPE_CHECKING:
+    from .errors import WorkshopkitError
+
+SCHEMA = 1
+SCHEMA_PATH = Path(__file__).with_name("report.schema.json")
+GENERATOR = f"workshopkit {__version__}"
 
 
 def format_diagnostics(diagnostics: Iterable[Diagnostic]) -> list[str]:
@@ -95,6 +136,109 @@ def _print_track(track: Track, out: IO[str]) -> None:
         )
 
 
+@dataclass(frozen=True, slots=True)
+class ReportFacts:
+    """What `report.json` says beyond each lesson's own result."""
+
+    command: str = "build"
+    exit_code: int | None = None  # None: 1 when a lesson failed, else 0 (an export on its own)
+    seconds: float = 0.0
+    kernels_started: int = 0
+    error: WorkshopkitError | None = None
+    event_rules: tuple[Diagnostic, ...] = ()
+    diagnostics: tuple[Diagnostic, ...] = ()
+
+
+def report_json(
+    workshop: Workshop,
+    lessons: Sequence[Lesson],
+    results: Mapping[str, LessonResult],
+    facts: ReportFacts,
+    *,
+    exported: Iterable[str] = (),
+    bundles: Mapping[str, Mapping[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """`report.json` (schema 1, see the module docstring) for `lessons`, in their order.
+
+    `bundles` maps a track id to its zip's `{file, size, sha256}`; a `build` report lists its
+    tracks (a track without a zip has `bundle: null`), a `run` report has none."""
+    done = set(exported)
+    entries = [
+        _lesson_entry(lesson, results.get(lesson.id), lesson.id in done) for lesson in lessons
+    ]
+    counts = {status.value: 0 for status in Status}
+    for entry in entries:
+        counts[entry["status"]] = counts.get(entry["status"], 0) + 1
+    exit_code = facts.exit_code if facts.exit_code is not None else int(counts["failed"] > 0)
+    report: dict[str, Any] = {
+        "schema": SCHEMA,
+        "generator": GENERATOR,
+        "command": facts.command,
+        "workshop": workshop.config.title,
+        "python": platform.python_version(),
+        "status": "passed" if exit_code == 0 else "failed" if exit_code == 1 else "error",
+        "exit_code": exit_code,
+        "seconds": round(facts.seconds, 3),
+        "kernels_started": facts.kernels_started,
+        "summary": counts,
+        "error": _error_json(facts.error),
+        "event_rules": [_diagnostic_json(d) for d in facts.event_rules],
+        "diagnostics": [_diagnostic_json(d) for d in facts.diagnostics],
+        "lessons": entries,
+    }
+    if facts.command == "build":
+        report["tracks"] = [
+            _track_json(track, done, (bundles or {}).get(track.id)) for track in workshop.tracks
+        ]
+    return report
+
+
+def _lesson_entry(lesson: Lesson, result: LessonResult | None, exported: bool) -> dict[str, Any]:
+    entry: dict[str, Any] = (
+        result.to_json()
+        if result is not None
+        else {
+            "id": lesson.id,
+            "path": lesson.relpath,
+            "status": "not-run",
+            "seconds": 0.0,
+            "cached": False,
+            "reason": "not run",
+            "error": None,
+            "warnings": [],
+        }
+    )
+    entry["title"] = lesson.meta.title
+    entry["level"] = lesson.meta.level.value
+    entry["minutes"] = lesson.meta.minutes
+    entry["exported"] = exported
+    return entry
+
+
+def _track_json(track: Track, done: set[str], bundle: Mapping[str, Any] | None) -> dict[str, Any]:
+    return {
+        "id": track.id,
+        "title": track.title,
+        "minutes": track.minutes,
+        "lessons": [lesson.id for lesson in track.lessons],
+        "left_out": [lesson.id for lesson in track.lessons if lesson.id not in done],
+        "bundle": dict(bundle) if bundle is not None else None,
+    }
+
+
+def _diagnostic_json(diagnostic: Diagnostic) -> dict[str, Any]:
+    return {
+        "path": diagnostic.path,
+        "line": diagnostic.line,
+        "severity": diagnostic.severity.value,
+        "message": diagnostic.message,
+    }
+
+
+def _error_json(error: WorkshopkitError | None) -> str | None:
+    return str(error) if error is not None else None
+
+
 def write_json_atomic(path: Path, data: Any) -> None:
     """Write JSON through a temporary file and `os.replace`, so readers never see half a file."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -105,6 +249,19 @@ def write_json_atomic(path: Path, data: Any) -> None:
             fh.write("\n")
             fh.flush()
             os.fsync(fh.fileno())
+        Path(tmp).replace(path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    """Write text through a temporary file and `os.replace`."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
         Path(tmp).replace(path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -131,6 +288,19 @@ def run_summary(results: Sequence[LessonResult], seconds: float, kernels: int) -
     if cached:
         parts.append(f"{cached} cached")
     return f"{', '.join(parts)} in {seconds:.1f}s ({kernels} kernel{'s' * (kernels != 1)} started)"
+
+
+def lessons_summary(results: Sequence[LessonResult], seconds: float, kernels: int) -> str:
+    """`build`'s line about the lessons alone: "lessons: 12 passed (12 cached) in 0.4 s ..."."""
+    counts = {s: sum(1 for r in results if r.status is s) for s in Status}
+    cached = sum(1 for r in results if r.cached)
+    parts = [f"{counts[Status.PASSED]} passed" + (f" ({cached} cached)" if cached else "")]
+    if counts[Status.FAILED]:
+        parts.append(f"{counts[Status.FAILED]} failed")
+    if counts[Status.SKIPPED]:
+        parts.append(f"{counts[Status.SKIPPED]} skipped")
+    started = f"{kernels} kernel{'s' * (kernels != 1)} started"
+    return f"lessons: {', '.join(parts)} in {seconds:.1f} s ({started})"
 
 
 def results_table(results: Sequence[LessonResult]) -> Any:

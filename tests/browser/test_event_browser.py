@@ -17,8 +17,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from export_scenarios import EXAMPLE, fake_results, open_valid
 
-from workshopkit.events import deck_facts, plan_programme
+from workshopkit.events import plan_programme
 from workshopkit.export import export_workshop
+from workshopkit.export.events import deck_facts
 from workshopkit.export.notebooks import read_notebook
 
 PHONE = {"width": 390, "height": 844}

@@ -26,8 +26,9 @@ from urllib.parse import unquote, urlsplit
 
 import pytest
 
-from workshopkit.build import BuildOutcome, build
 from workshopkit.errors import ExitCode
+from workshopkit.pipeline import Outcome as BuildOutcome
+from workshopkit.pipeline import build
 
 CASE = Path(__file__).resolve().parents[1] / "resources" / "lesson_injection"
 PAGES = {

@@ -15,9 +15,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from export_scenarios import DEFAULT_TOML, XSS_TITLE, fake_results, open_valid, scenario
 from test_site import parse
 
-from workshopkit.events import deck_facts, plan_programme
+from workshopkit.events import plan_programme
 from workshopkit.export import export_workshop
-from workshopkit.export.events import event_deck
+from workshopkit.export.events import deck_facts, event_deck
 
 EVENT_ID = "2026-12-meetup"
 

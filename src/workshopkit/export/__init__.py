@@ -2,7 +2,7 @@
 
 ```
 index.html, <track-id>/index.html     export.site
-report.json                           report_data() below
+report.json                           report.report_json (one schema for every writer)
 SHA256SUMS, <track-id>.zip            export.bundles
 lessons/<id>/...                      export.notebooks (+ export.slides, export.assets)
 events/<id>/index.html, <id>.slides.html   export.events (programme page, combined deck)
@@ -19,19 +19,18 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from .. import __version__
 from ..errors import ValidationFailed
 from ..model import Diagnostic, Lesson, LessonResult, Status, Workshop
+from ..report import ReportFacts, report_json
 from ._io import ExportError, copy_tree, fsync_tree, write_text
 from .bundles import Bundle
 
-__all__ = ["ExportError", "ExportResult", "export_workshop", "report_data"]
+__all__ = ["ExportError", "ExportResult", "export_workshop"]
 
-GENERATOR = f"workshopkit {__version__}"
 REPORT_NAME = "report.json"
 
 
@@ -53,65 +52,9 @@ def _by_id(results: Iterable[LessonResult] | Mapping[str, LessonResult]) -> dict
     return {r.lesson_id: r for r in results}
 
 
-def report_data(
-    workshop: Workshop,
-    results: Mapping[str, LessonResult],
-    bundles: Iterable[Bundle] = (),
-    exported: Iterable[str] = (),
-) -> dict[str, Any]:
-    """`report.json`: each lesson's status, seconds, error {path, line, cell, ename, evalue}."""
-    done = set(exported)
-    lessons = []
-    for lesson in workshop.lessons:
-        result = results.get(lesson.id)
-        entry: dict[str, Any] = (
-            result.to_json()
-            if result is not None
-            else {
-                "id": lesson.id,
-                "path": lesson.relpath,
-                "status": "not-run",
-                "seconds": 0.0,
-                "cached": False,
-                "reason": "not run in this build",
-                "error": None,
-                "warnings": [],
-            }
-        )
-        entry["title"] = lesson.meta.title
-        entry["level"] = lesson.meta.level.value
-        entry["minutes"] = lesson.meta.minutes
-        entry["exported"] = lesson.id in done
-        lessons.append(entry)
-    counts = {status.value: 0 for status in Status}
-    for entry in lessons:
-        counts[entry["status"]] = counts.get(entry["status"], 0) + 1
-    by_track = {b.track_id: b for b in bundles}
-    tracks = []
-    for track in workshop.tracks:
-        bundle = by_track.get(track.id)
-        tracks.append(
-            {
-                "id": track.id,
-                "title": track.title,
-                "minutes": track.minutes,
-                "lessons": [lesson.id for lesson in track.lessons],
-                "left_out": [lesson.id for lesson in track.lessons if lesson.id not in done],
-                "bundle": (
-                    {"file": bundle.name, "size": bundle.size, "sha256": bundle.sha256}
-                    if bundle
-                    else None
-                ),
-            }
-        )
-    return {
-        "generator": GENERATOR,
-        "workshop": workshop.config.title,
-        "status": "failed" if counts.get("failed") else "passed",
-        "summary": counts,
-        "lessons": lessons,
-        "tracks": tracks,
-    }
+def bundle_json(bundle: Bundle) -> dict[str, Any]:
+    """A track's zip as `report.json` lists it."""
+    return {"file": bundle.name, "size": bundle.size, "sha256": bundle.sha256}
 
 
 def export_workshop(
@@ -120,49 +63,24 @@ def export_workshop(
     dest: Path,
     *,
     source_date_epoch: int | None = None,
+    facts: ReportFacts | None = None,
 ) -> ExportResult:
     """Write the dist layout into `dest` (an empty folder). Raises `ExportError` (exit 3) when a
-    file cannot be written, naming it, and `ValidationFailed` (exit 2) for unsafe assets."""
-    from ..load import to_notebook
-    from .assets import lesson_assets, requirements_file
+    file cannot be written, naming it, and `ValidationFailed` (exit 2) for unsafe assets.
+    `facts` is what `report.json` says beyond the lessons (the command, its exit code, times)."""
     from .bundles import track_bundle, write_sha256sums
     from .events import write_events
-    from .notebooks import read_notebook, write_lesson
-    from .sanitize import deck_diagnostics
     from .site import site_css_path, write_site
     from .slides import static_dir
 
     by_id = _by_id(results)
     site_css_path()  # fail early if the package data is missing
-    requirements, problems = requirements_file(workshop)
-    diagnostics = list(problems)
-    assets = {}
-    for lesson in workshop.lessons:
-        found, lesson_problems = lesson_assets(lesson, workshop)
-        assets[lesson.id] = found
-        diagnostics.extend(lesson_problems)
-    if any(d.is_error for d in diagnostics):
-        raise ValidationFailed(sorted(set(diagnostics)))
-
+    requirements, assets, diagnostics = _checked_assets(workshop)
     dest.mkdir(parents=True, exist_ok=True)
     files: list[Path] = copy_tree(static_dir(), dest / "_static")
-    exported: list[str] = []
-    left_out: list[str] = []
     passed: dict[str, Any] = {}  # executed notebooks of the lessons that passed, for event decks
-    for lesson in workshop.lessons:
-        result = by_id.get(lesson.id)
-        if result is None or result.status is Status.FAILED:
-            left_out.append(lesson.id)
-            continue
-        executed = None
-        if result.status is Status.PASSED and result.notebook is not None:
-            executed = read_notebook(result.notebook)
-            passed[lesson.id] = executed
-        deck_source = executed if executed is not None else to_notebook(lesson)
-        diagnostics.extend(deck_diagnostics(lesson, deck_source))
-        files.extend(write_lesson(lesson, executed, assets[lesson.id], dest))
-        exported.append(lesson.id)
-
+    exported = _write_lessons(workshop, by_id, assets, dest, files, diagnostics, passed)
+    left_out = [lesson.id for lesson in workshop.lessons if lesson.id not in exported]
     done = set(exported)
     with_math = _decks_with_math(dest, exported)
     bundles = []
@@ -184,7 +102,12 @@ def export_workshop(
     files.append(write_sha256sums(dest, bundles))
     files.extend(write_site(workshop, by_id, done, {b.track_id: b for b in bundles}, dest))
     files.extend(write_events(workshop, by_id, done, passed, dest))
-    report = report_data(workshop, by_id, bundles, exported)
+    facts = replace(
+        facts or ReportFacts(),
+        diagnostics=tuple(sorted({*(facts.diagnostics if facts else ()), *diagnostics})),
+    )
+    tracks = {b.track_id: bundle_json(b) for b in bundles}
+    report = report_json(workshop, workshop.lessons, by_id, facts, exported=done, bundles=tracks)
     files.append(write_text(dest / REPORT_NAME, json.dumps(report, indent=2) + "\n"))
     fsync_tree(dest)
     return ExportResult(
@@ -195,6 +118,54 @@ def export_workshop(
         left_out=tuple(left_out),
         diagnostics=tuple(sorted(set(diagnostics))),
     )
+
+
+def _checked_assets(workshop: Workshop) -> tuple[Path | None, dict[str, Any], list[Diagnostic]]:
+    """The requirements file and each lesson's assets, with the problems found; raises
+    `ValidationFailed` if one is an error (an asset outside the workshop, say)."""
+    from .assets import lesson_assets, requirements_file
+
+    requirements, problems = requirements_file(workshop)
+    diagnostics = list(problems)
+    assets = {}
+    for lesson in workshop.lessons:
+        found, lesson_problems = lesson_assets(lesson, workshop)
+        assets[lesson.id] = found
+        diagnostics.extend(lesson_problems)
+    if any(d.is_error for d in diagnostics):
+        raise ValidationFailed(sorted(set(diagnostics)))
+    return requirements, assets, diagnostics
+
+
+def _write_lessons(
+    workshop: Workshop,
+    by_id: Mapping[str, LessonResult],
+    assets: Mapping[str, Any],
+    dest: Path,
+    files: list[Path],
+    diagnostics: list[Diagnostic],
+    passed: dict[str, Any],
+) -> list[str]:
+    """Write each lesson that did not fail into `lessons/<id>/` and return their ids; appends to
+    `files`, `diagnostics` (what a deck left out) and `passed` (executed notebooks)."""
+    from ..load import to_notebook
+    from .notebooks import read_notebook, write_lesson
+    from .sanitize import deck_diagnostics
+
+    exported: list[str] = []
+    for lesson in workshop.lessons:
+        result = by_id.get(lesson.id)
+        if result is None or result.status is Status.FAILED:
+            continue
+        executed = None
+        if result.status is Status.PASSED and result.notebook is not None:
+            executed = read_notebook(result.notebook)
+            passed[lesson.id] = executed
+        deck_source = executed if executed is not None else to_notebook(lesson)
+        diagnostics.extend(deck_diagnostics(lesson, deck_source))
+        files.extend(write_lesson(lesson, executed, assets[lesson.id], dest))
+        exported.append(lesson.id)
+    return exported
 
 
 def _decks_with_math(dest: Path, lesson_ids: Iterable[str]) -> set[str]:

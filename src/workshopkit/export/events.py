@@ -1,4 +1,6 @@
-"""Event pages and decks: `events/<id>/index.html` and `events/<id>/<id>.slides.html`.
+"""Event pages and decks: `events/<id>/index.html` and `events/<id>/<id>.slides.html`, and the
+event rules that need a talk's executed deck (`check_decks`: lightning slide limits, "every
+speaker shows code"), which count slides exactly as the deck is prepared here.
 
 The page is the evening's programme (clock times from the start time, level badges, speakers,
 minutes, links to each talk's slides) rendered with the site's templates. The combined deck is
@@ -15,19 +17,27 @@ from __future__ import annotations
 import dataclasses
 import html
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..events import Programme, plan_programme
-from ..model import EventSpec, LessonResult, Workshop
+from ..model import TAG_SKIP, Diagnostic, EventSpec, LessonResult, Severity, Status, Workshop
 from ._io import write_text
 from .site import event_deck_path, event_page_path, event_views, render_event, site_view
 
 if TYPE_CHECKING:
     from nbformat import NotebookNode
 
-__all__ = ["EVENT_STATIC_PREFIX", "event_deck", "write_events"]
+__all__ = [
+    "EVENT_STATIC_PREFIX",
+    "DeckFacts",
+    "check_decks",
+    "deck_facts",
+    "event_deck",
+    "write_events",
+]
 
 EVENT_STATIC_PREFIX = "../../_static"  # from dist/events/<id>/ to dist/_static
 LESSONS_PREFIX = "../../lessons"  # from dist/events/<id>/ to dist/lessons
@@ -170,3 +180,91 @@ def write_events(
             write_text(dest / event_page_path(event_view.id), render_event(view, event_view))
         )
     return written
+
+
+# --------------------------------------------------------------------------------------------
+# Event rules that need the executed decks
+
+
+@dataclass(frozen=True, slots=True)
+class DeckFacts:
+    """What a talk's slides really show."""
+
+    slides: int
+    code_with_output: int
+
+
+def deck_facts(nb: Any) -> DeckFacts:
+    """Count the slides of a prepared deck and the code cells on it that ran and printed."""
+    from .slides import prepare_slides
+
+    deck = prepare_slides(nb)
+    slides = 0
+    code = 0
+    visible_seen = False
+    for cell in deck.cells:
+        slide_type = cell.get("metadata", {}).get("slideshow", {}).get("slide_type", "-")
+        if slide_type in ("skip", "notes"):
+            continue
+        if slide_type in ("slide", "subslide") or not visible_seen:
+            slides += 1  # nbconvert forces the first visible cell to start a slide
+        visible_seen = True
+        tags = cell.get("metadata", {}).get("tags", [])
+        if (
+            cell.get("cell_type") == "code"
+            and cell.get("execution_count") is not None
+            and cell.get("outputs")
+            and TAG_SKIP not in tags
+        ):
+            code += 1
+    return DeckFacts(slides, code)
+
+
+def check_decks(
+    workshop: Workshop,
+    results: Sequence[LessonResult],
+    facts: Mapping[str, DeckFacts] | None = None,
+) -> list[Diagnostic]:
+    """Slide limits of lightning talks and `must_show_code`, from the executed notebooks (a talk
+    that did not pass, or was not run, has no deck to judge)."""
+    if not workshop.config.events:
+        return []
+    by_result = {r.lesson_id: r for r in results}
+    known: dict[str, DeckFacts] = dict(facts or {})
+    out: list[Diagnostic] = []
+    for event in workshop.config.events:
+        rules = event.lightning
+        for lesson in plan_programme(event, workshop).lessons:
+            if lesson.id not in known:
+                result = by_result.get(lesson.id)
+                if result is None or result.status is not Status.PASSED or result.notebook is None:
+                    continue
+                known[lesson.id] = deck_facts(_read(result.notebook))
+            fact = known[lesson.id]
+            if lesson.meta.kind == "lightning" and fact.slides > rules.max_slides:
+                out.append(
+                    Diagnostic(
+                        lesson.relpath,
+                        lesson.line_of(""),
+                        Severity.ERROR,
+                        f"lightning talk '{lesson.id}' has {fact.slides} slides, over the "
+                        f"{rules.max_slides}-slide limit of event '{event.id}'",
+                    )
+                )
+            if rules.must_show_code and fact.code_with_output == 0:
+                out.append(
+                    Diagnostic(
+                        lesson.relpath,
+                        lesson.line_of(""),
+                        Severity.ERROR,
+                        f"'{lesson.id}' shows no code on its slides (event '{event.id}' requires "
+                        "every speaker to show a code cell that runs and prints something)",
+                    )
+                )
+    return sorted(set(out))
+
+
+def _read(path: Path) -> Any:
+    from .notebooks import read_notebook
+
+    return read_notebook(path)
