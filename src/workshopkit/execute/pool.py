@@ -15,12 +15,13 @@ import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from ..model import LessonPlan, LessonResult
 from .processes import KernelRegistry
 
 
+@runtime_checkable
 class Executor(Protocol):
     """Runs planned lessons.
 
