@@ -24,8 +24,9 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
+from ..cache import Cache
 from ..errors import ExitCode
 from ..model import (
     ErrorKind,
@@ -40,9 +41,6 @@ from ..model import (
 from .plan import RunOptions, parse_parameter, plan_lessons
 from .pool import Executor, LocalExecutor, run_pool
 from .processes import gpu_available, kernel_environment
-
-if TYPE_CHECKING:
-    from ..cache import Cache
 
 __all__ = [
     "Executor",
@@ -75,8 +73,6 @@ def run_lessons(
 ) -> RunReport:
     """Execute `lessons` (cache first) with `executor` (a `LocalExecutor` running `jobs` at once
     by default); results come back in `lessons` order."""
-    from ..cache import Cache
-
     begun = time.monotonic()
     emit = on_event or (lambda event: None)
     plans = plan_lessons(workshop, lessons, options)

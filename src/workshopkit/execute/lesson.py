@@ -17,6 +17,9 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
+import nbformat
+import papermill
+
 from ..engine import ENGINE_NAME, KernelContext, KernelEvents, register, restore_expected_errors
 from ..model import (
     Lesson,
@@ -214,9 +217,6 @@ def _execute(
     clock: Clock,
 ) -> LessonResult:
     """The lesson's run, if papermill raises nothing: judged, its notebook kept if it passed."""
-    import nbformat
-    import papermill
-
     register()
     executed = papermill.execute_notebook(
         nb,
