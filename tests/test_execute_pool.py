@@ -4,6 +4,7 @@ with executors that run no kernel."""
 
 from __future__ import annotations
 
+import pickle
 import threading
 import time
 from pathlib import Path
@@ -121,6 +122,11 @@ def plans(tmp_path: Path) -> list[LessonPlan]:
     lessons = {f"lessons/l{i}.py": lesson_text(f"x = {i}") for i in range(5)}
     workshop = open_ok(make_workshop(tmp_path / "w", lessons)).workshop
     return plan_lessons(workshop, workshop.lessons, RunOptions())
+
+
+def test_plans_survive_pickling(plans: list[LessonPlan]) -> None:
+    """Plan in, result out: an executor may send its plans to another process."""
+    assert pickle.loads(pickle.dumps(plans)) == plans
 
 
 def test_run_pool_gives_an_executor_its_slots_and_no_more(plans: list[LessonPlan]) -> None:

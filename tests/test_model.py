@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import pickle
 
 import pytest
 
@@ -133,3 +134,10 @@ def test_json_says_the_kind_as_text() -> None:
     data = LessonError.from_dead_kernel(AT, "kernel died").to_json()
     assert data["kind"] == "kernel-died" and type(data["kind"]) is str
     assert json.loads(json.dumps(data)) == data
+
+
+def test_errors_survive_pickling() -> None:
+    """Results cross process boundaries (an executor running lessons elsewhere)."""
+    error = LessonError.from_timeout(AT, TimeLimit.CELL, 5, "6.1 s")
+    again = pickle.loads(pickle.dumps(error))
+    assert again == error and again.kind is ErrorKind.TIMEOUT
