@@ -1,12 +1,14 @@
-"""The papermill engine: expected errors, the kernel watch, and the output cap (kernel side and
-executor side), driven through papermill with a real kernel."""
+"""The papermill engine: registration, expected errors, the kernel's events, and the output cap
+(kernel side and executor side), driven through papermill with a real kernel."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,24 +17,36 @@ import pytest
 from nbformat.v4 import new_code_cell, new_notebook, new_output
 
 from workshopkit.engine import (
+    CAP_COPY,
+    CAP_STARTUP,
     PARKED_ERRORS,
-    KernelWatch,
+    KernelContext,
     _fill_truncation_marks,
     _slot,
     park_expected_errors,
+    register,
     restore_expected_errors,
 )
 from workshopkit.execute import kernel_environment
+from workshopkit.execute.lesson import LessonKernel, Stage
 
 
-def test_engine_module_imports_before_papermill() -> None:
-    """papermill loads its engine entry points on import, this module among them."""
+@pytest.mark.parametrize("first", ["papermill", "workshopkit.engine"])
+def test_engine_is_registered_in_code_without_an_import_cycle(first: str) -> None:
+    """papermill never imports workshopkit (no entry point to load); `register` makes the engine
+    papermill's `workshopkit`, whichever module was imported first."""
     code = (
-        "import workshopkit.engine as e, papermill.engines as p;"
-        "engine = p.papermill_engines.get_engine('workshopkit');"
-        "assert engine.execute_notebook.__self__ is e.WorkshopkitEngine, engine"
+        f"import sys, {first}\n"
+        "import papermill.engines as p\n"
+        "assert 'workshopkit' not in p.papermill_engines._engines\n"
+        "assert 'workshopkit.engine' not in sys.modules or 'engine' in sys.argv[1]\n"
+        "import workshopkit.engine as e\n"
+        "e.register()\n"
+        "assert p.papermill_engines.get_engine('workshopkit') is e.WorkshopkitEngine\n"
     )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    done = subprocess.run(
+        [sys.executable, "-c", code, first], capture_output=True, text=True, check=False
+    )
     assert done.returncode == 0, done.stderr
 
 
@@ -73,19 +87,36 @@ def _run(
     sources: list[str],
     output_limit: int = 1000,
     timeout: int = 30,
-    watch: KernelWatch | None = None,
     **engine_options: Any,
-) -> tuple[Any, KernelWatch]:
+) -> tuple[Any, LessonKernel]:
+    """Run `sources` with the engine; the executor's `LessonKernel` records what it reports
+    (also when the run raises: see `_running`)."""
+    with _running(tmp_path, sources, output_limit, timeout, **engine_options) as (run, kernel):
+        return run(), kernel
+
+
+@contextlib.contextmanager
+def _running(
+    tmp_path: Path, sources: list[str], output_limit: int = 1000, timeout: int = 30, **kw: Any
+) -> Iterator[tuple[Callable[[], Any], LessonKernel]]:
     import papermill
 
+    register()
     nb = new_notebook(cells=[new_code_cell(s) for s in sources])
     nb.metadata["kernelspec"] = {"name": "python3", "language": "python", "display_name": "P"}
-    watch = watch or KernelWatch(stderr=sys.stderr, env=kernel_environment())
-    watch.startup_dir = tmp_path
+    kernel = LessonKernel()
+    context = KernelContext(
+        env=kernel_environment(kernel.tag),
+        stderr=sys.stderr,
+        startup_dir=tmp_path,
+        output_limit=output_limit,
+        events=kernel,
+    )
     work = tmp_path / "work"
     work.mkdir()
-    try:
-        executed = papermill.execute_notebook(
+
+    def run() -> Any:
+        return papermill.execute_notebook(
             nb,
             None,
             engine_name="workshopkit",
@@ -93,14 +124,15 @@ def _run(
             progress_bar=False,
             execution_timeout=timeout,
             resources={"metadata": {"path": str(work)}},
-            watch=watch,
-            output_limit=output_limit,
-            **engine_options,
+            context=context,
+            **kw,
         )
+
+    try:
+        yield run, kernel
     finally:
-        if watch.process is not None and watch.process.poll() is None:
-            watch.process.kill()
-    return executed, watch
+        if kernel.process is not None and kernel.process.poll() is None:
+            kernel.process.kill()
 
 
 def _text(cell: Any) -> str:
@@ -109,7 +141,7 @@ def _text(cell: Any) -> str:
 
 @pytest.mark.kernel
 def test_output_cap_in_the_kernel_and_in_the_executor(tmp_path: Path) -> None:
-    executed, watch = _run(
+    executed, kernel = _run(
         tmp_path,
         [
             "import os, subprocess, sys",
@@ -121,10 +153,9 @@ def test_output_cap_in_the_kernel_and_in_the_executor(tmp_path: Path) -> None:
         ],
     )
     cells = executed.cells
-    assert watch.process is not None and watch.stage == "ready"
-    assert watch.cell_index == 4
-    assert watch.output_limit == 1000
-    assert (tmp_path / "workshopkit_output_cap.py").is_file()
+    assert kernel.process is not None and kernel.stage is Stage.READY
+    assert kernel.cell_index == 4
+    assert (tmp_path / CAP_STARTUP).is_file() and (tmp_path / CAP_COPY).is_file()
     assert (tmp_path / "work").is_dir() and not any((tmp_path / "work").iterdir())
 
     printed = _text(cells[1])
@@ -142,7 +173,7 @@ def test_output_cap_in_the_kernel_and_in_the_executor(tmp_path: Path) -> None:
     assert "[workshopkit: output truncated at 1000 bytes; 4000 more bytes dropped]" in _text(
         cells[4]
     )
-    assert watch.truncated == {1: 2000, 3: 4001, 4: 4000}
+    assert kernel.truncated == {1: 2000, 3: 4001, 4: 4000}
 
 
 @pytest.mark.kernel
@@ -151,7 +182,7 @@ def test_subprocess_output_stays_with_the_cell_that_made_it(tmp_path: Path) -> N
     without the drain at the end of each cell, the tail of this can land under the next cell on a
     busy machine (it did once in CI, in the test above)."""
     child = "import sys; sys.stdout.write('x' * 300_000); sys.stderr.write('y' * 30_000)"
-    executed, watch = _run(
+    executed, kernel = _run(
         tmp_path,
         [f"import subprocess, sys\nsubprocess.run([sys.executable, '-c', {child!r}])", "print(1)"],
         output_limit=1_000_000,
@@ -160,7 +191,7 @@ def test_subprocess_output_stays_with_the_cell_that_made_it(tmp_path: Path) -> N
     assert "".join(o.text for o in first.outputs if o.get("name") == "stdout") == "x" * 300_000
     assert "".join(o.text for o in first.outputs if o.get("name") == "stderr") == "y" * 30_000
     assert _text(second) == "1\n"
-    assert watch.truncated == {}
+    assert kernel.truncated == {}
 
 
 @pytest.mark.kernel
@@ -180,11 +211,11 @@ def test_cleared_output_no_longer_counts(tmp_path: Path, show: str, wait: bool) 
         "    frame = str(i) + 'x' * 600\n"
         f"    {show}"
     )
-    executed, watch = _run(tmp_path, [loop, "print('y' * 3000)"])
+    executed, kernel = _run(tmp_path, [loop, "print('y' * 3000)"])
     [last] = executed.cells[0].outputs
     text = last.get("text") or last.data["text/plain"]
     assert text.rstrip("\n") == "4" + "x" * 600
-    assert watch.truncated == {1: 2001}  # no clear in the next cell: its cap still holds
+    assert kernel.truncated == {1: 2001}  # no clear in the next cell: its cap still holds
 
 
 @pytest.mark.kernel
@@ -224,24 +255,24 @@ def test_kernel_cap_leaves_no_names_in_the_namespace(tmp_path: Path) -> None:
 
 @pytest.mark.kernel
 def test_no_cap_when_the_limit_is_zero(tmp_path: Path) -> None:
-    executed, watch = _run(tmp_path, ["print('e' * 5000)"], output_limit=0)
+    executed, kernel = _run(tmp_path, ["print('e' * 5000)"], output_limit=0)
     assert _text(executed.cells[0]) == "e" * 5000 + "\n"
-    assert watch.truncated == {}
-    assert not (tmp_path / "workshopkit_output_cap.py").exists()
+    assert kernel.truncated == {}
+    assert not (tmp_path / CAP_STARTUP).exists() and not (tmp_path / CAP_COPY).exists()
 
 
 @pytest.mark.kernel
-def test_watch_knows_the_running_cell_when_a_cell_times_out(tmp_path: Path) -> None:
+def test_events_tell_the_running_cell_when_a_cell_times_out(tmp_path: Path) -> None:
     from nbclient.exceptions import CellTimeoutError
 
-    watch = KernelWatch()
-    with pytest.raises(CellTimeoutError):
-        _run(tmp_path, ["x = 1", "import time\ntime.sleep(30)", "y = 2"], timeout=2, watch=watch)
-    assert watch.cell_index == 1
-    assert watch.cell_started is not None
-    assert watch.notebook is not None and watch.notebook.cells[2].execution_count is None
-    assert watch.process is not None
-    assert watch.process.wait(timeout=10) is not None  # nbclient shut the kernel down
+    sources = ["x = 1", "import time\ntime.sleep(30)", "y = 2"]
+    with _running(tmp_path, sources, timeout=2) as (run, kernel), pytest.raises(CellTimeoutError):
+        run()
+    assert kernel.cell_index == 1
+    assert kernel.cell_began is not None
+    assert kernel.notebook is not None and kernel.notebook.cells[2].execution_count is None
+    assert kernel.process is not None
+    assert kernel.process.wait(timeout=10) is not None  # nbclient shut the kernel down
 
 
 @pytest.mark.kernel

@@ -33,16 +33,16 @@ from helpers import (
 
 from workshopkit.errors import ExitCode, InfrastructureError
 from workshopkit.execute import (
-    KernelRegistry,
+    LocalExecutor,
     RunOptions,
     RunReport,
-    _ranges,
     gpu_available,
     parse_parameter,
     plan_lessons,
     run_lessons,
-    short_traceback,
 )
+from workshopkit.execute.judge import ranges
+from workshopkit.execute.locate import short_traceback
 from workshopkit.model import LessonError, LessonResult, Status
 
 PARAMS = lesson_text(
@@ -271,16 +271,16 @@ def test_unknown_kernel_raises_before_any_kernel_starts(tmp_path: Path) -> None:
     text = lesson_text("x = 1", kernel="no-such-kernel")
     root = make_workshop(tmp_path / "w", {"lessons/a.py": text, "lessons/b.py": lesson_text("y=1")})
     opened = open_ok(root)
-    registry = KernelRegistry()
+    executor = LocalExecutor(jobs=2)
     events: list[Any] = []
     with pytest.raises(InfrastructureError) as caught:
-        run_lessons(opened.workshop, opened.selected, RunOptions(), events.append, registry)
+        run_lessons(opened.workshop, opened.selected, RunOptions(), events.append, executor)
     error = caught.value
     assert error.exit_code is ExitCode.INFRASTRUCTURE
     assert (error.path, error.line) == ("lessons/a.py", line_of(text, "kernelspec"))
     assert "no such kernel 'no-such-kernel'" in str(error)
     assert "available: " in str(error) and "python3" in str(error)
-    assert registry.started == 0 and events == []
+    assert executor.kernels_started == 0 and events == []
     with pytest.raises(InfrastructureError, match=r"no such kernel 'nope' \(--kernel\)"):
         run_lessons(opened.workshop, opened.selected, RunOptions(kernel="nope"))
 
@@ -389,11 +389,11 @@ def test_gpu_available_env(
 
 
 @pytest.mark.kernel
-def test_kill_all_stops_running_lessons(tmp_path: Path) -> None:
+def test_cancel_stops_running_lessons(tmp_path: Path) -> None:
     sleepy = lesson_text("import time\ntime.sleep(60)")
     root = make_workshop(tmp_path / "w", {f"lessons/s{i}.py": sleepy for i in range(3)})
     opened = open_ok(root)
-    registry = KernelRegistry()
+    executor = LocalExecutor(jobs=2)
     started = threading.Event()
 
     def on_event(event: Any) -> None:
@@ -402,15 +402,15 @@ def test_kill_all_stops_running_lessons(tmp_path: Path) -> None:
 
     def interrupt() -> None:
         started.wait(30)
-        while registry.started < 2:
+        while executor.kernels_started < 2:
             time.sleep(0.05)
         time.sleep(1)
-        registry.kill_all()
+        executor.cancel()
 
     killer = threading.Thread(target=interrupt)
     killer.start()
     begun = time.monotonic()
-    report = run_lessons(opened.workshop, opened.selected, RunOptions(jobs=2), on_event, registry)
+    report = run_lessons(opened.workshop, opened.selected, RunOptions(jobs=2), on_event, executor)
     killer.join()
     assert time.monotonic() - begun < 30
     assert [r.status for r in report.results] == [Status.FAILED] * 3
@@ -443,9 +443,9 @@ def test_parse_parameter_rejects(text: str) -> None:
 
 
 def test_ranges() -> None:
-    assert _ranges([3, 4, 5]) == "3-5"
-    assert _ranges([2]) == "2"
-    assert _ranges([1, 3, 4, 7]) == "1, 3-4, 7"
+    assert ranges([3, 4, 5]) == "3-5"
+    assert ranges([2]) == "2"
+    assert ranges([1, 3, 4, 7]) == "1, 3-4, 7"
 
 
 def test_short_traceback_strips_ansi_and_keeps_the_end() -> None:

@@ -48,8 +48,7 @@ from .lessonfiles import FolderFile, file_sha256, list_folder, workshop_root
 from .model import LessonResult, Status
 
 if TYPE_CHECKING:
-    from .execute import LessonPlan
-    from .model import Lesson
+    from .model import Lesson, LessonPlan
 
 CACHE_DIR = ".workshopkit"
 ENTRY_FORMAT = 1

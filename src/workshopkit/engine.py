@@ -1,16 +1,20 @@
-"""A papermill engine that knows workshopkit's cell tags and reports its kernel to the executor.
+"""A papermill engine that knows workshopkit's cell tags, reports on its kernel, and caps output.
 
-Registered under the `papermill.engine` entry point as `workshopkit`. Compared with papermill's
-own `nbclient` engine it:
+Registered with papermill in code, by `register()` (the executor calls it before it runs a
+lesson), as `workshopkit`; papermill never imports this module. Compared with papermill's own
+`nbclient` engine it:
 
 - lets cells tagged `raises-exception` fail on purpose: papermill 2.7 raises on *any* error
   output, so their errors are parked in cell metadata while papermill checks the notebook, and
   `restore_expected_errors` puts them back afterwards;
-- hands the kernel's process to a `KernelWatch` as soon as it starts, so a lesson timeout or a
-  Ctrl-C can kill the kernel's whole process group, and sends the kernel's stderr to a file;
+- is given a frozen `KernelContext` (the kernel's environment, where its stderr goes, the output
+  cap, a gate to hold while cells run) and reports what happens, as it happens, to the context's
+  `KernelEvents` (kernel started, cell started, output truncated ...): the executor kills the
+  kernel from there when a lesson times out or a run is interrupted;
 - starts each kernel under a launcher that reaps what the lesson leaves (`reaper`), and kills
   every process below it before the kernel itself is shut down;
-- caps the text each cell may output, replacing the rest with a visible marker.
+- caps the text each cell may output, replacing the rest with a visible marker: in IPython
+  kernels, inside the kernel too (`workshopkit._kernel.output_cap`).
 """
 
 from __future__ import annotations
@@ -23,47 +27,27 @@ import re
 import subprocess
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 from typing import IO, Any
 
+import zmq
+from jupyter_client.asynchronous.client import AsyncKernelClient
+from jupyter_client.manager import AsyncKernelManager
+from nbclient.util import run_sync
+from nbformat import NotebookNode
+from nbformat.v4 import new_output
+from papermill.clientwrap import PapermillNotebookClient
+from papermill.engines import NBClientEngine, papermill_engines
+from papermill.utils import merge_kwargs, remove_args
+from traitlets import default
 
-class _DeferredEngine(type):
-    """Stands in for `WorkshopkitEngine` while this module is still being imported.
+from . import reaper
+from .model import TAG_RAISES, TAG_SKIP
 
-    Importing papermill loads every `papermill.engine` entry point, this module among them. When
-    this module is imported first, papermill asks for `WorkshopkitEngine` before it exists; it
-    gets this stand-in, which forwards every use to the real class once it is defined.
-    """
-
-    def __getattr__(cls, name: str) -> Any:
-        return getattr(globals()["WorkshopkitEngine"], name)
-
-
-class _EngineStandIn(metaclass=_DeferredEngine):
-    pass
-
-
-def __getattr__(name: str) -> Any:  # PEP 562: only for names not (yet) defined
-    if name == "WorkshopkitEngine":
-        return _EngineStandIn
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-import zmq  # noqa: E402 - after the stand-in, see above
-from jupyter_client.asynchronous.client import AsyncKernelClient  # noqa: E402
-from jupyter_client.manager import AsyncKernelManager  # noqa: E402
-from nbclient.util import run_sync  # noqa: E402
-from nbformat import NotebookNode  # noqa: E402
-from nbformat.v4 import new_output  # noqa: E402
-from papermill.clientwrap import PapermillNotebookClient  # noqa: E402
-from papermill.engines import NBClientEngine  # noqa: E402
-from papermill.utils import merge_kwargs, remove_args  # noqa: E402
-from traitlets import default  # noqa: E402
-
-from . import reaper  # noqa: E402
-from .model import TAG_RAISES, TAG_SKIP  # noqa: E402
-
+ENGINE_NAME = "workshopkit"
 # nbclient logs every timeout and dead kernel as an error; the executor reports each of them in
 # the lesson's result, so its log goes here (silent unless someone configures it).
 CLIENT_LOG = logging.getLogger("workshopkit.kernel")
@@ -74,6 +58,10 @@ PARKED_ERRORS = "workshopkit_expected_errors"
 # default). The lossless client below may still hold thousands of them when the machine is busy
 # (seen in CI); they are all there, so wait for them rather than fail the lesson.
 IOPUB_TIMEOUT = 30
+# Kernel start-up is retried when the kernel process dies before answering (a port taken by
+# another process between choosing it and the kernel binding it) or does not answer within its
+# share of the start-up timeout (seen once in the 160-kernel port-race test on a loaded machine:
+# a kernel answers within seconds or never; mystmd retries the same way).
 STARTUP_ATTEMPTS = 3
 STARTUP_ATTEMPT_MIN_SECONDS = 10  # the least an attempt that is not the last one waits
 # A send the kernel side never takes (a socket connected to a dead kernel, or to another
@@ -92,185 +80,66 @@ KERNEL_MARK = "[workshopkit: output truncated at {limit} bytes]"
 KERNEL_COUNT = "[workshopkit: {dropped} more bytes dropped]"
 _KERNEL_MARK = re.compile(r"\[workshopkit: output truncated at \d+ bytes\]")
 _KERNEL_COUNT = re.compile(r"\[workshopkit: (\d+) more bytes dropped\]")
-
-# Run by an IPython kernel at start-up (`--IPKernelApp.exec_files`): caps what each cell writes to
-# stdout and stderr (its subprocesses' output included) inside the kernel, so that a cell printing
-# gigabytes neither fills the kernel's memory nor sends it to the executor in huge messages.
-# What a subprocess writes to file descriptor 1 or 2 reaches the stream through ipykernel's pipe
-# reader thread, a little later: at the end of each cell a NUL byte (ipykernel's own wake-up
-# byte) is written through each pipe and the cell waits until the reader has passed it on, so
-# that output is counted, and shown, with the cell that produced it. Names are deleted afterwards.
-KERNEL_OUTPUT_CAP = """\
-def _workshopkit_cap(limit, mark, count):
-    import os
-    import sys
-    import threading
-
-    from IPython import get_ipython
-
-    state = {"used": 0, "dropped": 0}
-    streams = {}
-    writers = {}
-    written = set()  # streams written to since their last flush
-    drained = {}  # stream name -> Event set when its pipe's NUL byte comes through
-
-    def capped(name, write):
-        def write_capped(text):
-            if not isinstance(text, str):
-                return write(text)
-            if "\\0" in text and name in drained:
-                text = text.replace("\\0", "", 1)
-                done = drained.pop(name, None)
-                if done is not None:
-                    done.set()
-                if not text:
-                    return 0
-            size = len(text)
-            used = state["used"]
-            state["used"] = used + size
-            if used + size <= limit:
-                written.add(name)
-                return write(text)
-            keep = max(0, limit - used)
-            if keep:
-                written.add(name)
-                write(text[:keep])
-            if not state["dropped"] and "stderr" in writers:
-                written.add("stderr")
-                writers["stderr"]("\\n" + mark + "\\n")
-            state["dropped"] += size - keep
-            return size
-        return write_capped
-
-    def flushing(name, flush):
-        # A flush waits for ipykernel's I/O thread: a loop that prints and flushes past the cap
-        # would wait each time for nothing. Skipped while nothing was written since the last one
-        # (the I/O thread flushes on a timer anyway).
-        def flush_capped(*args, **kwargs):
-            if state["dropped"] and name not in written:
-                return None
-            written.discard(name)
-            return flush(*args, **kwargs)
-        return flush_capped
-
-    def pre_execute(*args):
-        state["used"] = 0
-        state["dropped"] = 0
-
-    def forgetting(clear):
-        def clear_output(*args, **kwargs):  # what was printed is gone: it no longer counts
-            state["used"] = 0
-            state["dropped"] = 0
-            return clear(*args, **kwargs)
-        return clear_output
-
-    def drain():
-        for name, stream in streams.items():
-            reader = getattr(stream, "watch_fd_thread", None)
-            fd = getattr(stream, "_original_stdstream_fd", None)
-            pipe = getattr(stream, "_fid", None)
-            if fd is None or pipe is None or reader is None or not reader.is_alive():
-                continue
-            try:  # still ipykernel's pipe, not a file the lesson put there with os.dup2
-                if os.fstat(fd).st_ino != os.fstat(pipe).st_ino:
-                    continue
-                done = drained[name] = threading.Event()
-                os.write(fd, b"\\0")
-            except OSError:
-                drained.pop(name, None)
-                continue
-            if not done.wait(5):
-                drained.pop(name, None)
-
-    def post_execute(*args):
-        drain()
-        if state["dropped"] and "stderr" in writers:
-            writers["stderr"](count.format(dropped=state["dropped"]) + "\\n")
-        state["dropped"] = 0
-
-    for name in ("stdout", "stderr"):
-        stream = getattr(sys, name, None)
-        if stream is not None and callable(getattr(stream, "write", None)):
-            streams[name] = stream
-            writers[name] = stream.write
-            stream.write = capped(name, stream.write)
-            if callable(getattr(stream, "flush", None)):
-                stream.flush = flushing(name, stream.flush)
-    shell = get_ipython()
-    publisher = getattr(shell, "display_pub", None)
-    if callable(getattr(publisher, "clear_output", None)):
-        publisher.clear_output = forgetting(publisher.clear_output)
-    shell.events.register("pre_execute", pre_execute)
-    shell.events.register("post_execute", post_execute)
+# The in-kernel cap: `_kernel/output_cap.py`, copied beside the kernel's start-up file, which
+# runs it (`--IPKernelApp.exec_files`).
+CAP_MODULE = "output_cap.py"
+CAP_COPY = "workshopkit_kernel_output_cap.py"
+CAP_STARTUP = "workshopkit_output_cap.py"
 
 
-_workshopkit_cap(__LIMIT__, __MARK__, __COUNT__)
-del _workshopkit_cap
-"""
+def register() -> None:
+    """Make papermill's `engine_name="workshopkit"` run this engine (again: no harm)."""
+    papermill_engines.register(ENGINE_NAME, WorkshopkitEngine)
 
 
-class KernelWatch:
-    """What the executor knows about one lesson's kernel, shared with the engine's client."""
+class KernelEvents:
+    """What the engine reports about one lesson's kernel, as it happens, from the thread the
+    notebook runs in. These do nothing; the executor's `LessonKernel` keeps what it needs."""
 
-    def __init__(self, stderr: IO[Any] | None = None, env: dict[str, str] | None = None) -> None:
-        self.stderr = stderr
-        self.env = env
-        self.tag: str | None = None  # a value in the kernel's environment: finds its children
-        # The kernel's process (on Linux, its launcher: see `reaper`), and when it started: the
-        # two name it for good, even once its pid is free again.
-        self.process: subprocess.Popen[bytes] | None = None
-        self.process_start: int | None = None
-        self.started = threading.Event()
-        self.on_start: Callable[[KernelWatch], None] | None = None
-        self.notebook: NotebookNode | None = None
-        self.truncated: dict[int, int] = {}  # cell index -> bytes dropped
-        # The code cell executing now (or last), as an index into the executed notebook, and
-        # when it started: timeouts and dead kernels carry no cell of their own.
-        self.cell_index: int | None = None
-        self.cell_started: float | None = None
-        # "new" until the kernel is launched, "starting" until it answers, then "ready".
-        self.stage = "new"
-        self.output_limit = 0
-        # Where to write the start-up file that caps output inside IPython kernels (None: no cap
-        # in the kernel; the executor still caps what it keeps).
-        self.startup_dir: Path | None = None
-        # Kernel start-up is retried when the kernel process dies before answering (a port taken
-        # by another process between jupyter_client choosing it and the kernel binding it) or
-        # does not answer within its share of the start-up timeout (seen once in the 160-kernel
-        # port-race test on a loaded machine: a kernel answers within seconds or never; mystmd
-        # retries the same way); each failed attempt is noted here. The executor turns retries
-        # off when it stops.
-        self.startup_attempts = STARTUP_ATTEMPTS
-        self.may_retry: Callable[[], bool] = lambda: True
-        self.startup_failures: list[str] = []
-        # Held while cells execute: lets the executor start the next kernel ahead of time
-        # while at most `jobs` lessons run cells.
-        self.gate: contextlib.AbstractContextManager[Any] = contextlib.nullcontext()
+    def kernel_starting(self) -> None:
+        """The kernel is about to be launched (again, when a start-up is retried)."""
 
-    @property
-    def pid(self) -> int | None:
-        return self.process.pid if self.process is not None else None
+    def kernel_started(self, process: subprocess.Popen[bytes] | None, start: int | None) -> None:
+        """The kernel was launched: its process (on Linux, its launcher: see `reaper`; None if
+        its provisioner keeps none), and when that started (`reaper.start_time`): the two name
+        it for good, even once its pid is free."""
 
-    def end_processes(self) -> int:
-        """Kill every process below the kernel's (the kernel too, under a launcher), now;
-        returns how many. Nothing where processes have no subreaper (see `reaper`)."""
-        process, start = self.process, self.process_start
-        if process is None or start is None:
-            return 0
-        killed = reaper.reap(process.pid, start)
-        if killed and reaper.is_launcher(process.pid):
-            # its kernel is dead: it collects its children and exits, as the kernel did (killed
-            # before that, by jupyter_client, it would leave them to init as zombies)
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                process.wait(timeout=2)
-        return killed
+    def kernel_ready(self) -> None:
+        """The kernel answered: start-up is over."""
+
+    def startup_failed(self, message: str) -> bool:
+        """A start-up attempt failed in a way worth retrying; False: do not retry."""
+        return True
+
+    def cell_started(self, index: int) -> None:
+        """Code cell `index` (of the executed notebook) starts executing."""
+
+    def output_truncated(self, index: int, dropped: int) -> None:
+        """Cell `index` went over the output cap; `dropped`: its total so far."""
+
+    def output_cleared(self, index: int) -> None:
+        """Cell `index`'s outputs were cleared: none of them is truncated any more."""
+
+    def notebook_ran(self, nb: NotebookNode) -> None:
+        """The notebook, as far as it ran (also when the run raised)."""
 
 
-def _text_size(out: NotebookNode) -> int:
-    if out.get("output_type") == "stream":
-        return len(out.get("text", ""))
-    data = out.get("data", {})
-    return sum(len(v) for v in data.values() if isinstance(v, str))
+@dataclass(frozen=True, slots=True)
+class KernelContext:
+    """What the engine is told about one lesson's kernel, before it starts. papermill hands it to
+    the engine as the `context` keyword of `execute_notebook`."""
+
+    env: Mapping[str, str] | None = None  # the kernel's environment (None: this process's)
+    stderr: IO[Any] | None = None  # where the kernel's stderr goes (None: this process's)
+    # Where to write the start-up files that cap output inside IPython kernels (None: no cap in
+    # the kernel; the executor still caps what it keeps).
+    startup_dir: Path | None = None
+    output_limit: int = 1 << 20  # characters per cell, for streams and for rich output; 0: no cap
+    startup_attempts: int = STARTUP_ATTEMPTS
+    # Held while cells execute: lets the executor start the next kernel ahead of time while at
+    # most `jobs` lessons run cells.
+    gate: contextlib.AbstractContextManager[Any] = field(default_factory=contextlib.nullcontext)
+    events: KernelEvents = field(default_factory=KernelEvents)
 
 
 _PORTS_LOCK = threading.Lock()
@@ -349,40 +218,124 @@ class ReapingKernelManager(AsyncKernelManager):
         return reaper.launcher_argv(super().format_kernel_cmd(extra_arguments))
 
 
+def _text_size(out: NotebookNode) -> int:
+    if out.get("output_type") == "stream":
+        return len(out.get("text", ""))
+    data = out.get("data", {})
+    return sum(len(v) for v in data.values() if isinstance(v, str))
+
+
+class OutputBudget:
+    """The executor's side of the output cap: at most `limit` characters of each cell's streams,
+    and as many of its rich outputs; what goes over is dropped, and a marker says how much."""
+
+    def __init__(self, limit: int, events: KernelEvents) -> None:
+        self.limit = limit
+        self.events = events
+        self.used: dict[tuple[int, str], int] = {}  # (cell, "stream" | "data") -> characters
+        self.dropped: dict[tuple[int, str], int] = {}  # dropped here, by the executor
+        self.kernel_dropped: dict[int, int] = {}  # dropped in the kernel, by its own cap
+
+    def admit(
+        self, outs: list[NotebookNode], out: NotebookNode, display_id: str | None, cell_index: int
+    ) -> NotebookNode | None:
+        """`out`, just added to `outs`, as much of it as the cell's budget allows (None: none)."""
+        if self.limit <= 0:
+            return out
+        kind = "stream" if out.get("output_type") == "stream" else "data"
+        if kind == "stream" and self._capped_in_kernel(out, cell_index):
+            return out
+        size = _text_size(out)
+        key = (cell_index, kind)
+        used = self.used.get(key, 0)
+        self.used[key] = used + size
+        if used + size <= self.limit:
+            return out
+        keep = max(0, self.limit - used)
+        kept: NotebookNode | None = None
+        if kind == "stream" and keep:
+            out["text"] = out["text"][:keep]
+            kept = out
+        else:
+            _drop(outs, out, display_id)
+            keep = 0
+        if key not in self.dropped:
+            text = "\n" + TRUNCATED_MARK.format(limit=self.limit, dropped=_slot(*key))
+            outs.append(new_output("stream", name="stderr", text=text))  # type: ignore[no-untyped-call]
+        self.dropped[key] = self.dropped.get(key, 0) + size - keep
+        self._note(cell_index)
+        return kept
+
+    def _capped_in_kernel(self, out: NotebookNode, cell_index: int) -> bool:
+        """Whether `out` is a line of the kernel's own cap (then the kernel counted the cell)."""
+        text = out.get("text", "")
+        count = _KERNEL_COUNT.search(text)
+        if not count and not _KERNEL_MARK.search(text):
+            return False
+        dropped = int(count.group(1)) if count else 0
+        self.kernel_dropped[cell_index] = self.kernel_dropped.get(cell_index, 0) + dropped
+        self._note(cell_index)
+        return True
+
+    def forget(self, cell_index: int) -> None:
+        """A cell's outputs were cleared: what they used, and what was dropped from them, no
+        longer counts (a training loop that redraws its plot keeps its last frame)."""
+        for kind in ("stream", "data"):
+            self.used.pop((cell_index, kind), None)
+            self.dropped.pop((cell_index, kind), None)
+        self.kernel_dropped.pop(cell_index, None)
+        self.events.output_cleared(cell_index)
+
+    def _note(self, cell_index: int) -> None:
+        client = sum(n for (index, _), n in self.dropped.items() if index == cell_index)
+        self.events.output_truncated(cell_index, client + self.kernel_dropped.get(cell_index, 0))
+
+
+def kernel_cap_arguments(startup_dir: Path, limit: int) -> list[str]:
+    """The kernel arguments that cap output inside an IPython kernel, having written the files
+    they name into `startup_dir`: a copy of `_kernel/output_cap.py`, and a start-up file that
+    runs it (by path: the kernel's Python may not have workshopkit)."""
+    source = resources.files("workshopkit._kernel").joinpath(CAP_MODULE).read_text("utf-8")
+    module = startup_dir / CAP_COPY
+    module.write_text(source, encoding="utf-8")
+    arguments = (limit, KERNEL_MARK.format(limit=limit), KERNEL_COUNT)
+    call = f"__import__('runpy').run_path({str(module)!r})['install']{arguments!r}"
+    startup = startup_dir / CAP_STARTUP
+    startup.write_text(f"# workshopkit: caps each cell's output ({CAP_COPY})\n{call}\n", "utf-8")
+    return [f"--IPKernelApp.exec_files={startup}"]
+
+
 class WorkshopkitClient(PapermillNotebookClient):  # type: ignore[misc]
-    """papermill's client, plus a kernel watch, an output cap, and a kernel that takes every
+    """papermill's client, plus the kernel events, an output cap, and a kernel that takes every
     process it started with it when it goes."""
 
     km: Any  # nbclient's kernel manager and client (traitlets, untyped)
     kc: Any
 
-    def __init__(self, nb_man: Any, *, watch: KernelWatch, output_limit: int, **kw: Any) -> None:
+    def __init__(self, nb_man: Any, *, context: KernelContext, **kw: Any) -> None:
         super().__init__(nb_man, **kw)
-        self.watch = watch
-        self.output_limit = output_limit
-        self._budget: dict[tuple[int, str], int] = {}  # (cell, "stream" | "data") -> characters
-        self._dropped: dict[tuple[int, str], int] = {}  # dropped here, by the executor
-        self._kernel_dropped: dict[int, int] = {}  # dropped in the kernel, by its own cap
-        watch.output_limit = output_limit
+        self.context = context
+        self.events = context.events
+        self.budget = OutputBudget(context.output_limit, context.events)
+        self._process: subprocess.Popen[bytes] | None = None
+        self._process_start: int | None = None
 
     async def async_start_new_kernel(self, **kwargs: Any) -> None:
-        if self.watch.stderr is not None:
-            kwargs.setdefault("stderr", self.watch.stderr)
+        context = self.context
+        if context.stderr is not None:
+            kwargs.setdefault("stderr", context.stderr)
             # ipykernel echoes what it captures from file descriptor 1 (a subprocess's prints)
             # to its own stdout: keep that out of the executor's terminal
             kwargs.setdefault("stdout", subprocess.DEVNULL)
-        if self.watch.env is not None:
-            kwargs.setdefault("env", self.watch.env)
-        self.watch.stage = "starting"
+        if context.env is not None:
+            kwargs.setdefault("env", dict(context.env))
+        self.events.kernel_starting()
         self._cap_in_kernel()
         await super().async_start_new_kernel(**kwargs)
-        provisioner = getattr(self.km, "provisioner", None)
-        self.watch.process = getattr(provisioner, "process", None)
-        if self.watch.process is not None:
-            self.watch.process_start = reaper.start_time(self.watch.process.pid)
-        self.watch.started.set()
-        if self.watch.on_start is not None:
-            self.watch.on_start(self.watch)
+        process = getattr(getattr(self.km, "provisioner", None), "process", None)
+        start = reaper.start_time(process.pid) if process is not None else None
+        self._process, self._process_start = process, start
+        self.events.kernel_started(process, start)
 
     start_new_kernel = run_sync(async_start_new_kernel)  # the sync twin must see the override
 
@@ -394,34 +347,28 @@ class WorkshopkitClient(PapermillNotebookClient):  # type: ignore[misc]
         """Kill every process the lesson started before the kernel is shut down: while the
         launcher lives, none of them can leave its tree (jupyter_client kills the launcher's
         process group, and what has left the group would be orphaned to init)."""
-        self.watch.end_processes()
+        if self._process is not None:
+            reaper.end_processes(self._process, self._process_start)
         await super()._async_cleanup_kernel()
 
     _cleanup_kernel = run_sync(_async_cleanup_kernel)
 
     def _cap_in_kernel(self) -> None:
         """For IPython kernels, cap each cell's stdout and stderr inside the kernel too."""
-        if self.output_limit <= 0 or self.watch.startup_dir is None or self.km is None:
+        limit, startup_dir = self.context.output_limit, self.context.startup_dir
+        if limit <= 0 or startup_dir is None or self.km is None:
             return
         try:
             argv = [str(a) for a in self.km.kernel_spec.argv]
         except Exception:  # an unreadable spec fails at start-up, with its own message
             return
-        if not any("ipykernel" in a for a in argv):
-            return
-        path = self.watch.startup_dir / "workshopkit_output_cap.py"
-        path.write_text(
-            KERNEL_OUTPUT_CAP.replace("__LIMIT__", str(int(self.output_limit)))
-            .replace("__MARK__", repr(KERNEL_MARK.format(limit=int(self.output_limit))))
-            .replace("__COUNT__", repr(KERNEL_COUNT)),
-            encoding="utf-8",
-        )
-        extra = [*self.extra_arguments, f"--IPKernelApp.exec_files={path}"]  # type: ignore[has-type]
-        self.extra_arguments = extra
+        if any("ipykernel" in a for a in argv):
+            cap = kernel_cap_arguments(startup_dir, int(limit))
+            self.extra_arguments = [*self.extra_arguments, *cap]  # type: ignore[has-type]
 
     async def async_start_new_kernel_client(self) -> Any:
         kc = await super().async_start_new_kernel_client()
-        self.watch.stage = "ready"
+        self.events.kernel_ready()
         return kc
 
     start_new_kernel_client = run_sync(async_start_new_kernel_client)
@@ -444,33 +391,25 @@ class WorkshopkitClient(PapermillNotebookClient):  # type: ignore[misc]
         least `STARTUP_ATTEMPT_MIN_SECONDS`); the last waits the whole timeout, so a machine that
         is merely slow still gets its kernel."""
         cleanup_kc = kwargs.pop("cleanup_kc", self.owns_km)
-        attempts = max(1, self.watch.startup_attempts)
+        attempts = max(1, self.context.startup_attempts)
         timeout: int = self.startup_timeout  # type: ignore[has-type]
-        attempt = 1
-        while True:
-            last = attempt >= attempts
+        for attempt in range(1, attempts + 1):
+            last = attempt == attempts
             share = max(STARTUP_ATTEMPT_MIN_SECONDS, timeout // attempts)
             self.startup_timeout = timeout if last else min(timeout, share)
             try:
-                if self.km is None:
-                    self.km = self.create_kernel_manager()
-                if not self.km.has_kernel:
-                    self.start_new_kernel(**kwargs)
-                if self.kc is None:
-                    self.start_new_kernel_client()
+                self._start_kernel(**kwargs)
                 break
             except Exception as exc:
                 retryable = any(text in str(exc) for text in _STARTUP_RETRYABLE)
-                if not retryable or last or not self.watch.may_retry():
+                if not retryable or last or not self.events.startup_failed(str(exc)):
                     raise
-                self.watch.startup_failures.append(str(exc))
                 CLIENT_LOG.warning("kernel start-up failed (%s); retrying", exc)
                 with contextlib.suppress(Exception):
                     self._cleanup_kernel()
                 self.km = None
                 self.kc = None
                 time.sleep(0.5 * attempt)
-                attempt += 1
         self.startup_timeout = timeout
         try:
             yield
@@ -478,83 +417,45 @@ class WorkshopkitClient(PapermillNotebookClient):  # type: ignore[misc]
             if cleanup_kc:
                 self._cleanup_kernel()
 
+    def _start_kernel(self, **kwargs: Any) -> None:
+        """One start-up attempt: nbclient's own steps."""
+        if self.km is None:
+            self.km = self.create_kernel_manager()
+        if not self.km.has_kernel:
+            self.start_new_kernel(**kwargs)
+        if self.kc is None:
+            self.start_new_kernel_client()
+
     def papermill_execute_cells(self) -> None:
-        with self.watch.gate:
+        with self.context.gate:
             super().papermill_execute_cells()
 
     def execute_cell(self, cell: NotebookNode, cell_index: int, *args: Any, **kw: Any) -> Any:
         source = cell.get("source", "")
         tags = cell.get("metadata", {}).get("tags", [])
         if cell.get("cell_type") == "code" and source.strip() and TAG_SKIP not in tags:
-            self.watch.cell_index = cell_index
-            self.watch.cell_started = time.monotonic()
+            self.events.cell_started(cell_index)
         return super().execute_cell(cell, cell_index, *args, **kw)
 
     def output(
         self, outs: list[NotebookNode], msg: dict[str, Any], display_id: str | None, cell_index: int
     ) -> NotebookNode | None:
-        """Keep at most `output_limit` characters of each cell's streams, and as much of its rich
-        outputs; what goes over is dropped, and a marker says how much."""
+        """nbclient's, with the output cap (`OutputBudget`)."""
         if self.clear_before_next_output and not self._hooked(msg):
-            self._forget(cell_index)  # super() carries out a `clear_output(wait=True)` first
+            self.budget.forget(cell_index)  # super() carries out a `clear_output(wait=True)` first
         out: NotebookNode | None = super().output(outs, msg, display_id, cell_index)
-        if out is None or self.output_limit <= 0:
-            return out
-        kind = "stream" if out.get("output_type") == "stream" else "data"
-        if kind == "stream":
-            text = out.get("text", "")
-            count = _KERNEL_COUNT.search(text)
-            if count or _KERNEL_MARK.search(text):  # the kernel capped this cell's streams
-                dropped = int(count.group(1)) if count else 0
-                self._kernel_dropped[cell_index] = self._kernel_dropped.get(cell_index, 0) + dropped
-                self._note(cell_index)
-                return out
-        size = _text_size(out)
-        key = (cell_index, kind)
-        used = self._budget.get(key, 0)
-        self._budget[key] = used + size
-        if used + size <= self.output_limit:
-            return out
-        keep = max(0, self.output_limit - used)
-        kept: NotebookNode | None = None
-        if kind == "stream" and keep:
-            out["text"] = out["text"][:keep]
-            kept = out
-        else:
-            _drop(outs, out, display_id)
-            keep = 0
-        if key not in self._dropped:
-            marker = new_output(  # type: ignore[no-untyped-call]
-                "stream",
-                name="stderr",
-                text="\n" + TRUNCATED_MARK.format(limit=self.output_limit, dropped=_slot(*key)),
-            )
-            outs.append(marker)
-        self._dropped[key] = self._dropped.get(key, 0) + size - keep
-        self._note(cell_index)
-        return kept
+        if out is None:
+            return None
+        return self.budget.admit(outs, out, display_id, cell_index)
 
     def clear_output(self, outs: list[NotebookNode], msg: dict[str, Any], cell_index: int) -> None:
         super().clear_output(outs, msg, cell_index)
         if not self.clear_before_next_output and not self._hooked(msg):
-            self._forget(cell_index)
+            self.budget.forget(cell_index)
 
     def _hooked(self, msg: dict[str, Any]) -> bool:
         """Whether an output widget, not the cell, takes this message's outputs."""
         return bool(self.output_hook_stack[msg["parent_header"].get("msg_id")])
-
-    def _forget(self, cell_index: int) -> None:
-        """A cell's outputs were cleared: what they used, and what was dropped from them, no
-        longer counts (a training loop that redraws its plot keeps its last frame)."""
-        for kind in ("stream", "data"):
-            self._budget.pop((cell_index, kind), None)
-            self._dropped.pop((cell_index, kind), None)
-        self._kernel_dropped.pop(cell_index, None)
-        self.watch.truncated.pop(cell_index, None)
-
-    def _note(self, cell_index: int) -> None:
-        client = sum(n for (index, _), n in self._dropped.items() if index == cell_index)
-        self.watch.truncated[cell_index] = client + self._kernel_dropped.get(cell_index, 0)
 
 
 def _slot(cell_index: int, kind: str) -> str:
@@ -619,8 +520,7 @@ class WorkshopkitEngine(NBClientEngine):  # type: ignore[misc]
         stderr_file: Any = None,
         start_timeout: int = 60,
         execution_timeout: int | None = None,
-        watch: KernelWatch | None = None,
-        output_limit: int = 1 << 20,
+        context: KernelContext | None = None,
         **kwargs: Any,
     ) -> NotebookNode:
         kwargs = remove_args(["input_path"], **kwargs)
@@ -637,17 +537,17 @@ class WorkshopkitEngine(NBClientEngine):  # type: ignore[misc]
         )
         final_kwargs.setdefault("shutdown_kernel", "immediate")
         final_kwargs.setdefault("iopub_timeout", IOPUB_TIMEOUT)
-        watch = watch or KernelWatch()
-        client = WorkshopkitClient(nb_man, watch=watch, output_limit=output_limit, **final_kwargs)
+        context = context or KernelContext()
+        client = WorkshopkitClient(nb_man, context=context, **final_kwargs)
         loop = _quiet_loop()
         try:
             executed: NotebookNode = client.execute()
             return executed
         finally:
             _drain(loop)
-            _fill_truncation_marks(nb_man.nb, client._dropped)
+            _fill_truncation_marks(nb_man.nb, client.budget.dropped)
             park_expected_errors(nb_man.nb)
-            watch.notebook = nb_man.nb
+            context.events.notebook_ran(nb_man.nb)
 
 
 def _quiet_loop() -> asyncio.AbstractEventLoop:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -258,9 +259,65 @@ class Status(enum.Enum):
         return self.value
 
 
+class ErrorKind(str, enum.Enum):
+    """What kind of failure a `LessonError` is (its value is what `report.json` says)."""
+
+    ERROR = "error"  # a cell raised, or the lesson could not be read or run
+    TIMEOUT = "timeout"  # a cell, its output, or the whole lesson ran out of time
+    KERNEL_DIED = "kernel-died"
+    NOT_EXECUTED = "not-executed"  # the run ended without error, but cells never ran
+    INFRASTRUCTURE = "infrastructure"  # not the lesson's fault: no kernel, no GPU, a full disk
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class TimeLimit(enum.Enum):
+    """Which limit a lesson ran into."""
+
+    CELL = "cell"  # --timeout / [execution] timeout
+    OUTPUT = "output"  # a cell finished, its output kept arriving (nbclient's IOPub timeout)
+    LESSON = "lesson"  # --lesson-timeout / [execution] lesson_timeout
+
+
+@dataclass(frozen=True, slots=True)
+class Location:
+    """A place in a lesson's `.py` source: its line, and the 1-based number of its cell (None: the
+    lesson as a whole)."""
+
+    path: str
+    line: int
+    cell: int | None = None
+
+
+# LessonError messages (nbclient's habit: templates as constants, errors built from the failure).
+NO_INPUT_HINT = " (lessons must not prompt for input: input() and getpass() cannot be answered)"
+CELL_TIMEOUT = (
+    "cell timed out after {ran} (limit {limit} s: --timeout / [execution] timeout); kernel stopped"
+)
+OUTPUT_TIMEOUT = (
+    "the cell finished but its output did not all arrive (IOPub timeout): "
+    "output may be incomplete; print less, or less often"
+)
+LESSON_TIMEOUT = (
+    "lesson timed out after {limit} s (limit: --lesson-timeout / [execution] lesson_timeout)"
+    "{in_cell}; kernel killed"
+)
+INTERRUPTED = "the run was interrupted"
+WOULD_NOT_START = "kernel '{kernel}' would not start: {message} (argv: {argv})"
+COULD_NOT_EXECUTE = "could not execute the lesson: {message}"
+NO_GPU = "needs a GPU and none is visible (--require-gpu)"
+_TIMEOUT_NAMES = {
+    TimeLimit.CELL: "CellTimeoutError",
+    TimeLimit.OUTPUT: "IOPubTimeout",
+    TimeLimit.LESSON: "LessonTimeout",
+}
+
+
 @dataclass(frozen=True, slots=True)
 class LessonError:
-    """Why a lesson failed, located in its `.py` source."""
+    """Why a lesson failed, located in its `.py` source. Build one with a `from_*` constructor,
+    named after what failed."""
 
     path: str
     line: int
@@ -268,7 +325,83 @@ class LessonError:
     ename: str
     evalue: str
     traceback: str = ""
-    kind: str = "error"  # error | timeout | kernel-died | not-executed | infrastructure
+    # A str is taken for its ErrorKind (`"timeout"`) and converted.
+    kind: ErrorKind | str = ErrorKind.ERROR
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "kind", ErrorKind(self.kind))
+
+    @classmethod
+    def _at(
+        cls, at: Location, ename: str, evalue: str, traceback: str, kind: ErrorKind
+    ) -> LessonError:
+        return cls(at.path, at.line, at.cell, ename, evalue, traceback, kind)
+
+    @classmethod
+    def from_cell_error(
+        cls, at: Location, ename: str, evalue: str, traceback: str = ""
+    ) -> LessonError:
+        """A cell raised `ename: evalue` (not in a `raises-exception` cell)."""
+        if ename == "StdinNotImplementedError":
+            evalue += NO_INPUT_HINT
+        return cls._at(at, ename, evalue, traceback, ErrorKind.ERROR)
+
+    @classmethod
+    def from_timeout(
+        cls, at: Location, limit: TimeLimit, seconds: int, ran: str = ""
+    ) -> LessonError:
+        """The lesson ran into `limit` (of `seconds`) at `at`; `ran`: how long the cell running
+        then had run ("3.2 s"), if one was."""
+        if limit is TimeLimit.CELL:
+            evalue = CELL_TIMEOUT.format(ran=ran or f"{seconds} s", limit=seconds)
+        elif limit is TimeLimit.OUTPUT:
+            evalue = OUTPUT_TIMEOUT
+        else:
+            in_cell = f", in a cell running for {ran}" if ran else ""
+            evalue = LESSON_TIMEOUT.format(limit=seconds, in_cell=in_cell)
+        return cls._at(at, _TIMEOUT_NAMES[limit], evalue, "", ErrorKind.TIMEOUT)
+
+    @classmethod
+    def from_dead_kernel(cls, at: Location, how: str, stderr_tail: str = "") -> LessonError:
+        """The kernel died while running the cell at `at`; `how` says how ("kernel died: signal
+        9 (SIGKILL), likely out of memory"), `stderr_tail` is the end of what it wrote."""
+        return cls._at(at, "DeadKernelError", how, stderr_tail, ErrorKind.KERNEL_DIED)
+
+    @classmethod
+    def from_startup(
+        cls, at: Location, kernel: str, argv: str, exc: BaseException, stderr_tail: str = ""
+    ) -> LessonError:
+        """Kernel `kernel` (command line `argv`) would not start: `exc` says why."""
+        message = WOULD_NOT_START.format(kernel=kernel, message=_message(exc), argv=argv)
+        return cls._at(at, type(exc).__name__, message, stderr_tail, ErrorKind.INFRASTRUCTURE)
+
+    @classmethod
+    def from_interrupt(cls, at: Location) -> LessonError:
+        """The run was interrupted (Ctrl-C, SIGTERM, `Executor.cancel`) while at `at`."""
+        return cls._at(at, "Interrupted", INTERRUPTED, "", ErrorKind.ERROR)
+
+    @classmethod
+    def from_exception(cls, at: Location, exc: BaseException, traceback: str = "") -> LessonError:
+        """Anything else that stopped the lesson at `at` (a file jupytext cannot read)."""
+        return cls._at(at, type(exc).__name__, _message(exc), traceback, ErrorKind.ERROR)
+
+    @classmethod
+    def from_executor_fault(cls, at: Location, exc: BaseException) -> LessonError:
+        """The executor itself failed (a bug, or an OS fault such as a full disk)."""
+        kind = ErrorKind.INFRASTRUCTURE if isinstance(exc, OSError) else ErrorKind.ERROR
+        message = COULD_NOT_EXECUTE.format(message=exc)
+        return cls._at(at, type(exc).__name__, message, "", kind)
+
+    @classmethod
+    def from_not_executed(cls, at: Location, message: str) -> LessonError:
+        """Cells that should have run did not (`sys.exit()` part-way); `at`: the first of them,
+        or the cell that stopped the run."""
+        return cls._at(at, "NotExecuted", message, "", ErrorKind.NOT_EXECUTED)
+
+    @classmethod
+    def from_missing_gpu(cls, at: Location) -> LessonError:
+        """The lesson needs a GPU, none is visible, and `--require-gpu` was given."""
+        return cls._at(at, "NoGPU", NO_GPU, "", ErrorKind.INFRASTRUCTURE)
 
     def __str__(self) -> str:
         where = f"{self.path}:{self.line}"
@@ -283,9 +416,21 @@ class LessonError:
             "cell": self.cell,
             "ename": self.ename,
             "evalue": self.evalue,
-            "kind": self.kind,
+            "kind": ErrorKind(self.kind).value,
             "traceback": self.traceback,
         }
+
+
+ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
+
+
+def strip_ansi(text: str) -> str:
+    """`text` without terminal colours (kernels' tracebacks and some errors carry them)."""
+    return ANSI.sub("", text)
+
+
+def _message(exc: BaseException) -> str:
+    return strip_ansi(str(exc))
 
 
 @dataclass(frozen=True, slots=True)
@@ -317,3 +462,18 @@ class LessonResult:
             "error": self.error.to_json() if self.error else None,
             "warnings": list(self.warnings),
         }
+
+
+@dataclass(frozen=True, slots=True)
+class LessonPlan:
+    """Everything needed to run one lesson, resolved from the lesson, config and options: what an
+    executor is given (`execute.Executor.run`)."""
+
+    lesson: Lesson
+    kernel: str
+    timeout: int  # seconds per cell
+    lesson_timeout: int  # seconds for the whole lesson
+    parameters: Mapping[str, Any]
+    output_limit: int  # characters of output kept per cell and kind (0: no cap)
+    start_timeout: int  # seconds a kernel may take to start
+    env: tuple[tuple[str, str | None], ...] = ()  # `[execution] env`: name, value (None: unset)

@@ -1,0 +1,163 @@
+"""Stage 4: execute lessons with papermill, several at once, each in a scratch copy of its folder.
+
+`run_lessons` is the entry point: it plans each lesson (`plan`), answers what it can without a
+kernel (a GPU lesson where there is none, a cached result), and hands the rest to an `Executor`
+(`pool`): by default a `LocalExecutor`, which runs each lesson in a kernel of its own
+(`lesson.run_lesson`), killed with every process it started (`processes`) when the lesson ends,
+times out or the run is interrupted. Nothing here raises for a fault inside a lesson: every lesson
+ends as a `LessonResult`, its error built by `failures` and located by `locate`, its warnings
+found by `judge`.
+
+    plan.py       options, workshop.toml and headers -> LessonPlan; parse_parameter
+    pool.py       the Executor protocol, LocalExecutor, run_pool (the worker threads)
+    lesson.py     one lesson through papermill: its kernel's events, its clock, its result
+    failures.py   what a run raised -> LessonError (the one mapping)
+    locate.py     executed-notebook cell or traceback -> path:line (cell n)
+    judge.py      a run that raised nothing: cells not executed, warnings
+    scratch.py    the lesson's scratch folder
+    processes.py  kernel environment, GPU probe, killing a kernel and what it started
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from typing import Literal
+
+from ..cache import Cache
+from ..errors import ExitCode
+from ..model import (
+    ErrorKind,
+    Lesson,
+    LessonError,
+    LessonPlan,
+    LessonResult,
+    Location,
+    Status,
+    Workshop,
+)
+from .plan import RunOptions, parse_parameter, plan_lessons
+from .pool import Executor, LocalExecutor, run_pool
+from .processes import gpu_available, kernel_environment
+
+__all__ = [
+    "Executor",
+    "LocalExecutor",
+    "RunEvent",
+    "RunOptions",
+    "RunReport",
+    "gpu_available",
+    "kernel_environment",
+    "parse_parameter",
+    "plan_lessons",
+    "run_lessons",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class RunEvent:
+    kind: Literal["start", "done"]
+    lesson: Lesson
+    result: LessonResult | None = None
+
+
+def run_lessons(
+    workshop: Workshop,
+    lessons: Sequence[Lesson],
+    options: RunOptions,
+    on_event: Callable[[RunEvent], None] | None = None,
+    executor: Executor | None = None,
+) -> RunReport:
+    """Execute `lessons` (cache first) with `executor` (a `LocalExecutor` running `jobs` at once
+    by default); results come back in `lessons` order."""
+    begun = time.monotonic()
+    emit = on_event or (lambda event: None)
+    plans = plan_lessons(workshop, lessons, options)
+    notes: dict[str, list[str]] = {}  # lesson id -> cache problems, shown with its result
+
+    def note(lesson_id: str, message: str) -> None:
+        notes.setdefault(lesson_id, []).append(message)
+
+    cache = Cache(workshop.root, on_problem=note)  # always written; read when options.use_cache
+    results: dict[str, LessonResult] = {}
+    keys: dict[str, str] = {}
+    todo: list[LessonPlan] = []
+    gpu = _GpuCheck(options.require_gpu)
+    for plan in plans:
+        lesson = plan.lesson
+        known = gpu.result(lesson) or _cached(plan, cache, keys, options.use_cache)
+        if known is None:
+            todo.append(plan)
+            continue
+        results[lesson.id] = known
+        emit(RunEvent("done", lesson, known))
+
+    def done(plan: LessonPlan, result: LessonResult) -> None:
+        if result.status is Status.PASSED:
+            result = cache.put(keys[plan.lesson.id], plan.lesson, result)
+        results[plan.lesson.id] = result
+        emit(RunEvent("done", plan.lesson, result))
+
+    executor = executor or LocalExecutor(options.jobs or workshop.config.execution.jobs)
+    run_pool(executor, todo, lambda plan: emit(RunEvent("start", plan.lesson)), done)
+    for lesson_id, messages in notes.items():
+        if lesson_id in results:
+            found = results[lesson_id]
+            results[lesson_id] = replace(found, warnings=(*messages, *found.warnings))
+    return RunReport(
+        tuple(results[lesson.id] for lesson in lessons if lesson.id in results),
+        executor.kernels_started,
+        time.monotonic() - begun,
+    )
+
+
+class _GpuCheck:
+    """The result of a GPU lesson where no GPU is visible (probed once, when first needed)."""
+
+    def __init__(self, require_gpu: bool) -> None:
+        self.require_gpu = require_gpu
+        self.found: bool | None = None
+
+    def result(self, lesson: Lesson) -> LessonResult | None:
+        if not lesson.meta.gpu:
+            return None
+        if self.found is None:
+            self.found = gpu_available()
+        if self.found:
+            return None
+        if self.require_gpu:
+            at = Location(lesson.relpath, lesson.line_of("resources"))
+            error = LessonError.from_missing_gpu(at)
+            return LessonResult(lesson.id, lesson.relpath, Status.FAILED, 0.0, error)
+        return LessonResult(lesson.id, lesson.relpath, Status.SKIPPED, 0.0, reason="needs a GPU")
+
+
+def _cached(
+    plan: LessonPlan, cache: Cache, keys: dict[str, str], use_cache: bool
+) -> LessonResult | None:
+    """The cached result of `plan`, if any (its key is kept in `keys` either way)."""
+    key = keys[plan.lesson.id] = cache.key(plan)
+    return cache.get(key, plan.lesson) if use_cache else None
+
+
+# --- what executing lessons gave ------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class RunReport:
+    """What executing lessons gave (event rules and report.json are the pipeline's business)."""
+
+    results: tuple[LessonResult, ...]
+    kernels_started: int
+    seconds: float
+
+    @property
+    def exit_code(self) -> ExitCode:
+        if any(
+            r.error is not None and r.error.kind == ErrorKind.INFRASTRUCTURE for r in self.results
+        ):
+            return ExitCode.INFRASTRUCTURE
+        if any(r.status is Status.FAILED for r in self.results):
+            return ExitCode.LESSON_FAILED
+        return ExitCode.OK
