@@ -156,7 +156,9 @@ def export_workshop(
         if result.status is Status.PASSED and result.notebook is not None:
             executed = read_notebook(result.notebook)
             passed[lesson.id] = executed
-        files.extend(write_lesson(lesson, executed, assets[lesson.id], dest))
+        files.extend(
+            write_lesson(lesson, executed, assets[lesson.id], dest, diagnostics=diagnostics)
+        )
         exported.append(lesson.id)
 
     done = set(exported)

@@ -44,10 +44,13 @@ if TYPE_CHECKING:
     from nbconvert.exporters import SlidesExporter
     from nbformat import NotebookNode
 
+    from .layout import LaidOut
+
 __all__ = [
     "SlidesTemplateNotFound",
     "clean_html",
     "content_security_policy",
+    "prepare_deck",
     "prepare_slides",
     "render_slides",
     "static_dir",
@@ -164,17 +167,6 @@ def _is_solution(cell: Any) -> bool:
     return isinstance(meta, dict) and meta.get("solution") is True
 
 
-def _heading_slide_type(cell: Any) -> str:
-    if cell.get("cell_type") != "markdown":
-        return "-"
-    text = str(cell.get("source", "")).lstrip()
-    if text.startswith("# "):
-        return "slide"
-    if text.startswith("## "):
-        return "subslide"
-    return "-"
-
-
 def _strip_solution_blocks(source: str) -> str:
     def stub(match: re.Match[str]) -> str:
         return f"{match.group('indent')}...  # your code here\n"
@@ -182,8 +174,19 @@ def _strip_solution_blocks(source: str) -> str:
     return _SOLUTION_BLOCK.sub(stub, source)
 
 
-def prepare_slides(nb: NotebookNode, *, include_solutions: bool = False) -> NotebookNode:
+def prepare_slides(
+    nb: NotebookNode, *, include_solutions: bool = False, folder: Path | None = None
+) -> NotebookNode:
     """Return a copy of ``nb`` ready for :func:`render_slides`; ``nb`` itself is never changed.
+    The deck of :func:`prepare_deck`, without its report."""
+    return prepare_deck(nb, include_solutions=include_solutions, folder=folder).nb
+
+
+def prepare_deck(
+    nb: NotebookNode, *, include_solutions: bool = False, folder: Path | None = None
+) -> LaidOut:
+    """A copy of ``nb`` ready for :func:`render_slides`, laid out so that every slide fits one
+    screen, with its slide count and what to report (``nb`` itself is never changed).
 
     - Cells tagged ``solution`` (or with ``workshopkit.solution: true``) are dropped unless
       ``include_solutions``; so are the ``# BEGIN SOLUTION`` ... ``# END SOLUTION`` parts of other
@@ -194,14 +197,16 @@ def prepare_slides(nb: NotebookNode, *, include_solutions: bool = False) -> Note
     - Explicit ``slideshow.slide_type`` metadata is kept as written (``notes`` cells stay speaker
       notes, ``skip`` cells stay out of the deck).
     - If no cell says where slides start (no ``slide``, ``subslide`` or ``fragment`` anywhere; a
-      lesson with only ``notes``/``skip`` metadata still counts as having none), slides come from
-      headings: a markdown cell starting with ``# `` starts a slide, one starting with ``## `` a
-      subslide, and every other cell without metadata continues the current slide (``-``).
+      lesson with only ``notes``/``skip`` metadata still counts as having none), every heading
+      starts a slide: ``#`` a slide, deeper levels a sub-slide.
     - A cell tagged ``parameters`` without explicit metadata becomes ``skip``: papermill values
       are plumbing, not teaching material.
-
-    nbconvert always turns the first visible cell into the first slide.
+    - Then ``export.layout`` continues what does not fit on next slides, bounds tall outputs and
+      trims tracebacks (see there). ``folder`` is the lesson's folder, where the sizes of its
+      images are read.
     """
+    from .layout import lay_out
+
     out: NotebookNode = copy.deepcopy(nb)
     kept = []
     for cell in out.cells:
@@ -225,13 +230,9 @@ def prepare_slides(nb: NotebookNode, *, include_solutions: bool = False) -> Note
 
     infer = not any(_slide_type(c) in _STRUCTURAL_SLIDE_TYPES for c in out.cells)
     for cell in out.cells:
-        if _slide_type(cell) is not None:
-            continue
-        if TAG_PARAMETERS in cell_tags(cell):
+        if _slide_type(cell) is None and TAG_PARAMETERS in cell_tags(cell):
             _set_slide_type(cell, "skip")
-        elif infer:
-            _set_slide_type(cell, _heading_slide_type(cell))
-    return out
+    return lay_out(out, infer=infer, folder=folder)
 
 
 # --------------------------------------------------------------------------------------------
