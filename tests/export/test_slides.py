@@ -191,7 +191,7 @@ def test_explicit_slide_metadata_wins_over_headings() -> None:
             new_code_cell("x = 1", metadata={"slideshow": {"slide_type": "fragment"}}),
         ]
     )
-    assert slide_types(prepare_slides(nb)) == ["slide", "?", "fragment"]
+    assert slide_types(prepare_slides(nb)) == ["slide", "-", "fragment"]
 
 
 def test_prepare_slides_does_not_mutate_its_input() -> None:

@@ -94,6 +94,7 @@ CODE_WIDTH = 1114.0  # inside a code cell's editor
 CODE_CHROME = 35.65  # the editor's padding and border
 OUTPUT_CHROME = 13.6  # an output's padding
 
+HTML_P_GAP = 21.0  # the margins of a paragraph in an HTML output
 TABLE_ROW = 28.0
 TABLE_CHAR = 18.0 * 0.55
 TABLE_CELL_PAD = 18.0
@@ -132,6 +133,15 @@ _TR = re.compile(r"<tr\b.*?</tr\s*>", re.IGNORECASE | re.DOTALL)
 _TCELL = re.compile(r"<t([hd])\b([^>]*)>(.*?)</t[hd]\s*>", re.IGNORECASE | re.DOTALL)
 _TBODY = re.compile(r"(<tbody\b[^>]*>)(.*?)(</tbody\s*>)", re.IGNORECASE | re.DOTALL)
 _TAG = re.compile(r"<[^>]+>")
+_NOT_SHOWN = re.compile(
+    r"<(style|script|template|noscript|textarea|title)\b[^>]*>.*?</\1\s*>|<!--.*?-->",
+    re.IGNORECASE | re.DOTALL,
+)
+_TABLE = re.compile(r"<table\b.*?</table\s*>", re.IGNORECASE | re.DOTALL)
+_HTML_BLOCK = re.compile(
+    r"</?(?:p|div|li|br|h[1-6]|pre|blockquote|ul|ol|dl|dt|dd|section|figure|figcaption)\b[^>]*>",
+    re.IGNORECASE,
+)
 _HEADING_LINE = re.compile(r"^ {0,3}(#{1,6})(?:[ \t]+|$)(.*)$")
 _MATH_BLOCK = re.compile(r"\$\$.+?\$\$", re.DOTALL)
 
@@ -349,18 +359,23 @@ def _table_height_md(rows: int) -> float:
 
 
 def _html_height(text: str, images: _Images) -> float:
-    """A rough height for an HTML fragment: its table rows, images and text."""
-    rows = len(_TR.findall(text))
-    height = rows * TABLE_ROW + (TABLE_CHROME if rows else 0.0)
-    height += _images_in(text, images)
-    body = _TR.sub(" ", text)
-    body = _HTML_IMG.sub(" ", body)
-    blocks = len(re.findall(r"<(?:p|div|li|br|h[1-6]|pre)\b", body, re.IGNORECASE))
-    body = html.unescape(_TAG.sub(" ", body))
-    body = re.sub(r"\s+", " ", body).strip()
-    if body:
-        lines = max(blocks, math.ceil(len(body) / (MD_WIDTH / MD_CHAR)))
-        height += lines * MD_LINE
+    """A rough height for an HTML fragment: its tables' rows, its images, and its text as
+    lines of prose (one or more per block element that holds text)."""
+    height = 0.0
+    text = _NOT_SHOWN.sub("", text)
+    for table in _TABLE.findall(text):
+        height += len(_TR.findall(table)) * TABLE_ROW + TABLE_CHROME
+    rest = _TABLE.sub("\n", text)
+    height += _images_in(rest, images)
+    rest = _HTML_IMG.sub("", rest)
+    chars = MD_WIDTH / MD_CHAR
+    height += len(re.findall(r"<p\b", rest, re.IGNORECASE)) * HTML_P_GAP
+    for padding in re.findall(r"padding:\s*([0-9.]+)px", rest, re.IGNORECASE):
+        height += 2 * float(padding)
+    for segment in _HTML_BLOCK.split(rest):
+        shown = html.unescape(_TAG.sub("", segment)).strip()
+        if shown:
+            height += math.ceil(len(shown) / chars) * MD_LINE
     return height
 
 
@@ -549,7 +564,7 @@ def trim_traceback(frames: Sequence[str]) -> list[str]:
     if not heads:
         return parts
     last = heads[-1]
-    chained = last > 0
+    chained = len(heads) > 1
     body = parts[last + 1 : -1] if len(parts) > last + 1 else []
     error = parts[-1:] if len(parts) > last + 1 else []
     kept: list[str] = []
@@ -565,6 +580,8 @@ def trim_traceback(frames: Sequence[str]) -> list[str]:
     if dropped:
         kept.append(MORE_FRAMES.format(n=dropped))
     head = [parts[last]]
+    if last > 0 and not _ANSI.sub("", parts[last - 1]).strip().strip("-"):
+        head.insert(0, parts[last - 1])  # IPython's line of dashes above the header
     if chained:
         head.insert(0, "(an earlier exception led to this one; see the solution notebook)")
     return [*head, *kept, *error]
@@ -608,42 +625,41 @@ def _bound_text(text: str, max_height: float) -> tuple[str, bool]:
     return "\n".join([*head, MORE_LINES.format(n=f"{hidden:,}"), *tail]) + "\n", True
 
 
-def _table_rows(table_html: str) -> tuple[int, int, int]:
-    """(header rows, body rows, widest row in characters) of an HTML table."""
-    body = _TBODY.search(table_html)
-    body_rows = len(_TR.findall(body.group(2))) if body else 0
-    all_rows = _TR.findall(table_html)
-    widest = 0
-    for row in all_rows[:60]:
-        cells = _TCELL.findall(row)
-        width = sum(len(html.unescape(_TAG.sub("", c[2])).strip()) for c in cells)
-        widest = max(widest, int(width * TABLE_CHAR + len(cells) * TABLE_CELL_PAD))
-    return len(all_rows) - body_rows, body_rows, widest
-
-
 def _bound_table(text: str, max_height: float) -> tuple[str, bool]:
-    """An HTML table (a DataFrame's) cut to its first and last rows with a ``... N rows`` row."""
-    body = _TBODY.search(text)
-    if not body:
+    """HTML with tables (a DataFrame's, or several) cut to the first and last rows of each
+    table, with a ``... N more rows ...`` row, so that it renders within ``max_height``."""
+    bodies = list(_TBODY.finditer(text))
+    if not bodies or _html_height(text, _Images(None)) <= max_height:
         return text, False
-    rows = _TR.findall(body.group(2))
-    head_rows = len(_TR.findall(text)) - len(rows)
-    outside = _TR.sub("", text)
-    outside_h = _html_height(_TBODY.sub("", outside), _Images(None)) if _TAG.sub("", outside).strip() else 0.0
-    room = int((max_height - outside_h - TABLE_CHROME) / TABLE_ROW) - head_rows - 1
-    if len(rows) <= room or room < 2:
+    rows = [_TR.findall(body.group(2)) for body in bodies]
+    total = sum(len(r) for r in rows)
+    excess = math.ceil((_html_height(text, _Images(None)) - max_height) / TABLE_ROW) + len(bodies)
+    allowed = total - excess
+    if allowed < 2 * len(bodies):
         return text, False
-    head_n = math.ceil(room / 2)
-    tail_n = room - head_n
-    hidden = len(rows) - head_n - tail_n
-    columns = max((len(_TCELL.findall(r)) for r in rows[:5]), default=1)
-    marker = (
-        f'<tr class="wk-more"><td colspan="{columns}" style="text-align: left">'
-        f"{MORE_ROWS.format(n=f'{hidden:,}')}</td></tr>"
-    )
-    kept = "\n".join([*rows[:head_n], marker, *rows[len(rows) - tail_n :]])
-    new = text[: body.start(2)] + "\n" + kept + "\n" + text[body.end(2) :]
-    return new, True
+    pieces: list[str] = []
+    at = 0
+    cut = False
+    for body, body_rows in zip(bodies, rows, strict=True):
+        share = max(2, allowed * len(body_rows) // max(total, 1))
+        pieces.append(text[at : body.start(2)])
+        if len(body_rows) > share + 1:
+            head_n = math.ceil(share / 2)
+            tail_n = share - head_n
+            hidden = len(body_rows) - head_n - tail_n
+            columns = max((len(_TCELL.findall(r)) for r in body_rows[:5]), default=1)
+            marker = (
+                f'<tr class="wk-more"><td colspan="{columns}" style="text-align: left">'
+                f"{MORE_ROWS.format(n=f'{hidden:,}')}</td></tr>"
+            )
+            kept = [*body_rows[:head_n], marker, *body_rows[len(body_rows) - tail_n :]]
+            pieces.append("\n" + "\n".join(kept) + "\n")
+            cut = True
+        else:
+            pieces.append(body.group(2))
+        at = body.end(2)
+    pieces.append(text[at:])
+    return "".join(pieces), cut
 
 
 _PRIORITY = (
@@ -831,6 +847,7 @@ class _Piece:
     source: str = ""  # code: this part's text
     part: int = 0  # code: which part (0 = the first)
     output: Any = None  # output: the output as shown (bounded)
+    lead_in: bool = False  # markdown that introduces what follows ("as follows:")
 
     @property
     def origin(self) -> int | None:
@@ -927,6 +944,7 @@ class _Layout:
                 (start, end),
                 refs,
             )
+            piece.lead_in = not heading and _introduces(lines[block.start : block.end])
             pieces.append(piece)
         for offset, url in remote:
             self.problem(
@@ -1001,7 +1019,7 @@ class _Layout:
                 run.append(pieces[j])
                 j += 1
             return run if _height(run) <= room else [piece]
-        if piece.kind == "heading" and i + 1 < len(pieces):
+        if (piece.kind == "heading" or piece.lead_in) and i + 1 < len(pieces):
             following = pieces[i + 1]
             if following.kind != "hidden" and not following.starts:
                 rest = self.run_at(pieces, i + 1)
@@ -1105,6 +1123,12 @@ class _Layout:
                     _set_slide_type(cell, "fragment" if head.fragment else "-")
                 out.append(cell)
         return out
+
+
+def _introduces(lines: Sequence[str]) -> bool:
+    """Whether a paragraph ends with a colon, so belongs with what follows it."""
+    text = "\n".join(lines).rstrip()
+    return text.endswith(":") and len(lines) <= 6
 
 
 def _what(piece: _Piece) -> str:
