@@ -78,6 +78,7 @@ def report_data(
                 "warnings": [],
             }
         )
+        _scrub_entry(entry)
         entry["title"] = lesson.meta.title
         entry["level"] = lesson.meta.level.value
         entry["minutes"] = lesson.meta.minutes
@@ -114,6 +115,21 @@ def report_data(
     }
 
 
+def _scrub_entry(entry: dict[str, Any]) -> None:
+    """No local path of the builder in a report entry's error and warnings."""
+    from .scrub import scrub_text
+
+    error = entry.get("error")
+    if isinstance(error, dict):
+        for key in ("evalue", "traceback", "message"):
+            if isinstance(error.get(key), str):
+                error[key] = scrub_text(error[key])
+    if isinstance(entry.get("warnings"), list):
+        entry["warnings"] = [scrub_text(w) if isinstance(w, str) else w for w in entry["warnings"]]
+    if isinstance(entry.get("reason"), str):
+        entry["reason"] = scrub_text(entry["reason"])
+
+
 def export_workshop(
     workshop: Workshop,
     results: Iterable[LessonResult] | Mapping[str, LessonResult],
@@ -127,8 +143,9 @@ def export_workshop(
     from .bundles import track_bundle, write_sha256sums
     from .events import write_events
     from .notebooks import read_notebook, write_lesson
+    from .scrub import scrub_outputs
     from .site import site_css_path, write_site
-    from .slides import static_dir
+    from .slides import static_dir, write_notebook_css
 
     by_id = _by_id(results)
     site_css_path()  # fail early if the package data is missing
@@ -144,6 +161,7 @@ def export_workshop(
 
     dest.mkdir(parents=True, exist_ok=True)
     files: list[Path] = copy_tree(static_dir(), dest / "_static")
+    files.append(write_notebook_css(dest / "_static"))
     exported: list[str] = []
     left_out: list[str] = []
     passed: dict[str, Any] = {}  # executed notebooks of the lessons that passed, for event decks
@@ -154,10 +172,12 @@ def export_workshop(
             continue
         executed = None
         if result.status is Status.PASSED and result.notebook is not None:
-            executed = read_notebook(result.notebook)
+            executed = scrub_outputs(read_notebook(result.notebook))
             passed[lesson.id] = executed
         files.extend(
-            write_lesson(lesson, executed, assets[lesson.id], dest, diagnostics=diagnostics)
+            write_lesson(
+                lesson, executed, assets[lesson.id], dest, diagnostics=diagnostics, shared_css=True
+            )
         )
         exported.append(lesson.id)
 

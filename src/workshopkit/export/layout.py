@@ -888,6 +888,9 @@ def _plain_title(text: str) -> str:
 class _Layout:
     def __init__(self, infer: bool, folder: Path | None) -> None:
         self.infer = infer
+        # An author's slide is continued only when it surely overflows; slides this layout
+        # chooses keep a margin for the estimate's error.
+        self.budget = BUDGET if infer else SLIDE_HEIGHT
         self.images = _Images(folder)
         self.problems: list[SlideProblem] = []
 
@@ -1025,7 +1028,8 @@ class _Layout:
                 rest = self.run_at(pieces, i + 1)
                 if _height([piece, *rest]) <= room:
                     return [piece, *rest]
-                if _height([piece, following]) <= room:
+                # Never part a code cell from outputs it fits with: the code then goes on.
+                if len(rest) == 1 and _height([piece, following]) <= room:
                     return [piece, following]
         return [piece]
 
@@ -1049,7 +1053,7 @@ class _Layout:
             if piece.kind == "heading":
                 title = piece.title
             run = self.run_at(pieces, i)
-            if slides[-1].visible and slides[-1].total(run) > BUDGET:
+            if slides[-1].visible and slides[-1].total(run) > self.budget:
                 if not self.infer:
                     self.problem(
                         piece,

@@ -75,9 +75,11 @@ def write_lesson(
     *,
     slides: bool = True,
     diagnostics: list[Diagnostic] | None = None,
+    shared_css: bool = False,
 ) -> list[Path]:
     """Write one lesson's notebooks, slides and assets under `dest` (the dist root); what the
-    slides' layout reports (see `export.layout`) is added to `diagnostics` as warnings."""
+    slides' layout reports (see `export.layout`) is added to `diagnostics` as warnings. With
+    `shared_css` the deck links `_static/notebook.css` (written by the caller)."""
     from ..load import to_notebook
     from ..transforms import learner_notebook, slides_source_notebook, solution_notebook
 
@@ -96,7 +98,11 @@ def write_lesson(
         if diagnostics is not None:
             diagnostics.extend(slide_diagnostics(lesson, deck.problems))
         html = render_slides(
-            deck.nb, static_prefix=STATIC_PREFIX, title=lesson.meta.title, sanitize_html=True
+            deck.nb,
+            static_prefix=STATIC_PREFIX,
+            title=lesson.meta.title,
+            sanitize_html=True,
+            shared_css=shared_css,
         )
         written.append(write_text(dest / slides_path(lesson.id), html))
     folder = dest / "lessons" / lesson.id

@@ -55,6 +55,7 @@ __all__ = [
     "render_slides",
     "static_dir",
     "template_dir",
+    "write_notebook_css",
 ]
 
 TEMPLATE_NAME = "workshopkit_reveal"
@@ -357,6 +358,53 @@ def _exporter(prefix: str, sanitize_html: bool) -> SlidesExporter:
     )
 
 
+# JupyterLab's stylesheets, which nbconvert inlines into every deck (~270 KB each), are written
+# once to `_static/` by `write_notebook_css` and linked from the decks of a build.
+NOTEBOOK_CSS = "notebook.css"
+_NOTEBOOK_CSS_PARTS = ("static/index.css", "static/theme-light.css", "static/custom_reveal.css")
+# The inline rules of nbconvert's `notebook_css` block (reveal/index.html.j2), kept with them.
+_NBCONVERT_REVEAL_RULES = """
+a.anchor-link {
+   display: none;
+}
+.highlight  {
+    margin: 0.4em;
+}
+.jp-Notebook {
+    padding: 0;
+}
+:root {
+    --jp-ui-font-size1: 20px;       /* instead of 14px */
+    --jp-content-font-size1: 20px;  /* instead of 14px */
+    --jp-code-font-size: 19px;      /* instead of 13px */
+    --jp-cell-prompt-width: 110px;  /* instead of 64px */
+}
+@media print {
+  body {
+    margin: 0;
+  }
+}
+"""
+
+
+@functools.lru_cache(maxsize=1)
+def notebook_css() -> str:
+    """The stylesheet that a deck rendered with ``shared_css=True`` links: JupyterLab's light
+    theme as nbconvert's templates ship it, in the order nbconvert inlines it."""
+    env = _exporter("_static", True).environment
+    parts = [str(env.loader.get_source(env, name)[0]) for name in _NOTEBOOK_CSS_PARTS[:2]]
+    parts.append(_NBCONVERT_REVEAL_RULES)
+    parts.append(str(env.loader.get_source(env, _NOTEBOOK_CSS_PARTS[2])[0]))
+    return "\n".join(parts)
+
+
+def write_notebook_css(static_root: Path) -> Path:
+    """Write :func:`notebook_css` into ``static_root`` (a build's ``_static/``); returns it."""
+    from ._io import write_text
+
+    return write_text(static_root / NOTEBOOK_CSS, notebook_css())
+
+
 def _csp_hash(script: str) -> str:
     digest = hashlib.sha256(script.encode("utf-8")).digest()
     return f"'sha256-{base64.b64encode(digest).decode('ascii')}'"
@@ -455,7 +503,12 @@ def _sanitize_slide_data(nb: NotebookNode) -> None:
 
 
 def render_slides(
-    nb: NotebookNode, *, static_prefix: str, title: str, sanitize_html: bool = True
+    nb: NotebookNode,
+    *,
+    static_prefix: str,
+    title: str,
+    sanitize_html: bool = True,
+    shared_css: bool = False,
 ) -> str:
     """Render ``nb`` (usually the result of :func:`prepare_slides`) to a reveal.js HTML page.
 
@@ -467,7 +520,9 @@ def render_slides(
     Raises :class:`SlidesTemplateNotFound` (an :class:`~workshopkit.errors.InfrastructureError`
     and a :class:`FileNotFoundError`) naming the searched paths when the packaged template or
     assets are missing, and :class:`ValueError` for a ``static_prefix`` that is not a plain
-    local path. A deck with no visible cell gets a single title slide.
+    local path. A deck with no visible cell gets a single title slide. With ``shared_css`` the
+    deck links ``<static_prefix>/notebook.css`` (see :func:`write_notebook_css`) instead of
+    inlining JupyterLab's stylesheets.
     """
     import nbformat
 
@@ -485,6 +540,7 @@ def render_slides(
             "title": title,
             "reveal_prefix": f"{prefix}/reveal.js",
             "katex_prefix": f"{prefix}/katex" if has_math(work) else "",
+            "notebook_css": f"{prefix}/{NOTEBOOK_CSS}" if shared_css else "",
             "transition": REVEAL_TRANSITION,
             "number": REVEAL_NUMBER,
             "width": SLIDE_WIDTH,
