@@ -97,6 +97,7 @@ OUTPUT_CHROME = 13.6  # an output's padding
 HTML_P_GAP = 21.0  # the margins of a paragraph in an HTML output
 TABLE_ROW = 28.0
 TABLE_CHAR = 18.0 * 0.55
+TABLE_CHAR_BOLD = 18.0 * 0.6  # header cells
 TABLE_CELL_PAD = 18.0
 TABLE_CHROME = 12.0
 
@@ -662,6 +663,65 @@ def _bound_table(text: str, max_height: float) -> tuple[str, bool]:
     return "".join(pieces), cut
 
 
+def _bound_columns(text: str, width: float = MD_WIDTH * 0.95) -> tuple[str, bool]:
+    """Each simple HTML table (no ``colspan``/``rowspan``, like a DataFrame's) that is wider than
+    ``width`` keeps its first and last columns around a ``...`` column, so it fits the slide."""
+    changed = False
+
+    def one(match: re.Match[str]) -> str:
+        nonlocal changed
+        table = match.group(0)
+        if re.search(r"\b(?:colspan|rowspan)\s*=", table, re.IGNORECASE):
+            return table
+        rows = [(r, _TCELL.findall(r)) for r in _TR.findall(table)]
+        count = max((len(cells) for _, cells in rows), default=0)
+        if count < 3 or any(len(cells) != count for _, cells in rows):
+            return table
+        widths = [0.0] * count
+        for _, cells in rows:
+            for j, cell in enumerate(cells):
+                shown = len(html.unescape(_TAG.sub("", cell[2])).strip())
+                char = TABLE_CHAR_BOLD if cell[0].lower() == "h" else TABLE_CHAR
+                widths[j] = max(widths[j], shown * char + TABLE_CELL_PAD)
+        if sum(widths) <= width:
+            return table
+        room = width - widths[0] - 2 * TABLE_CELL_PAD
+        left, right = [0], []
+        lo, hi = 1, count - 1
+        while lo <= hi:
+            take_left = len(left) - 1 <= len(right)
+            j = lo if take_left else hi
+            if widths[j] > room:
+                break
+            room -= widths[j]
+            if take_left:
+                left.append(j)
+                lo += 1
+            else:
+                right.insert(0, j)
+                hi -= 1
+        if lo > hi:
+            return table
+        changed = True
+        out = table
+        for row, cells in rows:
+            opening = re.match(r"<tr\b[^>]*>", row)
+            kind = "th" if all(c[0].lower() == "h" for c in cells[1:]) else "td"
+            parts = [
+                f"<t{cells[j][0]}{cells[j][1]}>{cells[j][2]}</t{cells[j][0]}>" for j in left
+            ]
+            parts.append(f"<{kind}>...</{kind}>")
+            parts += [
+                f"<t{cells[j][0]}{cells[j][1]}>{cells[j][2]}</t{cells[j][0]}>" for j in right
+            ]
+            start = opening.group(0) if opening else "<tr>"
+            out = out.replace(row, start + "".join(parts) + "</tr>", 1)
+        return out
+
+    new = _TABLE.sub(one, text)
+    return new, changed
+
+
 _PRIORITY = (
     "application/vnd.jupyter.widget-view+json",
     "text/html",
@@ -755,6 +815,19 @@ def bound_output(output: Any, max_height: float) -> tuple[Any, bool]:
                 output["data"]["text/plain"] = plain
         return output, cut
     return output, False
+
+
+def _narrowed(output: Any) -> Any:
+    """``output`` with its HTML tables narrowed to the slide's width (see ``_bound_columns``)."""
+    data = output.get("data")
+    if not isinstance(data, dict) or _shown_mime(output) != "text/html":
+        return output
+    new, changed = _bound_columns(_joined(data["text/html"]))
+    if not changed:
+        return output
+    output = copy.deepcopy(output)
+    output["data"]["text/html"] = new
+    return output
 
 
 def _merge_streams(outputs: Sequence[Any]) -> list[Any]:
@@ -985,7 +1058,7 @@ class _Layout:
                 "marked as continued (split it into cells to choose where)",
             )
         for n, output in enumerate(_merge_streams(cell.get("outputs", []))):
-            shown = output
+            shown = _narrowed(output)
             if output.get("output_type") == "error":
                 shown = copy.deepcopy(output)
                 shown["traceback"] = trim_traceback(list(output.get("traceback", [])))

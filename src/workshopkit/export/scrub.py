@@ -12,6 +12,7 @@ notebooks, the decks and `report.json` goes through :func:`scrub_text`:
 | the build's environment (``sys.prefix``, ``sys.base_prefix``) | ``[env]`` |
 | any other ``.../lib/pythonX.Y/`` (a kernel in another environment) | ``[env]/lib/pythonX.Y/`` |
 | the user's home folder | ``~`` |
+| the file ipykernel runs a cell from (``<tmp>/ipykernel_<pid>/<hash>.py``, in warnings) | ``[cell]`` |
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ __all__ = ["ENV", "scrub_outputs", "scrub_text"]
 
 ENV = "[env]"
 HOME = "~"
+CELL = "[cell]"
 _TEXT_MIMES = ("text/plain", "text/html", "text/markdown", "text/latex", "image/svg+xml")
 _BOUNDARY = r"(?![A-Za-z0-9_.-])"  # the path ends here or continues with a separator
 
@@ -52,6 +54,8 @@ def _rules() -> tuple[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str
         scratch = re.escape(tmp) + r"[/\\]workshopkit-[A-Za-z0-9_.-]+?[/\\]work"
         rules.append((re.compile(scratch + r"[/\\]"), ""))
         rules.append((re.compile(scratch + _BOUNDARY), "."))
+        # the file ipykernel compiles a cell to, named in warnings: /tmp/ipykernel_123/456.py
+        rules.append((re.compile(re.escape(tmp) + r"[/\\]ipykernel_\d+[/\\]\d+\.py"), CELL))
     prefixes = {sys.prefix, sys.base_prefix, sys.exec_prefix, os.environ.get("VIRTUAL_ENV", "")}
     prefixes |= {os.environ.get("CONDA_PREFIX", "")}
     found = sorted({v for p in prefixes if p for v in _variants(p)}, key=len, reverse=True)
