@@ -72,6 +72,7 @@ SLIDE_HEIGHT = 750.0
 BUDGET = 710.0  # what a slide may hold: its height less a margin for the estimate's error
 LABEL_HEIGHT = 30.0  # the "(continued)" label above a continued slide
 CELL_GAP = 21.0  # the bottom margin of every cell (0.5em of the theme's 42px)
+PIECE_ROOM = BUDGET - LABEL_HEIGHT - CELL_GAP  # the most one piece (code part, output) may take
 
 MD_FONT = 27.72  # 0.66em of the theme's 42px
 MD_LINE = MD_FONT * 1.3
@@ -163,6 +164,7 @@ class LaidOut:
     nb: Any  # NotebookNode
     slides: int
     problems: tuple[SlideProblem, ...] = ()
+    heights: tuple[float, ...] = ()  # each slide's estimated height, in the slide's pixels
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1034,7 +1036,7 @@ class _Layout:
     def code_pieces(self, cell: Any, key: int, starts: str | None, fragment: bool) -> list[_Piece]:
         source = str(cell.get("source", ""))
         pieces: list[_Piece] = []
-        parts = split_code(source, BUDGET - LABEL_HEIGHT) if source.strip() else []
+        parts = split_code(source, PIECE_ROOM) if source.strip() else []
         for n, (offset, text) in enumerate(parts):
             first = n == 0
             pieces.append(
@@ -1063,8 +1065,8 @@ class _Layout:
                 shown = copy.deepcopy(output)
                 shown["traceback"] = trim_traceback(list(output.get("traceback", [])))
             height = output_height(shown)
-            if height > BUDGET - LABEL_HEIGHT:
-                shown, _ = bound_output(shown, BUDGET - LABEL_HEIGHT)
+            if height > PIECE_ROOM:
+                shown, _ = bound_output(shown, PIECE_ROOM)
                 height = output_height(shown)
             first = not parts and n == 0
             pieces.append(
@@ -1262,5 +1264,6 @@ def lay_out(nb: NotebookNode, *, infer: bool, folder: Path | None = None) -> Lai
     layout = _Layout(infer, folder)
     slides = layout.pack(layout.pieces(nb.cells))
     nb.cells = layout.cells(slides)
-    count = sum(1 for slide in slides if slide.visible)
-    return LaidOut(nb, count, tuple(layout.problems))
+    shown = [slide for slide in slides if slide.visible]
+    heights = tuple(round(slide.height, 1) for slide in shown)
+    return LaidOut(nb, len(shown), tuple(layout.problems), heights)
