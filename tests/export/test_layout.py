@@ -200,7 +200,7 @@ def test_a_code_cell_taller_than_a_screen_splits_at_blank_lines_and_is_marked() 
     assert [line for _, t in parts for line in t.split("\n") if line.strip()] == [
         line for line in source.split("\n") if line.strip()
     ]
-    assert [offset for offset, _ in parts][0] == 0
+    assert parts[0][0] == 0
     assert source.split("\n")[parts[1][0]] == parts[1][1].split("\n")[0]
 
     cell = new_code_cell(source, execution_count=1)
@@ -230,7 +230,9 @@ def test_tall_outputs_are_bounded_on_slides_only() -> None:
     printed.outputs = [new_output("stream", name="stdout", text=text)]
     frame = new_code_cell("df", execution_count=2)
     frame.outputs = [
-        new_output("execute_result", data={"text/html": table, "text/plain": "df"}, execution_count=2)
+        new_output(
+            "execute_result", data={"text/html": table, "text/plain": "df"}, execution_count=2
+        )
     ]
     nb = cells_with_ids(printed, frame)
     laid = prepare_deck(nb)
@@ -247,7 +249,10 @@ def test_tall_outputs_are_bounded_on_slides_only() -> None:
 def test_wide_tables_keep_their_first_and_last_columns() -> None:
     head = "".join(f"<th>column_number_{k}</th>" for k in range(30))
     body = "".join(f"<td>{k}</td>" for k in range(30))
-    table = f"<table><thead><tr><th></th>{head}</tr></thead><tbody><tr><th>0</th>{body}</tr></tbody></table>"
+    table = (
+        f"<table><thead><tr><th></th>{head}</tr></thead>"
+        f"<tbody><tr><th>0</th>{body}</tr></tbody></table>"
+    )
     narrowed, changed = layout._bound_columns(table)
     assert changed
     assert "column_number_0" in narrowed and "column_number_29" in narrowed

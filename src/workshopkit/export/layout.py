@@ -33,7 +33,7 @@ import html
 import math
 import re
 import struct
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -233,7 +233,7 @@ def _svg_size(text: str) -> tuple[int, int] | None:
     if not head:
         return None
     attrs = _attrs(head.group(0))
-    sizes = []
+    sizes: list[float] = []
     for key in ("width", "height"):
         match = _SVG_LENGTH.match(attrs.get(key, ""))
         if not match:
@@ -316,7 +316,9 @@ class _Images:
         except OSError:
             return None
 
-    def height(self, src: str, width_attr: str | None = None, height_attr: str | None = None) -> float:
+    def height(
+        self, src: str, width_attr: str | None = None, height_attr: str | None = None
+    ) -> float:
         width, height = _px(width_attr), _px(height_attr)
         found = self.size(src)
         if found and found[0] and found[1]:
@@ -467,7 +469,11 @@ def _list_items(tokens: Sequence[Any], at: int, lines: list[str], images: _Image
     close = at + 1
     depth = 1
     while close < len(tokens) and depth:
-        depth += tokens[close].nesting if tokens[close].type.endswith(("_list_open", "_list_close")) else 0
+        depth += (
+            tokens[close].nesting
+            if tokens[close].type.endswith(("_list_open", "_list_close"))
+            else 0
+        )
         close += 1
     start, end = tokens[at].map
     items: list[_Block] = []
@@ -621,7 +627,9 @@ def _bound_text(text: str, max_height: float) -> tuple[str, bool]:
         used += need
     if not head and not tail:  # one enormous line
         cut = int(chars * room)
-        return text[:cut] + "\n" + MORE_LINES.format(n=len(text) - cut).replace("lines", "characters"), True
+        return text[:cut] + "\n" + MORE_LINES.format(n=len(text) - cut).replace(
+            "lines", "characters"
+        ), True
     hidden = len(lines) - len(head) - len(tail)
     if hidden <= 0:
         return text, False
@@ -688,7 +696,8 @@ def _bound_columns(text: str, width: float = MD_WIDTH * 0.95) -> tuple[str, bool
         if sum(widths) <= width:
             return table
         room = width - widths[0] - 2 * TABLE_CELL_PAD
-        left, right = [0], []
+        left: list[int] = [0]
+        right: list[int] = []
         lo, hi = 1, count - 1
         while lo <= hi:
             take_left = len(left) - 1 <= len(right)
@@ -709,13 +718,9 @@ def _bound_columns(text: str, width: float = MD_WIDTH * 0.95) -> tuple[str, bool
         for row, cells in rows:
             opening = re.match(r"<tr\b[^>]*>", row)
             kind = "th" if all(c[0].lower() == "h" for c in cells[1:]) else "td"
-            parts = [
-                f"<t{cells[j][0]}{cells[j][1]}>{cells[j][2]}</t{cells[j][0]}>" for j in left
-            ]
+            parts = [f"<t{cells[j][0]}{cells[j][1]}>{cells[j][2]}</t{cells[j][0]}>" for j in left]
             parts.append(f"<{kind}>...</{kind}>")
-            parts += [
-                f"<t{cells[j][0]}{cells[j][1]}>{cells[j][2]}</t{cells[j][0]}>" for j in right
-            ]
+            parts += [f"<t{cells[j][0]}{cells[j][1]}>{cells[j][2]}</t{cells[j][0]}>" for j in right]
             start = opening.group(0) if opening else "<tr>"
             out = out.replace(row, start + "".join(parts) + "</tr>", 1)
         return out
@@ -758,7 +763,9 @@ def output_height(output: Any) -> float:
     if mime is None:
         return 0.0
     value = _joined(data[mime])
-    meta = output.get("metadata", {}).get(mime, {}) if isinstance(output.get("metadata"), dict) else {}
+    meta = (
+        output.get("metadata", {}).get(mime, {}) if isinstance(output.get("metadata"), dict) else {}
+    )
     if mime in ("image/png", "image/jpeg", "image/gif"):
         size = image_size(_b64_head(value))
         width = meta.get("width") if isinstance(meta, dict) else None
@@ -1124,7 +1131,6 @@ class _Layout:
                 elif len(slides) > 1:
                     slides[-1].slide_type = piece.starts
                     slides[-1].continued = False
-                    slides[-1].height = 0.0
             if piece.kind == "heading":
                 title = piece.title
             run = self.run_at(pieces, i)

@@ -6,17 +6,18 @@ Outputs of executed lessons quote the builder's paths: tracebacks name
 shows its scratch copy ``/tmp/workshopkit-<id>-x1y2z3/work``. Every output text of the solution
 notebooks, the decks and `report.json` goes through :func:`scrub_text`:
 
-| found | becomes |
-|---|---|
-| the lesson's scratch folder (``<tmp>/workshopkit-<id>-<random>/work``) | ``.`` (the lesson's folder) |
-| the build's environment (``sys.prefix``, ``sys.base_prefix``) | ``[env]`` |
-| any other ``.../lib/pythonX.Y/`` (a kernel in another environment) | ``[env]/lib/pythonX.Y/`` |
-| the user's home folder | ``~`` |
-| the file ipykernel runs a cell from (``<tmp>/ipykernel_<pid>/<hash>.py``, in warnings) | ``[cell]`` |
+- the lesson's scratch folder (``<tmp>/workshopkit-<id>-<random>/work``) becomes ``.``, the
+  lesson's folder;
+- the build's environment (``sys.prefix``, ``sys.base_prefix``) becomes ``[env]``, and so does
+  the start of any other ``.../lib/pythonX.Y/`` (a kernel in another environment);
+- the file ipykernel runs a cell from (``<tmp>/ipykernel_<pid>/<hash>.py``, in warnings) becomes
+  ``[cell]``;
+- the user's home folder becomes ``~``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import functools
 import os
@@ -39,10 +40,8 @@ _BOUNDARY = r"(?![A-Za-z0-9_.-])"  # the path ends here or continues with a sepa
 def _variants(path: str) -> list[str]:
     """A path as written, resolved and without ``/private`` (macOS), longest first."""
     out = {path.rstrip("/\\")}
-    try:
+    with contextlib.suppress(OSError):
         out.add(str(Path(path).resolve()).rstrip("/\\"))
-    except OSError:
-        pass
     out |= {p.removeprefix("/private") for p in out if p.startswith("/private/")}
     return sorted((p for p in out if len(p) > 1), key=len, reverse=True)
 
@@ -63,11 +62,13 @@ def _rules() -> tuple[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str
         rules.append((re.compile(re.escape(prefix) + _BOUNDARY), ENV))
     rules.append(
         (
-            re.compile(r"(?<![\w\]~])(?:~|[A-Za-z]:)?[/\\][^\s'\"<>()\[\]]*?(?=[/\\]lib[/\\]python\d)"),
+            re.compile(
+                r"(?<![\w\]~])(?:~|[A-Za-z]:)?[/\\][^\s'\"<>()\[\]]*?(?=[/\\]lib[/\\]python\d)"
+            ),
             ENV,
         )
     )
-    for home in _variants(os.path.expanduser("~")):
+    for home in _variants(str(Path.home())):
         rules.append((re.compile(re.escape(home) + _BOUNDARY), HOME))
     return tuple(rules)
 

@@ -180,7 +180,8 @@ def prepare_slides(
 ) -> NotebookNode:
     """Return a copy of ``nb`` ready for :func:`render_slides`; ``nb`` itself is never changed.
     The deck of :func:`prepare_deck`, without its report."""
-    return prepare_deck(nb, include_solutions=include_solutions, folder=folder).nb
+    deck: NotebookNode = prepare_deck(nb, include_solutions=include_solutions, folder=folder).nb
+    return deck
 
 
 def prepare_deck(
