@@ -67,3 +67,23 @@ def test_scrub_outputs_covers_every_output_text_and_copies() -> None:
     assert sys.prefix not in text and f"{HOME_DIR}/" not in text
     assert clean.cells[0].outputs[1]["evalue"] == f"bad {HOME}/x"
     assert nb.cells[0].outputs[0]["text"] == f"warning from {path}\n"  # the input is unchanged
+
+
+def test_report_json_quotes_no_local_path(tmp_path: Path) -> None:
+    from export_scenarios import open_valid, scenario
+
+    from workshopkit.export import report_data
+    from workshopkit.model import LessonError, LessonResult, Status
+
+    workshop = open_valid(scenario(tmp_path))
+    lesson = workshop.lessons[0]
+    path = f"{sys.prefix}/lib/python3.12/site-packages/pandas/core/frame.py"
+    error = LessonError(
+        lesson.relpath, 3, 1, "KeyError", f"'x' not in {HOME_DIR}/data", f"File {path}:12, in f"
+    )
+    failed = LessonResult(lesson.id, lesson.relpath, Status.FAILED, 1.0, error=error)
+    entry = next(e for e in report_data(workshop, {lesson.id: failed})["lessons"])
+    assert entry["error"]["traceback"] == (
+        f"File {ENV}/lib/python3.12/site-packages/pandas/core/frame.py:12, in f"
+    )
+    assert entry["error"]["evalue"] == f"'x' not in {HOME}/data"
