@@ -1,5 +1,6 @@
-"""The realistic lessons of tests/resources/slides_layout, built once per test session with real
-kernels, for the slide layout tests (tests/export/test_layout.py, tests/browser).
+"""The realistic lessons of tests/resources/slides_layout (one folder each), built once per test
+session with real kernels, for the slide layout tests (tests/export/test_layout.py,
+tests/browser/test_layout_browser.py).
 
 - ``long-lesson``: no slide metadata; long prose, a badge line, a local image, a tall and a wide
   DataFrame, a long printed report, a 60-line cell, three plots, a deep traceback.
@@ -8,12 +9,11 @@ kernels, for the slide layout tests (tests/export/test_layout.py, tests/browser)
 
 from __future__ import annotations
 
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from helpers import shared_once
+from helpers import copy_resources, shared_once
 
 RESOURCES = Path(__file__).parent / "resources" / "slides_layout"
 LESSONS = ("long-lesson", "author-slides")
@@ -39,8 +39,7 @@ class LayoutBuild:
 def _build(folder: Path) -> LayoutBuild:
     from workshopkit.build import build
 
-    root = folder / "workshop"
-    shutil.copytree(RESOURCES, root)
+    root = copy_resources(RESOURCES, folder / "workshop")
     outcome = build(root)
     assert outcome.dist is not None, outcome.messages
     return LayoutBuild(
