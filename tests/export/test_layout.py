@@ -515,3 +515,13 @@ def test_render_slides_inlines_the_notebook_stylesheet_unless_shared() -> None:
     assert "--jp-cell-editor-background:" in alone and "notebook.css" not in alone
     assert "--jp-cell-editor-background:" not in shared
     assert len(shared) < len(alone) - 200_000
+
+
+def test_a_nearly_empty_continued_slide_gets_paragraphs_from_the_one_before() -> None:
+    paragraphs = [f"Paragraph {n}. " + WORDS * 2 for n in range(3)]
+    paragraphs += ["Paragraph 3. " + WORDS, "One more thing."]  # would be alone on slide 2
+    laid = prepare_deck(cells_with_ids(new_markdown_cell("## Notes\n\n" + "\n\n".join(paragraphs))))
+    assert len(laid.heights) == 2
+    assert min(laid.heights) > 0.25 * BUDGET, laid.heights  # not one paragraph alone
+    shown = "\n".join(c.source for c in laid.nb.cells)
+    assert all(p in shown for p in paragraphs)

@@ -30,6 +30,7 @@ import base64
 import copy
 import functools
 import html
+import itertools
 import math
 import re
 import struct
@@ -72,6 +73,7 @@ SLIDE_HEIGHT = 750.0
 BUDGET = 710.0  # what a slide may hold: its height less a margin for the estimate's error
 LABEL_HEIGHT = 30.0  # the "(continued)" label above a continued slide
 CELL_GAP = 21.0  # the bottom margin of every cell (0.5em of the theme's 42px)
+WIDOW = 0.25  # a continued slide filled less than this gets paragraphs from the one before
 PIECE_ROOM = BUDGET - LABEL_HEIGHT - CELL_GAP  # the most one piece (code part, output) may take
 
 MD_FONT = 27.72  # 0.66em of the theme's 42px
@@ -1146,6 +1148,9 @@ class _Layout:
                 slides.append(_Slide("subslide", True, title))
             slides[-1].pieces.extend(run)
             i += len(run)
+        for before, after in itertools.pairwise(slides):
+            if after.continued:
+                self.balance(before, after)
         for slide in slides:
             if slide.height > SLIDE_HEIGHT:
                 tallest = max(slide.pieces, key=lambda p: p.height)
@@ -1157,6 +1162,29 @@ class _Layout:
                     f"{_what(tallest)} cannot be split or shortened",
                 )
         return slides
+
+    def balance(self, before: _Slide, after: _Slide) -> None:
+        """Give a nearly empty continued slide the last paragraphs of the slide before it, while
+        that evens their heights out: one sentence alone on a slide reads as a mistake."""
+        while after.height < WIDOW * self.budget and all(
+            p.kind in ("markdown", "hidden") for p in after.pieces
+        ):
+            visible = [n for n, p in enumerate(before.pieces) if p.kind != "hidden"]
+            if len(visible) < 2:
+                return
+            last, previous = before.pieces[visible[-1]], before.pieces[visible[-2]]
+            if last.kind != "markdown" or previous.kind == "heading" or previous.lead_in:
+                return  # only prose moves, and never away from its heading or lead-in
+            moved = before.pieces[visible[-1] :]
+            if after.total(moved) > self.budget:
+                return
+            kept = _height(before.pieces[: visible[-1]]) + (
+                LABEL_HEIGHT if before.continued else 0.0
+            )
+            if abs(kept - after.total(moved)) >= abs(before.total() - after.total()):
+                return
+            del before.pieces[visible[-1] :]
+            after.pieces[:0] = moved
 
     # -- slides back to cells ---------------------------------------------------------------
 
