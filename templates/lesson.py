@@ -29,7 +29,7 @@ quick = False
 n_points = 20 if quick else 200
 
 # %% [markdown] slideshow={"slide_type": "notes"}
-# Speaker notes: press `s` in the slides to see them. Not shown to attendees.
+# Speaker notes: press `s` in the slides to see them. Left out of the learner notebook.
 
 # %% [markdown]
 # ## Code and its output
@@ -47,7 +47,8 @@ print(f"{len(squares)} squares, the largest is {squares[-1]}")
 
 # %% tags=["exercise"]
 def mean(values):
-    # The learner notebook replaces the region between the markers with a stub.
+    # The learner notebook replaces the region between the markers with a stub
+    # (nbgrader's `### BEGIN SOLUTION` works too; `check` reports a misspelt marker).
     # BEGIN SOLUTION
     return sum(values) / len(values)
     # END SOLUTION

@@ -170,7 +170,7 @@ def test_custom_output_folder(root: Path, fake_run: FakeRun, tmp_path: Path) -> 
 def test_refuses_to_replace_the_workshop_or_a_foreign_folder(
     root: Path, fake_run: FakeRun, tmp_path: Path
 ) -> None:
-    for out in (root, root.parent, root / "lessons"):
+    for out in (root, root.parent, root / "lessons", root / "lessons/01-exercises"):
         outcome = build(root, out)
         assert outcome.exit_code is ExitCode.INVALID, out
     foreign = tmp_path / "docs"
@@ -184,6 +184,46 @@ def test_refuses_to_replace_the_workshop_or_a_foreign_folder(
     a_file.write_text("x")
     assert build(root, a_file).exit_code is ExitCode.INVALID
     assert fake_run.calls == 0
+
+
+@pytest.mark.parametrize(
+    "inside",
+    [
+        "lessons/01-exercises/handout",  # issue 10: shipped as assets, dist doubling
+        "lessons/01-exercises/handout/site",
+        "lessons/01-exercises/data/out",  # below a data folder of the lesson
+        "lessons/01-exercises/build",  # skipped by name, but not its build.tmp-N siblings
+    ],
+)
+def test_refuses_an_output_inside_a_lesson_folder(
+    root: Path, fake_run: FakeRun, inside: str
+) -> None:
+    (root / "lessons/01-exercises/data").mkdir()
+    out = root / inside
+    outcome = build(root, out)
+    assert outcome.exit_code is ExitCode.INVALID and fake_run.calls == 0
+    assert outcome.messages[0].startswith(f"error: output folder {out} ")
+    assert not out.exists()
+
+
+def test_output_problem_names_the_lesson_whose_folder_holds_the_output(tmp_path: Path) -> None:
+    root = tmp_path / "ws"
+    lesson = root / "lessons" / "a" / "a.py"
+    out = root / "lessons" / "a" / "handout"
+    assert output_problem(out, root, [lesson]) == (
+        f"output folder {out} is inside the folder of lesson {lesson}: the lessons there would "
+        "run with, hash and ship the previous output (never cached, bigger each build); choose "
+        "an -o outside lesson folders"
+    )
+    # a lesson at the workshop root: its folder is the root; dist/ (the default) stays fine,
+    # as do folders every lesson walk skips, with leftovers that are skipped too
+    top = root / "intro.py"
+    assert output_problem(root / "dist", root, [top]) is None
+    assert output_problem(root / ".site", root, [top]) is None
+    assert output_problem(root / "build" / "site", root, [top]) is None
+    assert output_problem(root / "site", root, [top]) is not None
+    assert output_problem(root / "build", root, [top]) is not None
+    assert output_problem(root / "site", root, [lesson]) is None  # not in a lesson folder
 
 
 def test_output_problem_accepts_empty_and_previous_dist(tmp_path: Path) -> None:
@@ -215,7 +255,7 @@ def test_disk_full_mid_export_keeps_old_dist(
     outcome = build(root)
     assert outcome.exit_code is ExitCode.INFRASTRUCTURE and not outcome.written
     tmp = root / f"dist.tmp-{os.getpid()}"
-    assert f"error: {tmp / 'basics.zip'}: no space left on device" in outcome.messages
+    assert f"error: {tmp / 'dist' / 'basics.zip'}: no space left on device" in outcome.messages
     assert tree_bytes(root / "dist") == before
     assert leftovers(root) == []
 
@@ -287,34 +327,241 @@ def test_second_build_is_refused_while_one_runs(root: Path, fake_run: FakeRun) -
     ok(build(root))
 
 
+MAKE_LEFTOVER = (
+    "import os, sys; from pathlib import Path; from workshopkit.build import _make_owned\n"
+    "parent, kind = Path(sys.argv[1]), sys.argv[2]\n"
+    "path = parent / f'dist.{kind}-{os.getpid()}'\n"
+    "_make_owned(path, kind, parent / 'dist')\n"
+    "print(path)\n"
+)
+
+
+def dead_build_leftover(parent: Path, kind: str) -> Path:
+    """A `dist.<kind>-<pid>` folder made by a real build process that has since exited."""
+    done = subprocess.run(
+        [sys.executable, "-c", MAKE_LEFTOVER, str(parent), kind],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return Path(done.stdout.strip())
+
+
+def marker(folder: Path) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((folder / ".workshopkit-build").read_text())
+    return data
+
+
 def test_stale_lock_and_temp_folders_are_cleaned(root: Path, fake_run: FakeRun) -> None:
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()
     (root / ".dist.lock").write_text(f"{dead.pid} 12345\n")
-    (root / f"dist.tmp-{dead.pid}" / "lessons").mkdir(parents=True)
+    tmp = dead_build_leftover(root, "tmp")
+    (tmp / "dist" / "lessons").mkdir(parents=True)
     (root / "dist").mkdir()
     (root / "dist/report.json").write_text('{"generator": "workshopkit 0.0"}')
-    (root / f"dist.old-{dead.pid}").mkdir()
+    old = dead_build_leftover(root, "old")
+    (old / "dist").mkdir()
     outcome = ok(build(root))
     assert outcome.messages[:3] == (
         f"a previous build (pid {dead.pid}) did not finish; cleaning up",
-        f"removed dist.old-{dead.pid}, left by an interrupted build",
-        f"removed dist.tmp-{dead.pid}, left by an interrupted build",
+        f"removed {old.name}, left by an interrupted build",
+        f"removed {tmp.name}, left by an interrupted build",
     )
     assert leftovers(root) == []
 
 
 def test_killed_between_renames_restores_dist(tmp_path: Path) -> None:
     out = tmp_path / "dist"
-    (tmp_path / "dist.old-4242").mkdir()
-    (tmp_path / "dist.old-4242/index.html").write_text("previous")
-    (tmp_path / "dist.tmp-4242").mkdir()
+    old = dead_build_leftover(tmp_path, "old")
+    (old / "dist").mkdir()
+    (old / "dist/index.html").write_text("previous")
+    tmp = dead_build_leftover(tmp_path, "tmp")
     notes = clean_leftovers(out)
     assert (out / "index.html").read_text() == "previous"
+    assert sorted(p.name for p in out.iterdir()) == ["index.html"]  # no marker in dist
     assert notes == [
-        f"restored {out} from dist.old-4242, left by a build killed while swapping",
-        "removed dist.tmp-4242, left by an interrupted build",
+        f"restored {out} from {old.name}, left by a build killed while swapping",
+        f"removed {tmp.name}, left by an interrupted build",
     ]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["dist"]
+
+
+def test_folders_merely_named_like_leftovers_are_never_touched(
+    root: Path, fake_run: FakeRun
+) -> None:
+    """Issue 10: `dist.old-20240101/` was renamed to dist/ (then replaced) when there was no
+    dist/, and `dist.tmp-2/` was deleted."""
+    mine = {
+        "dist.old-20240101/index.html": "my backup of the site",
+        "dist.old-20240101/notes.md": "keep me",
+        "dist.tmp-2/draft.txt": "half-written",
+        "dist.old-1/x": "a pid-like name, no marker",
+    }
+    for name, text in mine.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text)
+    for _ in range(2):  # the first build has no dist/ to replace, the second one has
+        outcome = ok(build(root))
+        assert not any("dist.old-2024" in m or "dist.tmp-2" in m for m in outcome.messages)
+        for name, text in mine.items():
+            assert (root / name).read_text() == text, name
+        assert (root / "dist/report.json").is_file()
+        assert not (root / "dist/notes.md").exists()
+        assert not (root / "dist/.workshopkit-build").exists()  # markers stay out of dist
+    assert leftovers(root) == sorted({n.split("/")[0] for n in mine})  # ours are gone
+
+
+def dead_pid() -> int:
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    return proc.pid
+
+
+def boot_id() -> str:
+    return Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+
+
+def write_marker(folder: Path, kind: str, pid: Any, /, **changes: Any) -> None:
+    """The marker a build writes (build.py's docstring), with `changes` applied."""
+    data = {
+        "workshopkit": "build-folder",
+        "kind": kind,
+        "output": "dist",
+        "pid": pid,
+        "start": "1",
+        "boot": boot_id(),
+        "token": "0123456789abcdef" * 2,
+        **changes,
+    }
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / ".workshopkit-build").write_text(json.dumps(data))
+
+
+FORGERIES = [
+    "no-marker",
+    "another-pid",
+    "another-output",
+    "another-kind",
+    "not-json",
+    "no-token",
+    "bad-token",
+    "bool-pid",
+    "marker-is-a-symlink",
+    "marker-is-a-folder",
+    "folder-is-a-symlink",
+    "live-build",
+]
+
+
+@pytest.mark.parametrize("kind", ["old", "tmp"])
+@pytest.mark.parametrize("how", FORGERIES)
+def test_only_leftovers_proven_ours_are_touched(
+    root: Path, fake_run: FakeRun, tmp_path: Path, kind: str, how: str
+) -> None:
+    """A valid marker written by a build that is gone proves a folder is a leftover; a name, a
+    marker that does not match its folder, or a marker of a live build proves nothing. (No
+    dist/ here, so an `old` leftover proven ours is put back as dist/ before the build.)"""
+    from workshopkit.build import _process_start
+
+    pid, live = dead_pid(), None
+    start = "1"
+    if how == "live-build":
+        live = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+        pid = live.pid
+        for _ in range(100):  # /proc may lag behind the fork for a moment
+            start = _process_start(pid)
+            if start:
+                break
+            time.sleep(0.05)
+    where = tmp_path / "elsewhere" if how == "folder-is-a-symlink" else root
+    folder = where / f"dist.{kind}-{pid}"
+    changes: dict[str, Any] = {
+        "another-pid": {"pid": pid + 1},
+        "another-output": {"output": "site"},
+        "another-kind": {"kind": "old" if kind == "tmp" else "tmp"},
+        "no-token": {"token": None},
+        "bad-token": {"token": "x" * 32},
+        "bool-pid": {"pid": True},
+        "live-build": {"start": start},
+    }.get(how, {})
+    write_marker(folder, kind, pid, **changes)
+    (folder / "dist").mkdir()
+    (folder / "dist/index.html").write_text("precious")
+    mark = folder / ".workshopkit-build"
+    if how == "no-marker":
+        mark.unlink()
+    elif how == "not-json":
+        mark.write_text("{not json")
+    elif how == "marker-is-a-symlink":
+        mark.rename(tmp_path / "valid-marker")
+        mark.symlink_to(tmp_path / "valid-marker")
+    elif how == "marker-is-a-folder":
+        mark.unlink()
+        mark.mkdir()
+    elif how == "folder-is-a-symlink":
+        link = root / folder.name
+        link.symlink_to(folder, target_is_directory=True)
+        folder = link
+    before = tree_bytes(folder)
+    try:
+        outcome = ok(build(root))
+    finally:
+        if live is not None:
+            live.kill()
+            live.wait()
+    assert (root / "dist/report.json").is_file()
+    assert folder.is_symlink() == (how == "folder-is-a-symlink")
+    assert tree_bytes(folder) == before
+    assert not any(folder.name in m for m in outcome.messages)
+
+
+def test_leftovers_of_gone_builds_are_removed_and_nothing_else(
+    root: Path, fake_run: FakeRun
+) -> None:
+    """Gone: a dead pid; a pid running again as another process (another start time); the same
+    pid and start time before a reboot (another boot id). A pid-named folder without a marker
+    beside them stays."""
+    from workshopkit.build import _process_start
+
+    with subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"]) as live:
+        try:
+            dead = root / f"dist.tmp-{dead_pid()}"
+            write_marker(dead, "tmp", int(dead.name.split("-")[-1]))
+            reused = root / f"dist.old-{live.pid}"
+            write_marker(reused, "old", live.pid, start="1")
+            me = os.getppid()
+            rebooted = root / f"dist.tmp-{me}"
+            write_marker(rebooted, "tmp", me, start=_process_start(me), boot="another-boot")
+            (root / "dist.tmp-1").mkdir()
+            (root / "dist.tmp-1" / "keep.txt").write_text("no marker")
+            (root / "dist").mkdir()
+            (root / "dist/report.json").write_text('{"generator": "workshopkit 0.0"}')
+            outcome = ok(build(root))
+        finally:
+            live.kill()
+    assert sorted(m for m in outcome.messages if m.startswith("removed")) == sorted(
+        f"removed {p.name}, left by an interrupted build" for p in (dead, reused, rebooted)
+    )
+    assert leftovers(root) == ["dist.tmp-1"]
+    assert (root / "dist.tmp-1" / "keep.txt").read_text() == "no marker"
+
+
+def test_a_foreign_folder_with_this_builds_temporary_name_is_kept(
+    root: Path, fake_run: FakeRun
+) -> None:
+    for kind in ("tmp", "old"):
+        folder = root / f"dist.{kind}-{os.getpid()}"
+        folder.mkdir()
+        (folder / "mine.txt").write_text("mine")
+        outcome = build(root)
+        assert outcome.exit_code is ExitCode.INVALID and fake_run.calls == 0
+        assert outcome.messages == (
+            f"error: {folder} exists and was not made by workshopkit (it has no valid marker); "
+            "move it away, then build again",
+        )
+        assert (folder / "mine.txt").read_text() == "mine"
+        shutil.rmtree(folder)
 
 
 def test_unrelated_names_are_not_leftovers(tmp_path: Path) -> None:
@@ -462,6 +709,28 @@ def test_second_process_refused_while_first_runs(root: Path, tmp_path: Path) -> 
     finally:
         first.kill()
     assert (root / "dist/index.html").is_file()
+
+
+@pytest.mark.slow
+def test_a_live_builds_folders_are_kept_even_without_its_lock(
+    root: Path, fake_run: FakeRun, tmp_path: Path
+) -> None:
+    """A build runs (its temporary folder written, its marker naming it) when its lock file is
+    removed by hand: the next build takes a new lock but leaves the live build's folder alone."""
+    proc = start_driver(root, tmp_path / "s", "slow-export", 60)
+    try:
+        wait_for(proc, "exported")
+        theirs = root / f"dist.tmp-{proc.pid}"
+        before = tree_bytes(theirs)
+        (root / ".dist.lock").unlink()
+        outcome = ok(build(root))
+        assert not any(theirs.name in m for m in outcome.messages)
+        assert tree_bytes(theirs) == before
+    finally:
+        proc.kill()
+        proc.wait(10)
+    outcome = ok(build(root))  # now that it is gone, its folder goes too
+    assert f"removed {theirs.name}, left by an interrupted build" in outcome.messages
 
 
 @pytest.fixture

@@ -214,3 +214,168 @@ def test_cache_used_alone_warns_about_corrupt_entries(tmp_path: Path) -> None:
         assert Cache(root).get("k1", lesson) is None
     assert not broken.exists()
     assert Cache(root).get("k2", lesson) is None  # absent: no warning
+
+
+# --- what the key hashes: what the lesson reads (issue 10) -----------------------------------
+
+LINKS = lesson_text("print(1)", title="Links")
+
+
+def linked_workshop(root: Path) -> Path:
+    """A lesson whose folder reaches shared files through every kind of symlink."""
+    root = make_workshop(
+        root,
+        {"lessons/links/links.py": LINKS},
+        files={
+            "shared/houses.csv": "price\n1\n",
+            "shared/abs.csv": "a\n",
+            "shared/helpers.py": "VALUE = 1\n",
+            "shared/data/inner.txt": "inner\n",
+        },
+    )
+    folder = root / "lessons" / "links"
+    (folder / "houses.csv").symlink_to(Path("../../shared/houses.csv"))  # relative
+    (folder / "abs.csv").symlink_to(root / "shared" / "abs.csv")  # absolute
+    (folder / "chain.csv").symlink_to("houses.csv")  # a link to a link
+    (folder / "helpers.py").symlink_to(Path("../../shared/helpers.py"))  # a helper module
+    (folder / "data").symlink_to(Path("../../shared/data"), target_is_directory=True)
+    return root
+
+
+@pytest.mark.parametrize(
+    "target", ["shared/houses.csv", "shared/abs.csv", "shared/helpers.py", "shared/data/inner.txt"]
+)
+def test_key_follows_symlinks_to_what_they_point_at(tmp_path: Path, target: str) -> None:
+    """The key hashed the link text: a changed target still gave a cached pass."""
+    root = linked_workshop(tmp_path / "w")
+    first = keys(root)["links"]
+    (root / target).write_text("changed\n", encoding="utf-8")
+    assert keys(root)["links"] != first
+
+
+def test_key_is_the_same_for_a_link_and_a_copy(tmp_path: Path) -> None:
+    """What counts is what the lesson reads, not how the file got there."""
+    root = linked_workshop(tmp_path / "w")
+    first = keys(root)["links"]
+    folder = root / "lessons" / "links"
+    for name in ("houses.csv", "abs.csv", "chain.csv", "helpers.py"):
+        text = (folder / name).read_text(encoding="utf-8")
+        (folder / name).unlink()
+        (folder / name).write_text(text, encoding="utf-8")
+    (folder / "data").unlink()
+    shutil.copytree(root / "shared" / "data", folder / "data")
+    assert keys(root)["links"] == first
+
+
+def test_env_names_from_the_config_join_the_key(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = make_workshop(tmp_path / "w", {"lessons/a.py": A}, files={"lessons/data.csv": "x\n"})
+    monkeypatch.delenv("WK_SEED", raising=False)
+    monkeypatch.delenv("WK_OTHER", raising=False)
+    text = (root / "workshop.toml").read_text(encoding="utf-8")
+    (root / "workshop.toml").write_text(text + 'env = ["WK_SEED"]\n', encoding="utf-8")
+    unset = keys(root)["a"]
+    by_value = {}
+    for value in ("", "1", "2"):
+        monkeypatch.setenv("WK_SEED", value)
+        by_value[value] = keys(root)["a"]
+    assert len({unset, *by_value.values()}) == 4  # unset, empty and each value differ
+    monkeypatch.setenv("WK_SEED", "1")
+    monkeypatch.setenv("WK_OTHER", "x")  # not named: not in the key
+    assert keys(root)["a"] == by_value["1"]
+    monkeypatch.delenv("WK_SEED")
+    assert keys(root)["a"] == unset
+
+
+KEYS_IN_A_PROCESS = """
+import json, resource, sys
+from pathlib import Path
+from workshopkit.cache import Cache
+from workshopkit.execute import RunOptions, plan_lessons
+from workshopkit.pipeline import open_workshop
+
+def rchar():
+    for line in Path("/proc/self/io").read_text().splitlines():
+        if line.startswith("rchar:"):
+            return int(line.split()[1])
+    return 0
+
+root = Path(sys.argv[1])
+workshop = open_workshop(root).workshop
+plans = plan_lessons(workshop, workshop.lessons, RunOptions())
+before = rchar()
+keys = [Cache(root).key(plan) for plan in plans]
+print(json.dumps({
+    "keys": keys,
+    "read": rchar() - before,
+    "rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+}))
+"""
+
+
+def keys_in_a_process(root: Path) -> dict[str, Any]:
+    import json
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-c", KEYS_IN_A_PROCESS, str(root)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    result: dict[str, Any] = json.loads(done.stdout)
+    return result
+
+
+def test_special_files_are_skipped_by_the_key_with_a_warning(tmp_path: Path) -> None:
+    """A named pipe hung the key (it read the pipe); sockets and devices are skipped too."""
+    import os
+    import socket
+
+    root = make_workshop(tmp_path / "w", {"lessons/a/a.py": A}, files={"lessons/a/data.csv": "x"})
+    first = keys_in_a_process(root)["keys"]
+    os.mkdir(root / "lessons/a/sub")
+    os.mkfifo(root / "lessons/a/sub/pipe")
+    server = socket.socket(socket.AF_UNIX)
+    server.bind(str(root / "lessons/a/sock"))
+    expected = ["lessons/a/sock: warning: a socket", "lessons/a/sub/pipe: warning: a named pipe"]
+    try:
+        os.mknod(root / "lessons/a/null", 0o600 | __import__("stat").S_IFCHR, os.makedev(1, 3))
+        expected.insert(0, "lessons/a/null: warning: a character device")
+    except PermissionError:
+        pass  # not root: no device node
+    try:
+        assert keys_in_a_process(root)["keys"] == first  # did not hang, nothing hashed
+        warned = [str(d).split(": left out")[0] for d in open_ok(root).diagnostics]
+        assert warned == expected
+    finally:
+        server.close()
+
+
+def test_a_big_file_is_hashed_in_chunks_and_once(tmp_path: Path) -> None:
+    """A 1 GiB data file made the process read it whole (1.09 GB RSS) on every run."""
+    import os
+    import time
+
+    root = make_workshop(tmp_path / "w", {"lessons/a/a.py": A}, files={"lessons/a/data.csv": "x"})
+    big = root / "lessons/a/big.bin"
+    with big.open("wb") as fh:
+        fh.truncate(300 << 20)  # sparse: no disk used, but 300 MiB to read
+    time.sleep(2.2)  # a digest is kept only for a file not written in the last 2 s
+    cold = keys_in_a_process(root)
+    assert cold["rss_mib"] < 150
+    assert cold["read"] >= 300 << 20
+    warm = keys_in_a_process(root)
+    assert warm["keys"] == cold["keys"]
+    assert warm["read"] < 50 << 20  # the kept digest, not the file (metadata reads aside)
+    # same size, same mtime, other bytes: the ctime moved, so the file is read again
+    stat = big.stat()
+    with big.open("r+b") as fh:
+        fh.seek(100 << 20)
+        fh.write(b"changed")
+    os.utime(big, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert big.stat().st_mtime_ns == stat.st_mtime_ns and big.stat().st_size == stat.st_size
+    assert keys_in_a_process(root)["keys"] != cold["keys"]

@@ -225,8 +225,14 @@ def imported_modules(*args: str | Path) -> set[str]:
 
 @pytest.mark.parametrize(
     "args",
-    [("check", WORKSHOP), ("list", WORKSHOP, "--json"), ("--help",), ("new", "--help")],
-    ids=["check", "list", "help", "new-help"],
+    [
+        ("check", WORKSHOP),
+        ("list", WORKSHOP, "--json"),
+        ("--help",),
+        ("new", "--help"),
+        ("import", "--help"),
+    ],
+    ids=["check", "list", "help", "new-help", "import-help"],
 )
 def test_cheap_commands_do_not_import_the_notebook_stack(args: tuple[str | Path, ...]) -> None:
     assert sorted(imported_modules(*args) & set(HEAVY)) == []

@@ -214,3 +214,49 @@ def test_require_gpu_without_a_gpu_exits_3(tmp_path: Path) -> None:
     assert done.returncode == 3
     assert f"lessons/gpu.py:{line_of(GPU, 'resources:')}: NoGPU: needs a GPU" in done.stderr
     assert wait_gone(mark) == []
+
+
+# -- files a lesson folder holds (issue 10) -------------------------------------------------------
+
+
+def test_build_refuses_an_output_inside_a_lesson_folder(tmp_path: Path) -> None:
+    """`-o lessons/a/handout` shipped the previous output as the lesson's assets (the dist
+    doubled on every build, the lesson was never cached): refused like `-o` at the root."""
+    root = make_workshop(tmp_path / "w", {"lessons/a/a.py": GOOD})
+    mark, env = mark_env()
+    done = cli("build", "-o", "lessons/a/handout", env=env, cwd=root)
+    assert done.returncode == 2, done.stderr
+    assert f"error: output folder {root / 'lessons/a/handout'} is inside the folder of lesson" in (
+        done.stderr
+    )
+    assert sorted(p.name for p in (root / "lessons/a").iterdir()) == ["a.py"]
+    assert not (root / ".workshopkit").exists()  # nothing ran
+    assert wait_gone(mark) == []
+
+
+@pytest.mark.kernel
+def test_a_named_pipe_is_skipped_with_a_warning_not_a_hang(tmp_path: Path) -> None:
+    """A FIFO in a lesson folder hung `run` (its key read it), even with --no-cache."""
+    import os
+    import socket
+
+    reads = lesson_text(
+        "from pathlib import Path\nprint(Path('data/values.txt').read_text())", title="Pipes"
+    )
+    root = make_workshop(
+        tmp_path / "w", {"lessons/a/a.py": reads}, files={"lessons/a/data/values.txt": "42\n"}
+    )
+    os.mkfifo(root / "lessons/a/data/pipe")
+    server = socket.socket(socket.AF_UNIX)
+    server.bind(str(root / "lessons/a/sock"))
+    try:
+        mark, env = mark_env()
+        for args in (("--no-cache",), ()):
+            done = cli("run", root, *args, env=env, timeout=180)
+            assert done.returncode == 0, done.stderr
+            for name, kind in (("data/pipe", "a named pipe"), ("sock", "a socket")):
+                assert done.stderr.count(f"lessons/a/{name}: warning: {kind}: left out of") == 1
+        assert read_report(root / ".workshopkit/report.json")["lessons"][0]["status"] == "passed"
+        assert wait_gone(mark) == []
+    finally:
+        server.close()

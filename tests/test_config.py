@@ -252,3 +252,45 @@ def test_key_lines_cover_arrays_item_by_item(tmp_path: Path) -> None:
     assert [lines[f"tracks.0.lessons.{i}"] for i in range(4)] == [4, 4, 5, 7]
     assert lines["tracks.0.tags"] == 9
     assert lines["tracks.0.tags.0"] == 9
+
+
+def test_execution_env_names_environment_variables(tmp_path: Path) -> None:
+    config, diagnostics = load(tmp_path, 'title = "T"\n[execution]\nenv = ["SEED", "_DATA_DIR2"]\n')
+    assert diagnostics == []
+    assert config.execution.env == ("SEED", "_DATA_DIR2")  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            'title = "T"\n[execution]\nenv = "SEED"\n',
+            ["workshop.toml:3: error: 'env' must be a list like [\"SEED\"], not 'SEED'"],
+        ),
+        (
+            'title = "T"\n[execution]\nenv = [\n  "SEED",\n  "2X",\n  "A-B",\n  3,\n]\n',
+            [
+                "workshop.toml:5: error: 'env' item '2X' is not an environment variable name "
+                "(expected letters, digits and '_', not starting with a digit)",
+                "workshop.toml:6: error: 'env' item 'A-B' is not an environment variable name "
+                "(expected letters, digits and '_', not starting with a digit)",
+                "workshop.toml:3: error: 'env' item 3 is not an environment variable name "
+                "(expected letters, digits and '_', not starting with a digit)",
+            ],
+        ),
+        (
+            'title = "T"\n[execution]\nenv = ["SEED", "SEED"]\n',
+            ["workshop.toml:3: error: 'env' names 'SEED' twice"],
+        ),
+        (
+            'title = "T"\n[execution]\nenvs = ["SEED"]\n',
+            [
+                "workshop.toml:3: error: unknown key 'envs' in [execution] (did you mean 'env'?); "
+                "expected one of: kernel, timeout, lesson_timeout, jobs, parameters, env"
+            ],
+        ),
+    ],
+)
+def test_execution_env_mistakes_are_located(tmp_path: Path, text: str, expected: list[str]) -> None:
+    _, diagnostics = load(tmp_path, text)
+    assert diagnostics == expected

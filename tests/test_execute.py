@@ -607,3 +607,61 @@ def test_children_in_sessions_of_their_own_are_killed_too(
         assert wait_gone(mark, timeout=5) == []
     finally:
         kill_marked(mark)
+
+
+# --- the scratch copy never reaches the sources (issue 10) -----------------------------------
+
+THROUGH_LINKS = lesson_text(
+    "from pathlib import Path\n"
+    "assert Path('houses.csv').read_text() == 'price\\n1\\n'\n"
+    "assert Path('abs.csv').read_text() == 'a\\n'\n"
+    "assert Path('chain.csv').read_text() == 'price\\n1\\n'\n"
+    "assert Path('data/inner.txt').read_text() == 'inner\\n'\n"
+    "assert not Path('out.csv').exists()  # a dangling link is left out\n"
+    "assert not Path('loop').exists()  # so is a link to a folder holding it",
+    "with open('houses.csv', 'w') as fh:  # df.to_csv('houses.csv')\n"
+    "    fh.write('overwritten')\n"
+    "for name in ('abs.csv', 'chain.csv', 'out.csv', 'data/inner.txt', 'data/new.txt'):\n"
+    "    Path(name).write_text('written by the lesson')\n"
+    "Path('data/sub').mkdir()",
+    "import os\n"
+    "links = [p for p, _, names in os.walk('.') for n in [p, *names] if os.path.islink(n)]\n"
+    "assert links == [], links",
+    title="Writes through symlinks",
+)
+
+
+@pytest.mark.kernel
+def test_writing_through_symlinks_never_reaches_the_sources(tmp_path: Path) -> None:
+    """The scratch copy kept symlinks (made absolute): `df.to_csv("houses.csv")` overwrote the
+    shared file, and a symlinked folder let a lesson write into the source tree."""
+    root = make_workshop(
+        tmp_path / "w",
+        {"lessons/links/links.py": THROUGH_LINKS},
+        files={
+            "shared/houses.csv": "price\n1\n",
+            "shared/abs.csv": "a\n",
+            "shared/data/inner.txt": "inner\n",
+        },
+    )
+    folder = root / "lessons" / "links"
+    (folder / "houses.csv").symlink_to(Path("../../shared/houses.csv"))  # relative
+    (folder / "abs.csv").symlink_to(root / "shared" / "abs.csv")  # absolute
+    (folder / "chain.csv").symlink_to("houses.csv")  # a link to a link
+    (folder / "out.csv").symlink_to(Path("../../shared/not-yet.csv"))  # dangling
+    (folder / "data").symlink_to(Path("../../shared/data"), target_is_directory=True)
+    (folder / "loop").symlink_to(Path(".."), target_is_directory=True)
+    (root / ".gitignore").write_text(".workshopkit/\n", encoding="utf-8")
+    git_init(root)
+    opened = open_ok(root)
+    assert [str(d) for d in opened.diagnostics if "left out of" in d.message] == [
+        "lessons/links/loop: warning: a symlink to a folder that holds it: left out of lesson "
+        "scratch copies, cache keys and downloads",
+        "lessons/links/out.csv: warning: a broken symlink: left out of lesson scratch copies, "
+        "cache keys and downloads",
+    ]
+    _, results = run_workshop(root, use_cache=False)
+    assert results["links"].status is Status.PASSED, results["links"].error
+    assert git_status(root) == ""
+    assert (root / "shared" / "houses.csv").read_text(encoding="utf-8") == "price\n1\n"
+    assert not (root / "shared" / "not-yet.csv").exists()

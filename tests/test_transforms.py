@@ -7,6 +7,7 @@ import copy
 import re
 import shutil
 from pathlib import Path
+from typing import Any
 
 import nbformat
 import pytest
@@ -198,6 +199,24 @@ def test_notebooks_without_ids_stay_without(tmp_path: Path) -> None:
             id="unclosed-runs-to-end",
         ),
         pytest.param(
+            "def f(x):\n    ### BEGIN SOLUTION\n    return x\n    ### END SOLUTION",
+            "def f(x):\n    # your code here\n"
+            '    raise NotImplementedError("exercise: complete f()")',
+            id="nbgrader-markers",
+        ),
+        pytest.param(
+            "#\u00a0begin  solution (hint)\nw = 1\n# END\u3000SOLUTION\u00a0\nprint(w)",
+            '# your code here\nraise NotImplementedError("exercise: define w")\nprint(w)',
+            id="case-and-unicode-spaces",
+        ),
+        pytest.param(
+            "# BEGIN SOLUTION\na = 1\n# END SOLUTION\nb = 2\n"
+            "# begin solution\nc = 3\n# end solution",
+            '# your code here\nraise NotImplementedError("exercise: define a")\nb = 2\n'
+            '# your code here\nraise NotImplementedError("exercise: define c")',
+            id="two-regions",
+        ),
+        pytest.param(
             "def h():\n    # BEGIN SOLUTION\n    yield 1\n    # END SOLUTION",
             "def h():\n    # your code here\n"
             '    raise NotImplementedError("exercise: complete h()")',
@@ -360,3 +379,80 @@ def test_example_learner_copies_run(lesson, tmp_path: Path) -> None:  # type: ig
 def test_mutating_an_attribute_is_not_defining_a_name() -> None:
     source = "def f(a, out):\n    # BEGIN SOLUTION\n    a.grad += out.grad\n    # END SOLUTION\n"
     assert stub_solutions(source) == "def f(a, out):\n    ...  # your code here\n"
+
+
+# --------------------------------------------------------------------------------------------
+# Every honoured spelling, solution cells, notes cells (the definitions are in `markers`)
+
+
+def _honoured_scenario() -> tuple[Any, Any]:
+    from cli_support import scenario as resource
+
+    from workshopkit.pipeline import open_workshop
+
+    opened = open_workshop(resource("solution_spellings_honoured"))
+    assert opened.workshop is not None, [str(d) for d in opened.diagnostics]
+    lesson = opened.workshop.lessons[0]
+    return lesson, to_notebook(lesson)
+
+
+def test_learner_copy_hides_every_honoured_spelling() -> None:
+    lesson, nb = _honoured_scenario()
+    secrets = set(re.findall(r"SECRET-[A-Z-]+", lesson.text))
+    assert len(secrets) == 12  # 5 regions, 4 tagged cells, 2 flagged cells, 1 notes cell
+    learner = notebook_bytes(learner_notebook(nb)).decode()
+    assert [s for s in secrets if s in learner] == []
+    assert "SOLUTION" not in learner.upper()  # no marker, no tag variant
+    assert learner.count("# your code here") == 5  # one stub per region
+    solution = notebook_bytes(solution_notebook(nb)).decode()
+    assert [s for s in secrets if s not in solution] == []  # the instructor's copy keeps all
+
+
+def test_notes_cells_leave_the_learner_copy_only() -> None:
+    notes = {"slideshow": {"slide_type": "notes"}}
+    nb = new_notebook(
+        cells=[
+            new_markdown_cell("# Title"),
+            new_markdown_cell("Ask who has used nbgrader.", metadata=notes),
+            new_code_cell("print('demo for the speaker')", metadata=notes),
+            new_code_cell("x = 1"),
+        ]
+    )
+    learner = learner_notebook(nb)
+    assert [c.source for c in learner.cells] == ["# Title", "x = 1"]
+    assert len(solution_notebook(nb).cells) == 4
+    from workshopkit.export.slides import prepare_slides
+
+    deck = prepare_slides(slides_source_notebook(nb))
+    assert "Ask who has used nbgrader." in [c.source for c in deck.cells]
+
+
+@pytest.mark.parametrize(
+    "metadata",
+    [
+        {"workshopkit": {"solution": True}},
+        {"tags": ["Solution"]},
+        {"tags": ["solutions", "exercise"]},
+        {"tags": ["soln"]},
+        {"nbgrader": {"solution": True, "grade": False}},
+    ],
+    ids=["workshopkit-metadata", "Solution", "solutions", "soln", "nbgrader"],
+)
+def test_solution_cells_of_every_kind_leave_the_learner_copy(metadata: dict[str, Any]) -> None:
+    nb = new_notebook(cells=[new_code_cell("w = 'SECRET'", metadata=metadata), new_code_cell("x")])
+    assert [c.source for c in learner_notebook(nb).cells] == ["x"]
+    shown = copy.deepcopy(metadata)
+    shown["tags"] = [*shown.get("tags", []), "show-in-slides"]
+    nb.cells[0].metadata = shown
+    slides = slides_source_notebook(nb)  # the show-in-slides opt-in works for every kind
+    from workshopkit.export.slides import prepare_slides
+
+    assert "w = 'SECRET'" in [c.source for c in prepare_slides(slides).cells]
+
+
+def test_nbgrader_solution_cell_with_regions_keeps_the_rest() -> None:
+    source = "def f(x):\n    ### BEGIN SOLUTION\n    return x  # SECRET\n    ### END SOLUTION"
+    cell = new_code_cell(source, metadata={"nbgrader": {"solution": True}})
+    out = learner_notebook(new_notebook(cells=[cell]))
+    assert out.cells[0].source.startswith("def f(x):\n    # your code here")
+    assert "SECRET" not in out.cells[0].source

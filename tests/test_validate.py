@@ -41,13 +41,24 @@ ERROR_CASES: dict[str, tuple[str, str, tuple[str, ...]]] = {
     "unterminated_header": ("lessons/open.py", "# ---", ("no closing '# ---'", "line 8")),
     "reserved_id": ("lessons/absolute.py", "id: /abs", ("'/abs'",)),
     "begin_solution_unclosed": ("lessons/exercise.py", "# BEGIN", ("not closed",)),
+    "solution_marker_near_misses": (
+        "lessons/near.py",
+        "# BEGIN SOLUTIONS",
+        ("'# BEGIN SOLUTIONS' is not a solution marker", "write '# BEGIN SOLUTION'"),
+    ),
     "bad_slide_type": ("lessons/slides.py", "sldie", ("did you mean 'slide'",)),
     "header_not_first": ("lessons/late.py", "", ("must begin on line 1",)),
     "header_key_outside_jupyter": ("lessons/flow.py", "# jupyter: {", ("alone on its line",)),
     "line_break_character": ("lessons/formfeed.py", "\x0c", ("U+000C",)),
     "collect_everything": ("lessons/01-yaml.py", "title: 'Unclosed", ("quoted scalar",)),
 }
-OK_CASES = ("bom_and_crlf", "helper_module_ignored")
+OK_CASES = (
+    "bom_and_crlf",
+    "helper_module_ignored",
+    "solution_spellings_honoured",
+    "solution_name_used_later",
+    "lesson_injection",  # built by tests/browser/test_injection_browser.py; checks clean
+)
 
 
 def line_of(path: Path, needle: str) -> int:
@@ -334,3 +345,30 @@ def test_cell_warnings_do_not_fail_a_lesson(tmp_path: Path) -> None:
     ]
     assert "second 'parameters' cell" in diagnostics[0].message
     assert "no effect on a markdown cell" in diagnostics[1].message
+
+
+def test_a_region_that_cuts_a_statement_is_reported_at_check(tmp_path: Path) -> None:
+    body = (
+        '# %% tags=["exercise"]\nx = 1\nif x:\n    # BEGIN SOLUTION\n    y = 1\nelse:\n'
+        "    # END SOLUTION\n    y = 2\n"
+    )
+    lesson, diagnostics = check_lesson(
+        _source(tmp_path, "title: T\nlevel: beginner\nminutes: 5", body)
+    )
+    assert lesson is None
+    assert [(d.line, d.severity) for d in diagnostics] == [(13, Severity.ERROR)]
+    assert "cuts a statement in half" in diagnostics[0].message
+
+
+def test_solution_tag_variants_warn_and_near_misses_fail(tmp_path: Path) -> None:
+    body = '# %% tags=["Solution"]\nw = 1\n\n# %%\n# BEGIN SOLUTIONS\nx = 2\n'
+    lesson, diagnostics = check_lesson(
+        _source(tmp_path, "title: T\nlevel: beginner\nminutes: 5", body)
+    )
+    assert lesson is None
+    assert [(d.line, d.severity) for d in diagnostics] == [
+        (10, Severity.WARNING),
+        (14, Severity.ERROR),
+    ]
+    assert "did you mean 'solution'?" in diagnostics[0].message
+    assert "'# BEGIN SOLUTIONS' is not a solution marker" in diagnostics[1].message

@@ -2,18 +2,27 @@
 
 ```
 open_workshop + check_assets      exit 2 on any error, before a kernel starts
-output folder checks + lock       exit 2: not writable, not a dist, build in progress (pid N)
+output folder checks + lock       exit 2: not writable, not a dist, inside a lesson's folder,
+                                  build in progress (pid N)
 run_lessons                       exit 1 if a lesson failed (dist kept unless keep_going)
-export_workshop -> dist.tmp-<pid> exit 3 on disk full / write errors, naming the path
-swap: dist -> dist.old-<pid>, dist.tmp-<pid> -> dist, remove dist.old-<pid>
+export_workshop -> dist.tmp-<pid>/dist   exit 3 on disk full / write errors, naming the path
+swap: dist -> dist.old-<pid>/dist, dist.tmp-<pid>/dist -> dist, remove both folders
 ```
 
-Everything is written into `<name>.tmp-<pid>` beside the output folder (so on the same file
-system), flushed, and renamed into place only when the whole export succeeded. Two builds of
-the same output exclude each other with `.<name>.lock` beside it: an `flock` held for the whole
-build (released by the kernel even if the builder is killed with -9) plus the holder's pid for
-the message. The next build reports and removes what a killed build left behind: its temporary
-folder, and a `dist.old-<pid>` (put back as `dist` if the kill came between the two renames).
+Everything is written into `<name>.tmp-<pid>/<name>` beside the output folder (so on the same
+file system), flushed, and renamed into place only when the whole export succeeded. Two builds
+of the same output exclude each other with `.<name>.lock` beside it: an `flock` held for the
+whole build (released by the kernel even if the builder is killed with -9) plus the holder's
+pid for the message.
+
+Every folder a build makes beside the output (`<name>.tmp-<pid>`, `<name>.old-<pid>`) is
+created new and holds a marker, `.workshopkit-build`, written first: the kind, the output's
+name, the builder's pid, process start time and boot id, and a random token. The output's own
+content sits one level down, so the marker never reaches `dist/`. The next build removes a
+leftover only when its marker is valid and names a build that is gone (pid dead, or alive with
+another start time, or another boot), and puts `<name>.old-<pid>/<name>` back as the output if
+a kill came between the two renames and there is no output. A folder merely named like a
+leftover (`dist.old-20240101`, `dist.tmp-2`) is never touched nor renamed.
 
 On KeyboardInterrupt or SIGTERM the temporary folder is removed, `dist/` is left as it was and
 the exception propagates, so the CLI exits 130 or 143. Expected failures are returned as a
@@ -26,8 +35,10 @@ import contextlib
 import errno
 import json
 import os
+import secrets
 import shutil
 import signal
+import stat
 import sys
 import threading
 import time
@@ -46,6 +57,8 @@ if TYPE_CHECKING:
 __all__ = ["BuildInProgress", "BuildLock", "BuildOutcome", "build", "default_output"]
 
 DIST = "dist"
+MARKER = ".workshopkit-build"  # inside every folder a build creates beside the output
+MARKER_TAG = "build-folder"
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,12 +215,92 @@ def _temp_name(output: Path, kind: str, pid: int) -> Path:
 
 
 def _leftovers(output: Path, kind: str) -> list[Path]:
+    """Folders named like this output's leftovers (a name alone proves nothing: see `_owned`)."""
     prefix = f"{output.name}.{kind}-"
     try:
         found = [p for p in output.parent.iterdir() if p.name.startswith(prefix)]
     except OSError:
         return []
     return sorted(p for p in found if p.name[len(prefix) :].isdigit())
+
+
+def _boot_id() -> str:
+    try:
+        return Path("/proc/sys/kernel/random/boot_id").read_text(encoding="ascii").strip()
+    except OSError:
+        return ""
+
+
+def _make_owned(path: Path, kind: str, output: Path) -> Path:
+    """Create the folder `path` (it must not exist) with a marker proving this build made it:
+    the tool, kind and output, this process's pid, start time and boot, and a random token."""
+    path.mkdir()
+    record = {
+        "workshopkit": MARKER_TAG,
+        "kind": kind,
+        "output": output.name,
+        "pid": os.getpid(),
+        "start": _process_start(os.getpid()),
+        "boot": _boot_id(),
+        "token": secrets.token_hex(16),
+    }
+    fd = os.open(path / MARKER, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    with os.fdopen(fd, "w", encoding="ascii") as fh:
+        json.dump(record, fh)
+        fh.flush()
+        with contextlib.suppress(OSError):
+            os.fsync(fh.fileno())
+    return path
+
+
+def _owned(path: Path, kind: str, output: Path) -> dict[str, Any] | None:
+    """The marker of a folder this tool made as `kind` for `output`, or None: the folder must be a
+    real folder (not a link) holding a regular marker file that names this kind, this output and
+    the pid in the folder's name, with a token, a start time and a boot id."""
+    try:
+        if not stat.S_ISDIR(os.lstat(path).st_mode):
+            return None
+        flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+        fd = os.open(path / MARKER, flags)
+    except OSError:
+        return None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return None
+        data = json.loads(os.read(fd, 4096).decode("ascii"))
+    except (OSError, ValueError):
+        return None
+    finally:
+        os.close(fd)
+    if not isinstance(data, dict):
+        return None
+    pid = data.get("pid")
+    token = data.get("token")
+    suffix = path.name.rsplit("-", 1)[-1]
+    valid = (
+        data.get("workshopkit") == MARKER_TAG
+        and data.get("kind") == kind
+        and data.get("output") == output.name
+        and isinstance(pid, int)
+        and not isinstance(pid, bool)
+        and str(pid) == suffix
+        and isinstance(token, str)
+        and len(token) == 32
+        and all(c in "0123456789abcdef" for c in token)
+        and isinstance(data.get("start"), str)
+        and isinstance(data.get("boot"), str)
+    )
+    return data if valid else None
+
+
+def _build_gone(record: dict[str, Any]) -> bool:
+    """Whether the build that wrote `record` has ended (called with the output's lock held)."""
+    pid, start, boot = record["pid"], record["start"], record["boot"]
+    if boot and _boot_id() and boot != _boot_id():
+        return True  # the machine restarted since
+    if pid == os.getpid() and start == _process_start(pid):
+        return True  # an earlier build of this process; we hold the lock, so none runs now
+    return not pid_alive(pid, start)
 
 
 def _remove(path: Path) -> None:
@@ -218,21 +311,52 @@ def _remove(path: Path) -> None:
 
 
 def clean_leftovers(output: Path) -> list[str]:
-    """Remove what killed builds left (call with the lock held); returns what was done."""
+    """Remove what killed builds left (call with the lock held); returns what was done.
+
+    Only folders that carry this tool's marker, written by a build that is gone, are touched: a
+    folder merely named like a leftover (`dist.old-20240101`) is never removed nor renamed.
+    """
     notes: list[str] = []
     for old in _leftovers(output, "old"):
-        if not output.exists():
-            old.rename(output)
+        record = _owned(old, "old", output)
+        if record is None or not _build_gone(record):
+            continue
+        previous = old / output.name
+        if not os.path.lexists(output) and _real_dir(previous):
+            previous.rename(output)
+            shutil.rmtree(old)
             notes.append(
                 f"restored {output} from {old.name}, left by a build killed while swapping"
             )
             continue
-        _remove(old)
+        shutil.rmtree(old)
         notes.append(f"removed {old.name}, left by an interrupted build")
     for tmp in _leftovers(output, "tmp"):
-        _remove(tmp)
+        record = _owned(tmp, "tmp", output)
+        if record is None or not _build_gone(record):
+            continue
+        shutil.rmtree(tmp)
         notes.append(f"removed {tmp.name}, left by an interrupted build")
     return notes
+
+
+def _real_dir(path: Path) -> bool:
+    try:
+        return stat.S_ISDIR(os.lstat(path).st_mode)
+    except OSError:
+        return False
+
+
+def _name_taken(output: Path) -> str | None:
+    """Why this build's own temporary names beside `output` cannot be used, or None."""
+    for kind in ("tmp", "old"):
+        path = _temp_name(output, kind, os.getpid())
+        if os.path.lexists(path):
+            return (
+                f"{path} exists and was not made by workshopkit (it has no valid marker); "
+                "move it away, then build again"
+            )
+    return None
 
 
 def _absolute(path: Path) -> Path:
@@ -252,6 +376,13 @@ def output_problem(output: Path, root: Path, lesson_paths: list[Path]) -> str | 
         return f"output folder {output} holds the workshop itself; choose another -o"
     if any(_is_within(p, output) for p in lesson_paths):
         return f"output folder {output} holds lessons; choose another -o"
+    for lesson in sorted(lesson_paths):
+        if _is_within(output, lesson.parent) and _seen_by_lessons(output, lesson.parent):
+            return (
+                f"output folder {output} is inside the folder of lesson {lesson}: the lessons "
+                "there would run with, hash and ship the previous output (never cached, bigger "
+                "each build); choose an -o outside lesson folders"
+            )
     if output.is_symlink() or (output.exists() and not output.is_dir()):
         return f"output {output} exists and is not a folder"
     if output.is_dir():
@@ -265,6 +396,19 @@ def output_problem(output: Path, root: Path, lesson_paths: list[Path]) -> str | 
                 "report.json; remove it or choose another -o"
             )
     return None
+
+
+def _seen_by_lessons(output: Path, folder: Path) -> bool:
+    """Whether `output` (inside the lesson folder `folder`), or the leftovers a build puts beside
+    it, would be among the lesson's files (`lessonfiles.list_folder`)."""
+    from .lessonfiles import ignored_folder
+
+    parts = output.relative_to(folder).parts
+    if not parts:
+        return True
+    if not ignored_folder(parts[0]):
+        return True
+    return len(parts) == 1 and not ignored_folder(f"{parts[0]}.tmp-0")
 
 
 def _is_dist(folder: Path) -> bool:
@@ -331,27 +475,34 @@ def _signals_deferred() -> Iterator[None]:
 
 
 def swap_into_place(tmp: Path, output: Path) -> list[str]:
-    """Replace `output` by `tmp` (same folder); returns notes. The old folder is removed last."""
+    """Replace `output` by `tmp/<output name>` (`tmp` made by `_make_owned` beside it); returns
+    notes. The previous output moves into `<output>.old-<pid>/` (made the same way) and is
+    removed last, with `tmp`, which then holds only its marker."""
     from .export._io import fsync_dir
 
+    staged = tmp / output.name
     old = _temp_name(output, "old", os.getpid())
     notes: list[str] = []
+    had_old = os.path.lexists(output)
+    if had_old:
+        _make_owned(old, "old", output)
     with _signals_deferred():
-        had_old = output.exists()
         if had_old:
-            output.rename(old)
+            output.rename(old / output.name)
         try:
-            tmp.rename(output)
+            staged.rename(output)
         except BaseException:
-            if had_old and not output.exists():
-                old.rename(output)
+            if had_old and not os.path.lexists(output):
+                (old / output.name).rename(output)
             raise
         fsync_dir(output.parent)
-    if had_old:
+    for folder, what in ((old, "the previous output"), (tmp, "the temporary folder")):
+        if folder == old and not had_old:
+            continue
         try:
-            shutil.rmtree(old)
+            shutil.rmtree(folder)
         except OSError as exc:
-            notes.append(f"could not remove the previous output {old}: {exc.strerror}")
+            notes.append(f"could not remove {what} {folder}: {exc.strerror}")
     return notes
 
 
@@ -423,6 +574,9 @@ def build(
             notes += clean_leftovers(output)
         except OSError as exc:
             return invalid(f"cannot clean up after an interrupted build: {exc}", output)
+        taken = _name_taken(output)
+        if taken:
+            return invalid(taken, output)
         with _sigterm_raises():
             return _run_and_export(
                 workshop, output, options, keep_going, on_event, epoch, diagnostics, notes, started
@@ -479,12 +633,12 @@ def _run_and_export(
         return outcome(code, f"{output} left as it was: {what} (--keep-going writes it anyway)")
 
     tmp = _temp_name(output, "tmp", os.getpid())
-    swapped = False
+    created = swapped = False
     try:
-        if tmp.exists():
-            _remove(tmp)
-        tmp.mkdir()
-        exported = export_workshop(workshop, results, tmp, source_date_epoch=epoch)
+        _make_owned(tmp, "tmp", output)  # fails if the name is taken: never someone else's
+        created = True
+        (tmp / output.name).mkdir()
+        exported = export_workshop(workshop, results, tmp / output.name, source_date_epoch=epoch)
         notes += swap_into_place(tmp, output)
         swapped = True
     except ExportError as exc:
@@ -501,7 +655,7 @@ def _run_and_export(
             ExitCode.INFRASTRUCTURE, f"error: {where}: {reason}", f"{output} left as it was"
         )
     finally:
-        if not swapped:
+        if created and not swapped:
             with contextlib.suppress(OSError):
                 _remove(tmp)
     left = f", {len(exported.left_out)} failed lesson(s) marked and left out" if failed else ""

@@ -1,10 +1,27 @@
 """Execution cache: a passed lesson is not run again while nothing it depends on has changed.
 
-The key hashes the lesson's cells (sources, types, metadata), the parameters, the kernel's name
-and spec, the kernel environment's identity (interpreter version and installed distributions) and
-the lesson folder's other files. Entries live in `<root>/.workshopkit/cache/<lesson-id>/<key>/`,
-are written to a temporary folder then renamed into place, and an entry that fails to read back
-is discarded with a warning, never trusted.
+A lesson's key is the SHA-256 of:
+
+- the cache format and workshopkit's version;
+- the lesson's cells (type, source, metadata) and its header;
+- the parameters (`-p` over `[execution.parameters]`), the cell timeout and the output cap;
+- the kernel: its name, its spec (argv, env) and its environment's identity (the Python version
+  and every installed distribution with its version);
+- the environment variables named in `[execution] env`: each one's value, or "unset";
+- every file of the lesson's scratch copy (`lessonfiles.list_folder`): its path in the folder and
+  the SHA-256 of its content; a symlinked file or folder counts by what it points at. Other lessons
+  sharing the folder, and their Jupyter pairs (`<lesson>.ipynb`), are left out: they have keys of
+  their own.
+
+Files are hashed `CHUNK` bytes at a time. A file of `BIG` bytes or more is read once: its digest is
+kept in `<root>/.workshopkit/file-hashes.json` under its real path with its device, inode, size,
+mtime and ctime, and reused while all five are unchanged (any write changes the ctime, which
+`touch` cannot set back). A digest is kept only for a file whose mtime and ctime are older than
+the hashing by `SETTLE_NS`, so that a write in the same clock tick cannot go unseen.
+
+Entries live in `<root>/.workshopkit/cache/<lesson-id>/<key>/`, are written to a temporary folder
+then renamed into place, and an entry that fails to read back is discarded with a warning, never
+trusted.
 """
 
 from __future__ import annotations
@@ -13,6 +30,7 @@ import hashlib
 import json
 import os
 import shutil
+import stat
 import subprocess
 import sys
 import tempfile
@@ -26,6 +44,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import __version__
 from .discover import is_lesson
+from .lessonfiles import FolderFile, file_sha256, list_folder, workshop_root
 from .model import LessonResult, Status
 
 if TYPE_CHECKING:
@@ -34,7 +53,9 @@ if TYPE_CHECKING:
 
 CACHE_DIR = ".workshopkit"
 ENTRY_FORMAT = 1
-_ASSET_SKIP_DIRS = {"__pycache__", ".ipynb_checkpoints", "dist", "build", ".workshopkit"}
+HASHES_NAME = "file-hashes.json"
+BIG = 1 << 20  # files this big or bigger have their digest kept (module doc)
+SETTLE_NS = 2_000_000_000
 
 
 class CacheWarning(UserWarning):
@@ -90,20 +111,100 @@ def kernel_identity(kernel: str) -> str:
     return json.dumps({"name": kernel, "argv": argv, "env": spec.env, "environment": env_id})
 
 
-def _asset_files(lesson: Lesson) -> list[Path]:
-    files: list[Path] = []
-    for folder, dirs, names in os.walk(lesson.folder):
-        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d not in _ASSET_SKIP_DIRS)
-        for name in sorted(names):
-            path = Path(folder) / name
-            if name.startswith(".") or name.endswith((".pyc", ".ipynb")) or is_lesson(path):
-                continue  # other lessons sharing the folder have keys of their own
-            files.append(path)
-    return files
+class FileHashes:
+    """SHA-256 digests of big files, reused while the file's stat is unchanged (module doc)."""
+
+    def __init__(self, path: Path | None) -> None:
+        self.path = path
+        self._entries: dict[str, list[Any]] | None = None
+        self._dirty = False
+
+    def _load(self) -> dict[str, list[Any]]:
+        if self._entries is None:
+            self._entries = {}
+            if self.path is not None:
+                try:
+                    data = json.loads(self.path.read_text(encoding="utf-8"))
+                    if isinstance(data, dict) and data.get("format") == ENTRY_FORMAT:
+                        files = data.get("files")
+                        if isinstance(files, dict):
+                            self._entries = {
+                                k: v
+                                for k, v in files.items()
+                                if isinstance(v, list) and len(v) == 6
+                            }
+                except (OSError, ValueError):
+                    pass  # absent or damaged: every big file is read again
+        return self._entries
+
+    def digest(self, path: Path) -> str:
+        """The file's SHA-256 (`<unreadable>` or `<not a regular file>` when it has none)."""
+        try:
+            info = path.stat()
+        except OSError:
+            return "<unreadable>"
+        if not stat.S_ISREG(info.st_mode):
+            return "<not a regular file>"
+        if info.st_size < BIG or self.path is None:
+            return _read_digest(path)
+        entries = self._load()
+        key = str(path)
+        identity = [info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns]
+        found = entries.get(key)
+        if found is not None and found[:5] == identity and isinstance(found[5], str):
+            return found[5]
+        began = time.time_ns()
+        digest = _read_digest(path)
+        try:
+            after = path.stat()
+        except OSError:
+            return digest
+        settled = max(after.st_mtime_ns, after.st_ctime_ns) < began - SETTLE_NS
+        same = [after.st_dev, after.st_ino, after.st_size, after.st_mtime_ns, after.st_ctime_ns]
+        if settled and same == identity and not digest.startswith("<"):
+            entries[key] = [*identity, digest]
+            self._dirty = True
+        return digest
+
+    def save(self) -> None:
+        """Write the digests back (atomically; entries for files that are gone are dropped)."""
+        if not self._dirty or self.path is None or self._entries is None:
+            return
+        self._dirty = False
+        live = {k: v for k, v in self._entries.items() if Path(k).exists()}
+        tmp: Path | None = None
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd, name = tempfile.mkstemp(prefix=".file-hashes.", dir=self.path.parent)
+            tmp = Path(name)
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                json.dump({"format": ENTRY_FORMAT, "files": live}, fh)
+            tmp.replace(self.path)
+        except OSError:
+            if tmp is not None:
+                tmp.unlink(missing_ok=True)  # a cache of a cache: the next run reads again
 
 
-def lesson_key(plan: LessonPlan) -> str:
+def _read_digest(path: Path) -> str:
+    try:
+        digest = file_sha256(path)
+    except OSError:
+        return "<unreadable>"
+    return digest if digest is not None else "<not a regular file>"
+
+
+def lesson_files(lesson: Lesson, root: Path) -> list[FolderFile]:
+    """The files of the lesson's scratch copy that belong in its key (module doc)."""
+    listing = list_folder(lesson.folder, root)
+    lessons = {f.name for f in listing.files if f.name.endswith(".py") and is_lesson(f.source)}
+    pairs = {name[: -len(".py")] + ".ipynb" for name in lessons}
+    return [f for f in listing.files if f.name not in lessons and f.name not in pairs]
+
+
+def lesson_key(plan: LessonPlan, hashes: FileHashes | None = None) -> str:
+    """The lesson's cache key (see the module doc for what it covers)."""
     lesson = plan.lesson
+    hashes = hashes or FileHashes(None)
     digest = hashlib.sha256()
 
     def feed(label: str, value: Any) -> None:
@@ -119,13 +220,15 @@ def lesson_key(plan: LessonPlan) -> str:
     feed("parameters", dict(plan.parameters))
     feed("kernel", kernel_identity(plan.kernel))
     feed("limits", [plan.timeout, plan.output_limit])
-    for path in _asset_files(lesson):
-        rel = path.relative_to(lesson.folder).as_posix()
-        try:
-            data = path.read_bytes() if not path.is_symlink() else str(path.readlink()).encode()
-        except OSError:
-            data = b"<unreadable>"
-        feed("asset", [rel, hashlib.sha256(data).hexdigest()])
+    feed(
+        "env",
+        [
+            [name, None if value is None else hashlib.sha256(value.encode()).hexdigest()]
+            for name, value in plan.env
+        ],
+    )
+    for item in lesson_files(lesson, workshop_root(lesson.path, lesson.relpath)):
+        feed("asset", [item.name, hashes.digest(item.source)])
     return digest.hexdigest()[:32]
 
 
@@ -139,10 +242,13 @@ class Cache:
 
     def __init__(self, root: Path, on_problem: Callable[[str, str], None] | None = None) -> None:
         self.dir = root / CACHE_DIR / "cache"
+        self.hashes = FileHashes(root / CACHE_DIR / HASHES_NAME)
         self.on_problem = on_problem or (lambda lesson_id, message: _warn(message))
 
     def key(self, plan: LessonPlan) -> str:
-        return lesson_key(plan)
+        key = lesson_key(plan, self.hashes)
+        self.hashes.save()
+        return key
 
     def _entry(self, lesson_id: str, key: str) -> Path:
         return self.dir / lesson_id / key

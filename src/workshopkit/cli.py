@@ -395,5 +395,54 @@ def new_workshop_cmd(folder: Path, title: str | None) -> None:
     click.echo(f"next: workshopkit check {folder}")
 
 
+@cli.command(name="import")
+@click.argument("notebooks", type=PATH_ARG, nargs=-1, required=True)
+@click.option(
+    "--to",
+    "to",
+    type=PATH_ARG,
+    default=Path(),
+    help="Folder to write the lessons into, each as <id>/<id>.py [default: the current folder].",
+)
+@click.option(
+    "--level",
+    "-l",
+    type=click.Choice(LEVEL_NAMES),
+    help="Level of every lesson imported [default: beginner, with a warning].",
+)
+@click.option("--force", is_flag=True, help="Overwrite lessons and files an earlier import wrote.")
+def import_cmd(notebooks: tuple[Path, ...], to: Path, level: str | None, force: bool) -> None:
+    """Turn notebooks (.ipynb, MyST or Markdown .md, jupytext .py) into lessons.
+
+    Each becomes TO/<id>/<id>.py with the files it references beside it. What needs your eye
+    (saved errors, downloads, cell magics, widgets, input(), absolute paths) is reported at the
+    line of the written lesson. Exit 2 if a notebook was not imported.
+    """
+    from .importer import ImportOptions, display_path, import_notebooks
+
+    result = import_notebooks(notebooks, ImportOptions(to=to, level=level, force=force))
+    for lesson in result.lessons:
+        files = len(lesson.assets)
+        extra = f", {files} file{'s' if files != 1 else ''} beside it" if files else ""
+        click.echo(
+            f"imported {lesson.source} -> {display_path(lesson.path)} "
+            f"(id {lesson.id}, {lesson.minutes} min{extra})"
+        )
+    for finding in result.findings:
+        click.echo(str(finding), err=True)
+    counts = ", ".join(f"{n} {kind}" for kind, n in sorted(result.counts.items()))
+    failed = result.notebooks - len(result.lessons)
+    click.echo(
+        f"imported {len(result.lessons)} of {result.notebooks} notebooks"
+        + (f", {failed} not imported" if failed else "")
+        + f"; {sum(result.counts.values())} warnings"
+        + (f" ({counts})" if counts else ""),
+        err=True,
+    )
+    if result.lessons:
+        click.echo(f"next: workshopkit check {display_path(to)}", err=True)
+    sys.exit(int(result.exit_code))
+
+
 def main(argv: list[str] | None = None) -> None:
     cli.main(args=argv, prog_name="workshopkit")

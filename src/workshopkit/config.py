@@ -34,7 +34,8 @@ CONFIG_NAME = "workshop.toml"
 ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 
 _TOP_KEYS = ("title", "description", "requirements", "execution", "tracks", "events")
-_EXECUTION_KEYS = ("kernel", "timeout", "lesson_timeout", "jobs", "parameters")
+_EXECUTION_KEYS = ("kernel", "timeout", "lesson_timeout", "jobs", "parameters", "env")
+ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _TRACK_KEYS = ("id", "title", "description", "levels", "tags", "lessons")
 _EVENT_KEYS = (
     "id",
@@ -300,7 +301,29 @@ def _execution(r: _Reader, table: Mapping[str, Any]) -> ExecutionConfig:
             table, "jobs", "execution", _is_positive_int, "a positive integer", default.jobs
         ),
         parameters=r.get(table, "parameters", "execution", _is_table, "a table", {}),
+        env=_env_names(r, table),
     )
+
+
+def _env_names(r: _Reader, table: Mapping[str, Any]) -> tuple[str, ...]:
+    """`[execution] env`: names of environment variables, each checked where it is written."""
+    names = r.get(
+        table, "env", "execution", lambda v: isinstance(v, list), 'a list like ["SEED"]', []
+    )
+    found: list[str] = []
+    for number, name in enumerate(names):
+        where = f"execution.env.{number}"
+        if not isinstance(name, str) or not ENV_NAME.match(name):
+            r.error(
+                where,
+                f"'env' item {name!r} is not an environment variable name "
+                "(expected letters, digits and '_', not starting with a digit)",
+            )
+        elif name in found:
+            r.error(where, f"'env' names {name!r} twice")
+        else:
+            found.append(name)
+    return tuple(found)
 
 
 def _ident(r: _Reader, table: Mapping[str, Any], where: str, what: str) -> str | None:

@@ -8,6 +8,8 @@ own `nbclient` engine it:
   `restore_expected_errors` puts them back afterwards;
 - hands the kernel's process to a `KernelWatch` as soon as it starts, so a lesson timeout or a
   Ctrl-C can kill the kernel's whole process group, and sends the kernel's stderr to a file;
+- starts each kernel under a launcher that reaps what the lesson leaves (`reaper`), and kills
+  every process below it before the kernel itself is shut down;
 - caps the text each cell may output, replacing the rest with a visible marker.
 """
 
@@ -50,13 +52,16 @@ def __getattr__(name: str) -> Any:  # PEP 562: only for names not (yet) defined
 
 import zmq  # noqa: E402 - after the stand-in, see above
 from jupyter_client.asynchronous.client import AsyncKernelClient  # noqa: E402
+from jupyter_client.manager import AsyncKernelManager  # noqa: E402
 from nbclient.util import run_sync  # noqa: E402
 from nbformat import NotebookNode  # noqa: E402
 from nbformat.v4 import new_output  # noqa: E402
 from papermill.clientwrap import PapermillNotebookClient  # noqa: E402
 from papermill.engines import NBClientEngine  # noqa: E402
 from papermill.utils import merge_kwargs, remove_args  # noqa: E402
+from traitlets import default  # noqa: E402
 
+from . import reaper  # noqa: E402
 from .model import TAG_RAISES, TAG_SKIP  # noqa: E402
 
 # nbclient logs every timeout and dead kernel as an error; the executor reports each of them in
@@ -211,7 +216,10 @@ class KernelWatch:
         self.stderr = stderr
         self.env = env
         self.tag: str | None = None  # a value in the kernel's environment: finds its children
+        # The kernel's process (on Linux, its launcher: see `reaper`), and when it started: the
+        # two name it for good, even once its pid is free again.
         self.process: subprocess.Popen[bytes] | None = None
+        self.process_start: int | None = None
         self.started = threading.Event()
         self.on_start: Callable[[KernelWatch], None] | None = None
         self.notebook: NotebookNode | None = None
@@ -242,6 +250,20 @@ class KernelWatch:
     @property
     def pid(self) -> int | None:
         return self.process.pid if self.process is not None else None
+
+    def end_processes(self) -> int:
+        """Kill every process below the kernel's (the kernel too, under a launcher), now;
+        returns how many. Nothing where processes have no subreaper (see `reaper`)."""
+        process, start = self.process, self.process_start
+        if process is None or start is None:
+            return 0
+        killed = reaper.reap(process.pid, start)
+        if killed and reaper.is_launcher(process.pid):
+            # its kernel is dead: it collects its children and exits, as the kernel did (killed
+            # before that, by jupyter_client, it would leave them to init as zombies)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                process.wait(timeout=2)
+        return killed
 
 
 def _text_size(out: NotebookNode) -> int:
@@ -319,8 +341,17 @@ class LosslessKernelClient(AsyncKernelClient):
         return context
 
 
+class ReapingKernelManager(AsyncKernelManager):
+    """A kernel manager that starts its kernel under a launcher that reaps whatever the kernel
+    leaves behind (see `reaper`; unchanged where there is no subreaper)."""
+
+    def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
+        return reaper.launcher_argv(super().format_kernel_cmd(extra_arguments))
+
+
 class WorkshopkitClient(PapermillNotebookClient):  # type: ignore[misc]
-    """papermill's client, plus a kernel watch and an output cap."""
+    """papermill's client, plus a kernel watch, an output cap, and a kernel that takes every
+    process it started with it when it goes."""
 
     km: Any  # nbclient's kernel manager and client (traitlets, untyped)
     kc: Any
@@ -347,11 +378,26 @@ class WorkshopkitClient(PapermillNotebookClient):  # type: ignore[misc]
         await super().async_start_new_kernel(**kwargs)
         provisioner = getattr(self.km, "provisioner", None)
         self.watch.process = getattr(provisioner, "process", None)
+        if self.watch.process is not None:
+            self.watch.process_start = reaper.start_time(self.watch.process.pid)
         self.watch.started.set()
         if self.watch.on_start is not None:
             self.watch.on_start(self.watch)
 
     start_new_kernel = run_sync(async_start_new_kernel)  # the sync twin must see the override
+
+    @default("kernel_manager_class")
+    def _reaping_kernel_manager(self) -> type[AsyncKernelManager]:
+        return ReapingKernelManager
+
+    async def _async_cleanup_kernel(self) -> None:
+        """Kill every process the lesson started before the kernel is shut down: while the
+        launcher lives, none of them can leave its tree (jupyter_client kills the launcher's
+        process group, and what has left the group would be orphaned to init)."""
+        self.watch.end_processes()
+        await super()._async_cleanup_kernel()
+
+    _cleanup_kernel = run_sync(_async_cleanup_kernel)
 
     def _cap_in_kernel(self) -> None:
         """For IPython kernels, cap each cell's stdout and stderr inside the kernel too."""

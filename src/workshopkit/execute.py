@@ -3,8 +3,8 @@
 Nothing here raises for a fault inside a lesson: every lesson ends as a `LessonResult`. Kernels
 run in worker threads of this one process (so jupyter_client's port cache prevents port races),
 start in their scratch folder through nbclient's `resources.metadata.path` (papermill's `cwd=` is
-a process-wide `os.chdir`), and are killed with their whole process group when a lesson ends,
-times out or the run is interrupted.
+a process-wide `os.chdir`), and are killed with every process their lesson started (`reaper`)
+when a lesson ends, times out or the run is interrupted.
 """
 
 from __future__ import annotations
@@ -49,7 +49,6 @@ CELL_LINE = re.compile(r"Cell In\[(\d+)\], line (\d+)")
 SHELL_ESCAPE = re.compile(r"^\s*!(?!=)\S")
 SCRIPT_FALSE = re.compile(r"^\s*%%script\s+false\b")
 TRACEBACK_LINES = 30
-SCRATCH_IGNORE = (".*", "__pycache__", "dist", "build", "_build", "node_modules", "*.pyc")
 DEFAULT_KERNEL = "python3"
 ENGINE_NAME = "workshopkit"
 KERNEL_TAG = "WORKSHOPKIT_KERNEL"  # in each kernel's environment, inherited by its children
@@ -104,6 +103,7 @@ class LessonPlan:
     parameters: Mapping[str, Any]
     output_limit: int
     start_timeout: int
+    env: tuple[tuple[str, str | None], ...] = ()  # `[execution] env`: name, value (None: unset)
 
 
 def parse_parameter(text: str) -> tuple[str, Any]:
@@ -159,6 +159,7 @@ def plan_lessons(
             parameters=parameters,
             output_limit=options.output_limit,
             start_timeout=options.start_timeout,
+            env=tuple((name, os.environ.get(name)) for name in cfg.env),
         )
         for lesson in lessons
     ]
@@ -237,12 +238,17 @@ class KernelRegistry:
 
 
 def kill_kernel(watch: KernelWatch) -> None:
-    """Kill a kernel, its process group (the kernel starts its own session) and every process
-    that carries its tag in its environment (children that started sessions of their own,
-    daemons), then reap it."""
+    """Kill a kernel and every process it started, then reap it.
+
+    On Linux the kernel runs under a launcher that is a child subreaper (see `reaper`): every
+    process the lesson started, whatever session, group or environment it chose, is below the
+    launcher, and is frozen and killed first. Then, and where there is no subreaper (macOS), the
+    kernel's process group (the kernel starts its own session) and every process that carries
+    its tag in its environment (children that started sessions of their own, daemons)."""
     process = watch.process
     if process is None:
         return
+    watch.end_processes()
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(process.pid, signal.SIGKILL)
     with contextlib.suppress(ProcessLookupError, PermissionError, OSError):
@@ -417,28 +423,16 @@ def _kernel_argv(kernel: str) -> str:
 def prepare_scratch(lesson: Lesson, root: Path) -> Path:
     """A temporary copy of the lesson's folder (so lessons that write files leave sources clean).
 
-    Symbolic links are copied as links; relative ones are made absolute so that they still point
-    at what they pointed at from the lesson's folder.
+    It holds what `lessonfiles.list_folder` lists, as real copies: a symlinked file or folder
+    becomes a copy of its target, so writing to it never reaches the sources. What is left out
+    (named pipes, broken links...) was reported by `check_assets` before the run.
     """
+    from .lessonfiles import copy_listing, list_folder
+
     scratch = Path(tempfile.mkdtemp(prefix=f"workshopkit-{lesson.id}-"))
-    folder = lesson.folder
     work = scratch / "work"
     try:
-        shutil.copytree(
-            folder,
-            work,
-            ignore=shutil.ignore_patterns(*SCRATCH_IGNORE),
-            symlinks=True,
-            ignore_dangling_symlinks=True,
-        )
-        for dirpath, dirnames, filenames in os.walk(work):
-            for name in [*dirnames, *filenames]:
-                copy = Path(dirpath) / name
-                if copy.is_symlink() and not copy.readlink().is_absolute():
-                    original = folder / copy.relative_to(work)
-                    target = (original.parent / copy.readlink()).absolute()
-                    copy.unlink()
-                    copy.symlink_to(target)
+        copy_listing(list_folder(lesson.folder, root), work)
     except BaseException:
         shutil.rmtree(scratch, ignore_errors=True)
         raise

@@ -529,6 +529,21 @@ def _is_marker(line: str) -> bool:
     return bool(_START_CODE.match(line) or _START_ALT.match(line))
 
 
+def is_cell_marker(line: str) -> bool:
+    """Would jupytext's percent reader start a cell at this line (outside strings and fences)?"""
+    return _is_marker(line)
+
+
+def opening_fence(text: str) -> tuple[str, int] | None:
+    """The fence (character, length) that this markdown line opens, if it opens one."""
+    return _opening_fence(text)
+
+
+def closes_fence(text: str, fence: tuple[str, int]) -> bool:
+    """Does this markdown line close `fence`?"""
+    return _closes_fence(text, fence)
+
+
 def _cell_end(
     lines: Sequence[str], start: int, cell_type: str, comment: str = "#"
 ) -> tuple[int, int]:

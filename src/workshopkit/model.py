@@ -34,6 +34,10 @@ TAG_SOLUTION = "solution"
 TAG_EXERCISE = "exercise"
 TAG_RAISES = "raises-exception"
 TAG_SKIP = "skip-execution"
+TAG_SHOW_IN_SLIDES = "show-in-slides"  # keeps a solution cell (or region) in the slides
+# The `slideshow.slide_type` of speaker notes: shown in the slides' speaker view, left out of the
+# learner notebook (see markers.py for what a solution and a notes cell are).
+SLIDE_TYPE_NOTES = "notes"
 
 
 def tags_from(metadata: Mapping[str, Any]) -> tuple[str, ...]:
@@ -142,6 +146,7 @@ class ExecutionConfig:
     lesson_timeout: int = 900  # seconds per lesson
     jobs: int = 2
     parameters: Mapping[str, Any] = field(default_factory=dict, hash=False)
+    env: tuple[str, ...] = ()  # environment variables whose values join each lesson's cache key
 
 
 @dataclass(frozen=True, slots=True)

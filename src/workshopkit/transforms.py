@@ -4,9 +4,15 @@ Every function here returns a new notebook and never changes its argument. The t
 transforms run `nbformat.validate` on what they return, so an invalid notebook is caught at the
 export boundary, named by the transform that produced it.
 
+What a solution marker, a solution cell and a notes cell are is defined once, in `markers`
+(the validator and the slide exporter use the same definitions).
+
 Learner copy (`learner_notebook`)
-    - cells tagged `solution` are removed (code and markdown alike);
-    - in the other code cells, each `# BEGIN SOLUTION` ... `# END SOLUTION` region becomes a stub
+    - solution cells (tagged `solution` or a honoured variant such as `Solution`, or flagged
+      `workshopkit: {solution: true}`) and speaker-notes cells (`slide_type: notes`) are removed,
+      code and markdown alike;
+    - in the other code cells, each `# BEGIN SOLUTION` ... `# END SOLUTION` region (any marker
+      spelling `markers` honours, nbgrader's `### BEGIN SOLUTION` included) becomes a stub
       at the region's indentation (the smallest indentation of its code lines):
 
       * where a value is needed, that is where the region `return`s or `yield`s, or binds names
@@ -41,11 +47,19 @@ from __future__ import annotations
 import ast
 import copy
 import re
-import textwrap
 from typing import TYPE_CHECKING, Any
 
 from .load import SOURCE_KEY
-from .model import TAG_SOLUTION, cell_tags
+from .markers import (
+    Bindings,
+    analysable,
+    has_regions,
+    marker_kind,
+    removed_for_learners,
+    solution_regions,
+    strip_solution_marks,
+)
+from .model import TAG_SHOW_IN_SLIDES, cell_tags
 
 if TYPE_CHECKING:
     from nbformat import NotebookNode
@@ -59,12 +73,12 @@ __all__ = [
     "learner_notebook",
     "slides_source_notebook",
     "solution_notebook",
+    "stub_breaks_cell",
     "stub_solutions",
 ]
 
 TAG_PAPERMILL_ERROR = "papermill-error-cell-tag"
 TAG_INJECTED_PARAMETERS = "injected-parameters"
-TAG_SHOW_IN_SLIDES = "show-in-slides"  # keeps a solution cell in the slides (see slides_source)
 _PAPERMILL_TAGS = frozenset({TAG_PAPERMILL_ERROR, TAG_INJECTED_PARAMETERS})
 
 # Metadata that changes from run to run or describes the build machine, not the lesson.
@@ -82,9 +96,6 @@ VOLATILE_CELL_KEYS = frozenset(
     }
 )
 
-_BEGIN = re.compile(r"^[ \t]*#[ \t]*BEGIN SOLUTION[ \t]*$")
-_END = re.compile(r"^[ \t]*#[ \t]*END SOLUTION[ \t]*$")
-_MAGIC = re.compile(r"^([ \t]*)[%!]")
 _DEF = re.compile(r"^([ \t]*)(?:async[ \t]+)?def[ \t]+([A-Za-z_]\w*)")
 STUB_COMMENT = "# your code here"
 
@@ -106,106 +117,13 @@ def _is_code_line(line: str) -> bool:
     return bool(stripped) and not stripped.startswith("#")
 
 
-def _analysable(lines: list[str]) -> str:
-    """The region as parseable Python: dedented, IPython magics replaced by `pass`."""
-    body = [_MAGIC.sub(r"\1pass  # ", line) for line in lines]
-    return textwrap.dedent("\n".join(body))
-
-
-class _Binds(ast.NodeVisitor):
-    """Names a region binds and whether it returns, ignoring nested function/class bodies."""
-
-    def __init__(self) -> None:
-        self.names: list[str] = []
-        self.returns = False
-
-    def _bind(self, target: ast.AST) -> None:
-        # Only plain names are bound; `a.grad += ...` or `x[i] = ...` mutate, they define nothing.
-        if isinstance(target, ast.Name):
-            if target.id not in self.names:
-                self.names.append(target.id)
-        elif isinstance(target, ast.Tuple | ast.List):
-            for element in target.elts:
-                self._bind(element)
-        elif isinstance(target, ast.Starred):
-            self._bind(target.value)
-
-    def visit_Return(self, node: ast.Return) -> None:
-        self.returns = True
-
-    def visit_Yield(self, node: ast.Yield) -> None:
-        self.returns = True
-
-    def visit_YieldFrom(self, node: ast.YieldFrom) -> None:
-        self.returns = True
-
-    def visit_Assign(self, node: ast.Assign) -> None:
-        for target in node.targets:
-            self._bind(target)
-        self.generic_visit(node)
-
-    def visit_AnnAssign(self, node: ast.AnnAssign) -> None:
-        self._bind(node.target)
-        self.generic_visit(node)
-
-    def visit_AugAssign(self, node: ast.AugAssign) -> None:
-        self._bind(node.target)
-        self.generic_visit(node)
-
-    def visit_NamedExpr(self, node: ast.NamedExpr) -> None:
-        self._bind(node.target)
-        self.generic_visit(node)
-
-    def visit_For(self, node: ast.For) -> None:
-        self._bind(node.target)
-        self.generic_visit(node)
-
-    visit_AsyncFor = visit_For  # type: ignore[assignment]
-
-    def visit_withitem(self, node: ast.withitem) -> None:
-        if node.optional_vars is not None:
-            self._bind(node.optional_vars)
-        self.generic_visit(node)
-
-    def visit_Import(self, node: ast.Import) -> None:
-        for alias in node.names:
-            name = alias.asname or alias.name.split(".")[0]
-            if name not in self.names:
-                self.names.append(name)
-
-    def visit_ImportFrom(self, node: ast.ImportFrom) -> None:
-        for alias in node.names:
-            name = alias.asname or alias.name
-            if name != "*" and name not in self.names:
-                self.names.append(name)
-
-    def _named(self, node: ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) -> None:
-        if node.name not in self.names:
-            self.names.append(node.name)  # the body is another scope: not visited
-
-    def visit_FunctionDef(self, node: ast.FunctionDef) -> None:
-        self._named(node)
-
-    def visit_AsyncFunctionDef(self, node: ast.AsyncFunctionDef) -> None:
-        self._named(node)
-
-    def visit_ClassDef(self, node: ast.ClassDef) -> None:
-        self._named(node)
-
-    def visit_Lambda(self, node: ast.Lambda) -> None:
-        return
-
-    def visit_comprehension(self, node: ast.comprehension) -> None:
-        return  # comprehension variables do not leak
-
-
 _ASSIGNED = re.compile(r"^\s*([A-Za-z_][\w, ]*?)\s*(?:[-+*/%@&|^]|//|\*\*|>>|<<)?=(?!=)")
 
 
 def _region_needs(lines: list[str]) -> tuple[bool, list[str]]:
     """(returns, names bound) for a solution region; a regex fallback when it does not parse."""
     try:
-        tree = ast.parse(_analysable(lines))
+        tree = ast.parse(analysable(lines))
     except SyntaxError:
         returns = any(re.match(r"^\s*(return|yield)\b", line) for line in lines)
         names: list[str] = []
@@ -216,7 +134,7 @@ def _region_needs(lines: list[str]) -> tuple[bool, list[str]]:
                     if name.isidentifier() and name not in names:
                         names.append(name)
         return returns, names
-    visitor = _Binds()
+    visitor = Bindings()
     for statement in tree.body:
         visitor.visit(statement)
     return visitor.returns, visitor.names
@@ -253,37 +171,38 @@ def _stub(region: list[str], marker_indent: str, before: list[str]) -> list[str]
 
 
 def has_solution_region(source: str) -> bool:
-    return any(_BEGIN.match(line) for line in source.split("\n"))
+    return has_regions(source)
 
 
 def stub_solutions(source: str) -> str:
-    """Replace every `# BEGIN SOLUTION` ... `# END SOLUTION` region of a code cell by a stub.
+    """Replace every solution region of a code cell (see `markers`) by a stub.
 
     A region never closed runs to the end of the cell (validation reports it before any build).
     """
     lines = source.split("\n")
     out: list[str] = []
-    i = 0
-    while i < len(lines):
-        line = lines[i]
-        if not _BEGIN.match(line):
-            out.append(line)
-            i += 1
-            continue
-        j = i + 1
-        while j < len(lines) and not _END.match(lines[j]):
-            j += 1
-        out.extend(_stub(lines[i + 1 : j], _indent_of(line), lines[:i]))
-        i = j + 1
+    done = 0
+    for region in solution_regions(lines):
+        out.extend(lines[done : region.begin])
+        done = region.stop(len(lines))
+        body = lines[region.begin + 1 : region.end]  # `end` None: to the end of the cell
+        out.extend(_stub(body, _indent_of(lines[region.begin]), lines[: region.begin]))
+    out.extend(lines[done:])
     return "\n".join(out)
 
 
 def _parses(source: str) -> bool:
     try:
-        ast.parse(_analysable(source.split("\n")))
+        ast.parse(analysable(source.split("\n")))
     except SyntaxError:
         return False
     return True
+
+
+def stub_breaks_cell(source: str) -> bool:
+    """Whether stubbing a valid cell's regions leaves invalid Python (a region that cuts a
+    statement in half). `check` reports it; `learner_notebook` refuses it."""
+    return has_regions(source) and _parses(source) and not _parses(stub_solutions(source))
 
 
 # --------------------------------------------------------------------------------------------
@@ -349,20 +268,23 @@ def _source_label(cell: Any) -> str:
 def learner_notebook(nb: NotebookNode) -> NotebookNode:
     """The attendee's copy: solutions stubbed or removed, no outputs, no volatile metadata."""
     work = _copy(nb)
-    work.cells = [c for c in work.cells if TAG_SOLUTION not in cell_tags(c)]
+    work.cells = [
+        c
+        for c in work.cells
+        if removed_for_learners(c.get("metadata", {}), str(c.source), c.cell_type) is None
+    ]
     for cell in work.cells:
         if cell.cell_type != "code":
             continue
         source = str(cell.source)
         if has_solution_region(source):
-            stubbed = stub_solutions(source)
-            if _parses(source) and not _parses(stubbed):
+            if stub_breaks_cell(source):
                 raise TransformError(
                     f"learner_notebook: the stub for the solution in {_source_label(cell)} is "
                     "not valid Python; keep each '# BEGIN SOLUTION' ... '# END SOLUTION' region "
                     "to whole statements"
                 )
-            cell.source = stubbed
+            cell.source = stub_solutions(source)
         cell.outputs = []
         cell.execution_count = None
     work.metadata.pop("language_info", None)  # describes the build's run, not the lesson
@@ -378,22 +300,16 @@ def slides_source_notebook(nb: NotebookNode) -> NotebookNode:
     """The notebook handed to the slides renderer, with the `show-in-slides` opt-in applied.
 
     Learner-facing decks leave solutions out. A cell tagged `show-in-slides` is shown whole:
-    a `solution` cell stays in the deck, and a code cell's `# BEGIN SOLUTION` ... `# END SOLUTION`
+    a solution cell stays in the deck, and a code cell's `# BEGIN SOLUTION` ... `# END SOLUTION`
     region is shown as code (the marker lines removed) instead of a stub.
     """
     out = clean_notebook(nb)
     for cell in out.cells:
-        tags = cell_tags(cell)
-        if TAG_SHOW_IN_SLIDES not in tags:
+        if TAG_SHOW_IN_SLIDES not in cell_tags(cell):
             continue
-        cell.metadata["tags"] = [t for t in tags if t != TAG_SOLUTION]
-        workshopkit = cell.metadata.get("workshopkit")
-        if isinstance(workshopkit, dict):
-            workshopkit.pop("solution", None)
+        strip_solution_marks(cell.metadata)
         if cell.cell_type == "code":
             cell.source = "\n".join(
-                line
-                for line in str(cell.source).split("\n")
-                if not (_BEGIN.match(line) or _END.match(line))
+                line for line in str(cell.source).split("\n") if marker_kind(line) is None
             )
     return out

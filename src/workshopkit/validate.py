@@ -11,17 +11,27 @@ from typing import Any
 
 from .config import ID_PATTERN, did_you_mean
 from .load import LessonSource
+from .markers import (
+    marker_problems,
+    metadata_problems,
+    names_used_after_removal,
+    removed_for_learners,
+    solution_regions,
+    tag_problems,
+)
 from .model import (
     KINDS,
     LEVEL_NAMES,
     TAG_PARAMETERS,
     TAG_RAISES,
+    Cell,
     Diagnostic,
     Lesson,
     LessonMeta,
     Level,
     Severity,
 )
+from .transforms import stub_breaks_cell
 
 BLOCK_KEYS = (
     "id",
@@ -41,8 +51,6 @@ _WINDOWS_RESERVED = frozenset(
     | {f"com{i}" for i in range(1, 10)}
     | {f"lpt{i}" for i in range(1, 10)}
 )
-_BEGIN = re.compile(r"^\s*#\s*BEGIN SOLUTION\s*$")
-_END = re.compile(r"^\s*#\s*END SOLUTION\s*$")
 
 
 def slugify(stem: str) -> str:
@@ -230,8 +238,22 @@ def _check_cells(source: LessonSource, c: _Checker) -> None:
                     f"unknown slide_type {slide_type!r}{close}; "
                     f"expected one of: {', '.join(repr(t) for t in SLIDE_TYPES)}"
                 )
-        if cell.cell_type == "code":
-            _check_solution_markers(relpath, cell.body_line, cell.source, c.diagnostics)
+        _check_solution_marks(relpath, cell, tags, c.diagnostics)
+    for found in names_used_after_removal(source.cells):
+        if found.removal == "solution":
+            where = "the solution"
+            fix = (
+                "define it in a cell learners keep, or make the solution a '# BEGIN SOLUTION' "
+                "region, whose stub names it"
+            )
+        else:
+            where = "a speaker-notes cell"
+            fix = "notes cells are left out of it; define it in a cell learners keep"
+        message = (
+            f"{found.name!r} is used here but defined only in {where} on line "
+            f"{found.defined_line}; the learner notebook will raise NameError ({fix})"
+        )
+        c.diagnostics.append(Diagnostic(relpath, found.line, Severity.WARNING, message))
 
 
 def _report_cell(
@@ -244,25 +266,27 @@ def _report_cell(
     out.append(Diagnostic(relpath, line, severity, message))
 
 
-def _check_solution_markers(
-    relpath: str, first_line: int, source: str, out: list[Diagnostic]
+def _check_solution_marks(
+    relpath: str, cell: Cell, tags: Sequence[str], out: list[Diagnostic]
 ) -> None:
-    open_line = 0
-    for offset, line in enumerate(source.split("\n")):
-        here = first_line + offset
-        if _BEGIN.match(line):
-            if open_line:
-                message = f"'# BEGIN SOLUTION' inside the one opened on line {open_line}"
-                out.append(Diagnostic(relpath, here, Severity.ERROR, message))
-            open_line = here
-        elif _END.match(line):
-            if not open_line:
-                message = "'# END SOLUTION' without a '# BEGIN SOLUTION' before it in its cell"
-                out.append(Diagnostic(relpath, here, Severity.ERROR, message))
-            open_line = 0
-    if open_line:
-        message = "'# BEGIN SOLUTION' is not closed by an '# END SOLUTION' in the same cell"
-        out.append(Diagnostic(relpath, open_line, Severity.ERROR, message))
+    """Solution markers, tags and metadata (see `markers`): near misses are errors, honoured
+    tag variants warnings. Near misses in a cell learners never see cannot leak; not reported."""
+    for message in tag_problems(tags):
+        out.append(Diagnostic(relpath, cell.marker_line, Severity.WARNING, message))
+    for message in metadata_problems(cell.metadata):
+        out.append(Diagnostic(relpath, cell.marker_line, Severity.ERROR, message))
+    kept = removed_for_learners(cell.metadata, cell.source, cell.cell_type) is None
+    problems = marker_problems(cell.source, cell.body_line, cell.cell_type, near_misses=kept)
+    for line, message in problems:
+        out.append(Diagnostic(relpath, line, Severity.ERROR, message))
+    if kept and not problems and cell.cell_type == "code" and stub_breaks_cell(cell.source):
+        message = (
+            "a solution region cuts a statement in half, so the learner notebook's stub would "
+            "not be valid Python; keep each '# BEGIN SOLUTION' ... '# END SOLUTION' region to "
+            "whole statements"
+        )
+        first = solution_regions(cell.source.split("\n"))[0].begin
+        out.append(Diagnostic(relpath, cell.body_line + first, Severity.ERROR, message))
 
 
 def check_ids(lessons: Sequence[Lesson]) -> list[Diagnostic]:

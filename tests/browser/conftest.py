@@ -9,8 +9,8 @@ Fixtures:
 - ``browser``: one Chromium per session.
 - ``offline_context``: a fresh browser context (1280x800) per test, closed afterwards.
 - ``open_offline``: ``open_offline(page_or_context, path) -> OfflinePage``: blocks every request
-  that is not ``file:`` ("no wifi"), records blocked and failed requests, console errors and page
-  errors, then opens ``path`` from ``file://``.
+  that is not ``file:`` ("no wifi"), records every request, blocked and failed requests, console
+  errors, page errors and dialogs (dismissed), then opens ``path`` from ``file://``.
 - ``artifacts_dir``: ``tests/browser/_artifacts/`` for screenshots (git-ignored).
 """
 
@@ -97,6 +97,8 @@ class OfflinePage:
     failed: list[str] = field(default_factory=list)  # requests that failed (incl. blocked)
     console_errors: list[str] = field(default_factory=list)
     page_errors: list[str] = field(default_factory=list)
+    requests: list[tuple[str, str]] = field(default_factory=list)  # (url, resource type), all
+    dialogs: list[str] = field(default_factory=list)  # alert/confirm/prompt messages, dismissed
 
     def problems(self) -> list[str]:
         return [
@@ -104,13 +106,15 @@ class OfflinePage:
             *(f"failed {u}" for u in self.failed),
             *(f"console error: {m}" for m in self.console_errors),
             *(f"page error: {m}" for m in self.page_errors),
+            *(f"dialog {m}" for m in self.dialogs),
         ]
 
     def watch(self, page: Page) -> None:
-        """Record console and page errors of another page too (a popup, say)."""
+        """Record console and page errors and dialogs of another page too (a popup, say)."""
         page.on("console", self._on_console)
         page.on("pageerror", lambda exc: self.page_errors.append(f"{page.url}: {exc}"))
         page.on("requestfailed", self._on_failed)
+        page.on("dialog", self._on_dialog)
 
     def _on_console(self, message: Any) -> None:
         if message.type == "error":
@@ -118,6 +122,10 @@ class OfflinePage:
 
     def _on_failed(self, request: Any) -> None:
         self.failed.append(f"{request.url} ({request.failure})")
+
+    def _on_dialog(self, dialog: Any) -> None:
+        self.dialogs.append(f"{dialog.type}: {dialog.message}")
+        dialog.dismiss()
 
 
 def open_offline(page_or_context: Page | BrowserContext, path: Path) -> OfflinePage:
@@ -137,6 +145,7 @@ def open_offline(page_or_context: Page | BrowserContext, path: Path) -> OfflineP
 
     def cut_network(route: Any) -> None:
         url = route.request.url
+        record.requests.append((url, route.request.resource_type))
         if url.startswith("file:"):
             route.continue_()
         else:

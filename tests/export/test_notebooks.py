@@ -287,6 +287,29 @@ def test_symlink_inside_the_workshop_is_copied_as_a_file(tmp_path: Path) -> None
     ]
 
 
+def test_special_files_are_not_shipped_and_warned_once(tmp_path: Path) -> None:
+    """A named pipe, in a lesson's own folder or named by a shared folder's code, is neither an
+    asset nor an error: one warning names it (copying one would block or never end)."""
+    workshop = workshop_with(
+        tmp_path,
+        {
+            "lessons/a/lesson.py": md_lesson("a", "text", 'open("sub/pipe")'),
+            "lessons/a/data.csv": "1\n",
+            "lessons/b.py": md_lesson("b", "text", 'open("stream")'),
+            "lessons/c.py": md_lesson("c", "text"),
+        },
+    )
+    os.mkdir(workshop.root / "lessons/a/sub")
+    os.mkfifo(workshop.root / "lessons/a/sub/pipe")
+    os.mkfifo(workshop.root / "lessons/stream")
+    assert asset_names(workshop, "a") == ["data.csv"]
+    assert asset_names(workshop, "b") == []
+    found = [str(d) for d in check_assets(workshop)]
+    tail = "a named pipe: left out of lesson scratch copies, cache keys and downloads"
+    tail += " (reading it could block or never end)"
+    assert found == [f"lessons/a/sub/pipe: warning: {tail}", f"lessons/stream: warning: {tail}"]
+
+
 @pytest.mark.parametrize(
     ("name", "problem"),
     [

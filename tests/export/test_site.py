@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import re
+import shutil
 import sys
 from html.parser import HTMLParser
 from pathlib import Path
@@ -14,9 +16,9 @@ from nbformat.v4 import new_output
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from export_scenarios import XSS_TITLE, fake_results, lesson_text, open_valid, scenario
+from export_scenarios import PNG_1PX, XSS_TITLE, fake_results, lesson_text, open_valid, scenario
 
-from workshopkit.export import export_workshop
+from workshopkit.export import ExportResult, export_workshop
 from workshopkit.export.site import CSP, format_size
 
 EPOCH = 1_700_000_000
@@ -68,8 +70,12 @@ class Page(HTMLParser):
 
 
 def parse(path: Path) -> Page:
+    return parse_text(path.read_text(encoding="utf-8"))
+
+
+def parse_text(html: str) -> Page:
     page = Page()
-    page.feed(path.read_text(encoding="utf-8"))
+    page.feed(html)
     return page
 
 
@@ -184,6 +190,132 @@ def test_no_network_urls_anywhere(xss_dist: Path) -> None:
                 assert not value.startswith(("http:", "https:", "//")), (path, tag, value)
     css = (xss_dist / "_static/site.css").read_text()
     assert "url(" not in css and "@import" not in css
+
+
+# --------------------------------------------------------------------------------------------
+# Lesson content never runs in a page (issue 10): tests/resources/lesson_injection, exported
+# with the outputs its lessons display (the real build and Chromium: tests/browser).
+
+INJECTION = Path(__file__).resolve().parents[1] / "resources" / "lesson_injection"
+PNG_B64 = base64.b64encode(PNG_1PX).decode("ascii")
+INJECTED_OUTPUTS = [
+    new_output("display_data", data={"text/vnd.mermaid": '<script src="evil.js"></script>'}),
+    new_output("display_data", data={"text/html": "<script src='evil.js'></script><b>html</b>"}),
+    new_output("display_data", data={"application/javascript": "alert('js output 3')"}),
+    new_output("display_data", data={"application/x-evil": "<script>alert('unknown')</script>"}),
+    new_output(
+        "display_data",
+        data={"image/png": PNG_B64},
+        metadata={"image/png": {"width": "1 onload=alert('width')", "height": 40}},
+    ),
+    new_output("display_data", data={"image/png": PNG_B64}, metadata={"height": "2 onerror=x"}),
+    new_output("display_data", data={"image/svg+xml": "<svg onload='alert(1)'><script/></svg>"}),
+    new_output("display_data", data={"text/markdown": "<img src='chart.png' onload='alert(2)'>"}),
+    new_output("stream", name="stdout", text="every payload above was displayed\n"),
+]
+
+
+def our_pages(dist: Path) -> list[Path]:
+    """workshopkit's pages: not vendored files, not a lesson's own (shipped) HTML files."""
+    return [
+        p
+        for p in html_files(dist)
+        if not (p.relative_to(dist).parts[0] == "lessons" and ".slides." not in p.name)
+    ]
+
+
+@pytest.fixture
+def injected(tmp_path: Path) -> tuple[Path, ExportResult]:
+    root = tmp_path / "ws"
+    shutil.copytree(INJECTION, root)
+    workshop = open_valid(root)
+    results = fake_results(workshop, tmp_path / "run")
+    inject = next(r for r in results if r.lesson_id == "inject")
+    assert inject.notebook is not None
+    nb = nbformat.read(inject.notebook, as_version=4)
+    code = next(c for c in nb.cells if "display(" in c.source)
+    code.outputs = INJECTED_OUTPUTS
+    nbformat.write(nb, inject.notebook)
+    dest = tmp_path / "dist"
+    return dest, export_workshop(workshop, results, dest, source_date_epoch=EPOCH)
+
+
+def test_injected_pages_run_no_lesson_script(injected: tuple[Path, ExportResult]) -> None:
+    dist, _ = injected
+    assert (dist / "lessons/inject/evil.js").is_file()  # shipped next to the deck...
+    pages = {p.relative_to(dist).as_posix() for p in our_pages(dist)}
+    assert pages == {"index.html", "all/index.html", "events/evening/index.html",
+                     "events/evening/evening.slides.html", "lessons/inject/inject.slides.html",
+                     "lessons/meta-inject/meta-inject.slides.html"}  # fmt: skip
+    for path in our_pages(dist):
+        page = parse(path)
+        (csp,) = [a.get("content") or "" for t, a in page.tags
+                  if t == "meta" and a.get("http-equiv") == "Content-Security-Policy"]  # fmt: skip
+        scripts = next((d.split()[1:] for d in csp.split("; ") if d.startswith("script-src")), [])
+        if path.name.endswith(".slides.html"):  # ...but no script file runs by its location
+            assert scripts[0] == "'strict-dynamic'", (path, scripts)
+            assert all(s.startswith("'sha256-") for s in scripts[1:]), (path, scripts)
+        else:
+            assert scripts == [] and "default-src 'none'" in csp, path  # no script at all
+        body = path.read_text(encoding="utf-8").split("<body", 1)[1].rsplit("</main>", 1)[0]
+        for tag, attrs in parse_text(body).tags:
+            assert tag not in {"script", "iframe", "object", "embed", "svg", "meta", "base",
+                               "style", "link", "form"}, (path, tag)  # fmt: skip
+            for name, value in attrs.items():
+                assert not name.startswith("on"), (path, tag, name)
+                if tag == "a" and name == "href" and re.match(r"^(?:https?:)?//", value or ""):
+                    continue  # a deck shows a remote image as a link (export.layout): no load
+                assert "evil." not in (value or ""), (path, tag, name, value)
+                assert name not in {"data-background-iframe", "data-background-interactive",
+                                    "data-notes"}, (path, name)  # fmt: skip
+                if name in {"width", "height"}:
+                    assert (value or "").isdigit(), (path, tag, name, value)
+
+
+def test_injected_outputs_show_as_text(injected: tuple[Path, ExportResult]) -> None:
+    dist, _ = injected
+    for deck in ("lessons/inject/inject.slides.html", "events/evening/evening.slides.html"):
+        html = (dist / deck).read_text(encoding="utf-8")
+        assert '&lt;script src="evil.js"&gt;&lt;/script&gt;' in html, deck  # mermaid, escaped
+        assert "&lt;script&gt;alert('unknown')&lt;/script&gt;" in html, deck
+        assert "alert('js output 3')" not in html, deck
+        assert "data:image/svg+xml;base64," in html, deck
+        assert 'height="40"' in html and "<b>html</b>" in html, deck
+
+
+def test_injected_metadata_is_escaped_on_every_page(injected: tuple[Path, ExportResult]) -> None:
+    dist, _ = injected
+    index = (dist / "index.html").read_text(encoding="utf-8")
+    track = (dist / "all/index.html").read_text(encoding="utf-8")
+    event = (dist / "events/evening/index.html").read_text(encoding="utf-8")
+    title = "&lt;/script&gt;&lt;script&gt;alert(&#39;lesson title&#39;)&lt;/script&gt;"
+    assert title in index and title in track and title in event
+    assert "&lt;img src=x onerror=alert(&#39;objective&#39;)&gt;" in track
+    assert "&lt;iframe src=evil.html&gt;" in track  # a tag
+    assert "Evening &lt;svg onload=alert(&#39;event&#39;)&gt;" in event
+    assert "&lt;iframe src=&#39;evil.html&#39;&gt;&lt;/iframe&gt;" in event  # the venue
+    assert "&lt;img src=x onerror=alert(&#39;speaker&#39;)&gt;" in event
+
+
+def test_export_warns_about_what_the_decks_leave_out(injected: tuple[Path, ExportResult]) -> None:
+    _, result = injected
+    warnings = [str(d) for d in result.diagnostics if not d.is_error]
+    where = "lessons/01-inject/inject.py"
+    assert (
+        f"{where}:12: warning: slides: slideshow data key 'background-iframe' is not allowed in "
+        "slides: dropped"
+    ) in warnings
+    assert (
+        f"{where}:43: warning: slides: output of type 'text/vnd.mermaid' is shown as text "
+        "(slides render only known types)"
+    ) in warnings
+    assert (
+        f"{where}:43: warning: slides: image width \"1 onload=alert('width')\" (for image/png) "
+        "is not a positive number"
+    ) in warnings
+    assert f"{where}:43: warning: slides: image height '2 onerror=x' is not a positive number" in (
+        warnings
+    )
 
 
 # --------------------------------------------------------------------------------------------

@@ -227,6 +227,26 @@ def test_solution_flag_in_workshopkit_metadata_counts_as_solution() -> None:
     assert [c.source for c in prepare_slides(nb).cells] == ["# A"]
 
 
+def test_every_honoured_spelling_is_left_out_of_the_deck() -> None:
+    """The deck uses the same definitions as the learner notebook (`markers`)."""
+    text = (
+        Path(__file__).parents[1] / "resources/solution_spellings_honoured/lessons/honoured.py"
+    ).read_text(encoding="utf-8")
+    secrets = set(re.findall(r"SECRET-[A-Z-]+", text)) - {"SECRET-SPEAKER-NOTES"}
+    deck = prepare_slides(jupytext.reads(text, fmt="py:percent"))
+    shown = "\n".join(c.source for c in deck.cells)
+    assert [s for s in secrets if s in shown] == []
+    assert shown.count("...  # your code here") == 5
+    html = render_slides(deck, static_prefix=PREFIX, title="t")
+    assert [s for s in secrets if s in html] == []
+    assert "SECRET-SPEAKER-NOTES" in html  # speaker notes stay speaker notes
+
+
+def test_an_unclosed_region_is_stubbed_to_the_end_of_the_cell() -> None:
+    nb = new_notebook(cells=[new_code_cell("x = 1\n# BEGIN SOLUTION\ny = 'SECRET'")])
+    assert [c.source for c in prepare_slides(nb).cells] == ["x = 1\n...  # your code here"]
+
+
 def test_papermill_cells_are_dropped() -> None:
     nb = new_notebook(
         cells=[
@@ -275,10 +295,11 @@ def test_no_remote_urls_in_src_or_href() -> None:
         assert "://" not in value, (tag, name, value)
     loaded = {value for tag, name, value in urls if tag in {"script", "link"}}
     assert loaded == {
-        f"{PREFIX}/require.js",
         f"{PREFIX}/reveal.js/dist/reveal.css",
         f"{PREFIX}/reveal.js/dist/theme/white.css",
     }
+    # require.js is inserted by the template's (hashed) inline script, by its vendored path
+    assert f'.src = "{PREFIX}/require.js";' in html
     for word in ("unpkg", "cdnjs", "cdn.jsdelivr", "googleapis", "mathjax", "mermaid", "jquery"):
         assert word not in html.lower(), word
 
@@ -426,6 +447,121 @@ def test_xss_payloads_are_inert() -> None:
     assert "<b>ok</b>" in html  # harmless markup survives
     assert "IntSlider(value=3)" in html  # a widget shows its text fallback
     assert "'unsafe-inline'" not in csp_of(html).split("style-src")[0]
+
+
+PNG_B64 = (  # a 1x1 PNG
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR4nGNg+M/AAAAFAAIBpdm0"
+    "DAAAAABJRU5ErkJggg=="
+)
+
+
+def injected_notebook() -> NotebookNode:
+    """Issue 10's injections, as outputs `IPython.display` produces and as markdown."""
+
+    def shown(data: dict[str, object], metadata: dict[str, object] | None = None) -> NotebookNode:
+        return new_output("display_data", data=data, metadata=metadata or {})
+
+    markdown = [
+        '<script src="evil.js"></script><script>alert("md")</script>',
+        '<img src="chart.png" onload="alert(1)"><img src=x onerror=alert(2)>',
+        '<iframe src="evil.html"></iframe><object data="evil.html"></object><embed src="e.swf">',
+        "[a](javascript:alert(3)) <a href=' JaVaScRiPt:alert(4)'>b</a>",
+        "<svg onload=alert(5)><script>alert(6)</script></svg>",
+        '<meta http-equiv="refresh" content="0;url=evil.html"><base href="http://evil.example/">',
+        "<style>@import url(http://evil.example/x.css); p {background: url(http://evil.example/p)}"
+        '</style><p style="background-image: url(http://evil.example/i.png)">css</p>',
+        '![remote](http://evil.example/track.png) <img src="//evil.example/t.png">',
+    ]
+    outputs = [
+        shown({"text/vnd.mermaid": '<script src="evil.js"></script>'}),
+        shown({"application/x-custom": "<img src=x onerror=alert(7)>"}),
+        shown({"application/javascript": "alert(8)"}),
+        shown({"image/png": PNG_B64}, {"image/png": {"width": "1 onload=alert(9)", "height": 40}}),
+        shown({"image/jpeg": "/9j/AAAA"}, {"width": "1 onerror=alert(10)", "height": "2"}),
+        shown({"image/png": PNG_B64}, {"width": 300}),
+        shown({"image/svg+xml": '<svg onload="alert(11)"><script>alert(12)</script></svg>'}),
+        shown({"image/gif": "R0lGODlhAQABAAAAACw="}),
+        shown({"text/markdown": "<img src=x onerror=alert(13)>"}),
+        shown({"text/latex": "$x$</div><script>alert(14)</script>"}),
+    ]
+    data = {
+        "background-iframe": "evil.html",
+        "background_interactive": "true",
+        "notes": "<iframe src=evil.html>",
+        "onclick": "alert(15)",
+        "background-color": "#1d2f4f",
+        "background-image": "http://evil.example/bg.png",
+    }
+    return new_notebook(
+        cells=[
+            new_markdown_cell(
+                "# Injected", metadata={"slideshow": {"slide_type": "slide", "data": data}}
+            ),
+            *(new_markdown_cell(text) for text in markdown),
+            new_code_cell("display(...)", outputs=outputs),
+        ]
+    )
+
+
+DROPPED_DATA = frozenset(
+    {
+        "data-background-iframe",
+        "data-background-interactive",
+        "data-notes",
+        "data-onclick",
+        "data-background-image",
+    }
+)
+
+
+def deck_body(html: str) -> str:
+    """The lesson content of a deck: between <body> and the template's </main>."""
+    return html[html.index("<body") : html.rindex("</main>")]
+
+
+def test_injected_content_renders_inert() -> None:
+    html = render_slides(prepare_slides(injected_notebook()), static_prefix=PREFIX, title="Inj")
+    assert_no_lesson_script(html)
+    body = deck_body(html)
+    elements = parse(body).tags
+    tags = {tag for tag, _ in elements}
+    assert not tags & {"script", "iframe", "object", "embed", "svg", "meta", "base", "style"}
+    for tag, attrs in elements:
+        for name, raw in attrs.items():
+            value = raw or ""
+            assert not name.startswith("on"), name
+            assert name not in DROPPED_DATA, name
+            assert "url(" not in value, (name, value)
+            if tag == "a" and name == "href" and re.match(r"^(?:https?:)?//", value):
+                continue  # a remote image becomes a link (export.layout): it loads nothing
+            assert "evil.example" not in value, (tag, name, value)
+    # the remote images are links with their alt text, not images that would load
+    assert re.search(r'<a href="http://evil\.example/track\.png"[^>]*>remote</a>', body)
+    assert "alert(8)" not in body  # application/javascript is not even shown
+    # the mermaid and unknown outputs are shown, as text
+    assert '&lt;script src="evil.js"&gt;&lt;/script&gt;' in body
+    assert "&lt;img src=x onerror=alert(7)&gt;" in body
+    # image sizes: numbers only, as numbers
+    assert 'height="40"' in body and 'width="300"' in body and 'height="2"' in body
+    # SVG as a data-URI image (its script never runs); GIF as an image too
+    assert 'src="data:image/svg+xml;base64,' in body
+    assert 'src="data:image/gif;base64,R0lGODlhAQABAAAAACw="' in body
+    assert 'data-background-color="#1d2f4f"' in body  # a safe slide attribute stays
+    assert 'src="chart.png"' in body  # a local image stays
+
+
+def test_csp_runs_only_the_template_scripts() -> None:
+    """No 'self' or file: in script-src: a lesson's evil.js next to the deck cannot run."""
+    html = render_slides(prepare_slides(lesson_notebook()), static_prefix=PREFIX, title="t")
+    csp = csp_of(html)
+    directives = {d.split()[0]: d.split()[1:] for d in csp.split("; ")}
+    scripts = directives["script-src"]
+    assert scripts[0] == "'strict-dynamic'"
+    assert all(re.fullmatch(r"'sha256-[A-Za-z0-9+/]+=*'", s) for s in scripts[1:]), scripts
+    assert not any(tag == "script" and "src" in attrs for tag, attrs in parse(html).tags)
+    for directive in ("object-src", "base-uri", "form-action", "connect-src"):
+        assert directives[directive] == ["'none'"], directive
+    assert directives["default-src"] == ["'none'"]
 
 
 def test_sanitize_off_is_an_explicit_opt_out() -> None:

@@ -44,7 +44,7 @@ class ExportResult:
     bundles: tuple[Bundle, ...]
     exported: tuple[str, ...]  # ids of lessons with files in lessons/<id>/
     left_out: tuple[str, ...]  # ids of failed lessons: marked, no files, not in bundles
-    diagnostics: tuple[Diagnostic, ...] = ()  # asset warnings
+    diagnostics: tuple[Diagnostic, ...] = ()  # asset warnings, what a deck left out
 
 
 def _by_id(results: Iterable[LessonResult] | Mapping[str, LessonResult]) -> dict[str, LessonResult]:
@@ -139,10 +139,12 @@ def export_workshop(
 ) -> ExportResult:
     """Write the dist layout into `dest` (an empty folder). Raises `ExportError` (exit 3) when a
     file cannot be written, naming it, and `ValidationFailed` (exit 2) for unsafe assets."""
+    from ..load import to_notebook
     from .assets import lesson_assets, requirements_file
     from .bundles import track_bundle, write_sha256sums
     from .events import write_events
     from .notebooks import read_notebook, write_lesson
+    from .sanitize import deck_diagnostics
     from .scrub import scrub_outputs
     from .site import site_css_path, write_site
     from .slides import static_dir, write_notebook_css
@@ -174,6 +176,8 @@ def export_workshop(
         if result.status is Status.PASSED and result.notebook is not None:
             executed = scrub_outputs(read_notebook(result.notebook))
             passed[lesson.id] = executed
+        deck_source = executed if executed is not None else to_notebook(lesson)
+        diagnostics.extend(deck_diagnostics(lesson, deck_source))
         files.extend(
             write_lesson(
                 lesson, executed, assets[lesson.id], dest, diagnostics=diagnostics, shared_css=True

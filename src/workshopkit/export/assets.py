@@ -23,6 +23,9 @@ names that are not portable (backslashes, control characters, `CON`/`aux`..., ov
 characters) or that clash with the lesson's own exported files. A markdown image that does not
 exist is a warning; code literals are only considered when they name an existing file.
 
+Never shipped, with one warning naming it (`folder_warnings`, shared with the scratch copy and
+the cache key through `lessonfiles`): named pipes, sockets, devices and broken symlinks.
+
 Nothing here imports nbformat or jupytext: `check` can afford it.
 """
 
@@ -32,6 +35,7 @@ import ast
 import io
 import os
 import re
+import stat
 import tokenize
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -39,9 +43,19 @@ from pathlib import Path
 from urllib.parse import unquote
 
 from ..discover import SKIP_DIRS
+from ..lessonfiles import LeftOut, list_folder, special_kind
 from ..model import Diagnostic, Lesson, Severity, Workshop
 
-__all__ = ["Asset", "check_assets", "lesson_assets", "name_problem", "requirements_file"]
+__all__ = [
+    "Asset",
+    "MarkdownRef",
+    "check_assets",
+    "imported_modules",
+    "lesson_assets",
+    "markdown_references",
+    "name_problem",
+    "requirements_file",
+]
 
 MAX_NAME = 255
 _WINDOWS_RESERVED = frozenset(
@@ -117,31 +131,44 @@ def _clean_url(raw: str) -> str | None:
     return unquote(ref) if ref else None
 
 
+@dataclass(frozen=True, slots=True)
+class MarkdownRef:
+    """A file reference in markdown text, as `markdown_references` finds it."""
+
+    line: int  # 0-based line in the text
+    start: int  # columns of the reference as written (`raw`) in that line
+    end: int
+    raw: str
+    ref: str  # the file path it names: brackets, query and fragment removed, %-escapes decoded
+    kind: str  # image | link
+
+
+def markdown_references(text: str) -> Iterator[MarkdownRef]:
+    """Every file reference in markdown: images, links, reference definitions, HTML `src=`,
+    `href=` and `poster=`. URLs with a scheme (`attachment:` too) and anchors are left out."""
+    for number, line in enumerate(text.split("\n")):
+        found: list[tuple[re.Match[str], int, str]] = []
+        found.extend((m, 1, "image") for m in _MD_IMAGE.finditer(line))
+        found.extend((m, 1, "link") for m in _MD_LINK.finditer(line))
+        definition = _MD_DEF.match(line)
+        if definition:
+            found.append((definition, 1, "link"))
+        for match in _HTML_ATTR.finditer(line):
+            group = next(g for g in (2, 3, 4) if match.group(g) is not None)
+            found.append((match, group, "link" if match.group(1).lower() == "href" else "image"))
+        for match, group, kind in found:
+            ref = _clean_url(match.group(group))
+            if ref:
+                start, end = match.span(group)
+                yield MarkdownRef(number, start, end, match.group(group), ref, kind)
+
+
 def _markdown_refs(lesson: Lesson) -> Iterator[_Ref]:
     for cell in lesson.cells:
         if cell.cell_type != "markdown":
             continue
-        for offset, line in enumerate(cell.source.split("\n")):
-            where = cell.body_line + offset
-            for match in _MD_IMAGE.finditer(line):
-                ref = _clean_url(match.group(1))
-                if ref:
-                    yield _Ref(ref, where, "image")
-            for match in _MD_LINK.finditer(line):
-                ref = _clean_url(match.group(1))
-                if ref:
-                    yield _Ref(ref, where, "link")
-            definition = _MD_DEF.match(line)
-            if definition:
-                ref = _clean_url(definition.group(1))
-                if ref:
-                    yield _Ref(ref, where, "link")
-            for match in _HTML_ATTR.finditer(line):
-                value = next(g for g in match.groups()[1:] if g is not None)
-                ref = _clean_url(value)
-                if ref:
-                    kind = "link" if match.group(1).lower() == "href" else "image"
-                    yield _Ref(ref, where, kind)
+        for found in markdown_references(cell.source):
+            yield _Ref(found.ref, cell.body_line + found.line, found.kind)
 
 
 def _string_literals(source: str) -> Iterator[tuple[int, str]]:
@@ -174,19 +201,23 @@ def _code_refs(lesson: Lesson) -> Iterator[_Ref]:
             yield _Ref(value, cell.body_line + offset, "code")
 
 
+def imported_modules(line: str) -> list[str]:
+    """The top-level modules a line of code imports (`import a.b, c as d` -> a, c)."""
+    match = _IMPORT.match(line)
+    if not match:
+        return []
+    names = [match.group(1)] if match.group(1) else re.split(r"\s*,\s*", match.group(2))
+    tops = (name.strip().split(" ")[0].split(".")[0] for name in names)
+    return [top for top in tops if top.isidentifier()]
+
+
 def _imported_modules(lesson: Lesson) -> Iterator[tuple[str, int]]:
     for cell in lesson.cells:
         if cell.cell_type != "code":
             continue
         for offset, line in enumerate(cell.source.split("\n")):
-            match = _IMPORT.match(line)
-            if not match:
-                continue
-            names = [match.group(1)] if match.group(1) else re.split(r"\s*,\s*", match.group(2))
-            for name in names:
-                top = name.strip().split(" ")[0].split(".")[0]
-                if top.isidentifier():
-                    yield top, cell.body_line + offset
+            for top in imported_modules(line):
+                yield top, cell.body_line + offset
 
 
 # --------------------------------------------------------------------------------------------
@@ -251,6 +282,17 @@ class _Collector:
                 "workshop root; refusing to follow it",
                 path=None if line else link,
             )
+            return
+        try:
+            mode = real.stat().st_mode
+        except OSError:
+            mode = None
+        if mode is None or not stat.S_ISREG(mode):
+            reason_left = "broken" if mode is None else "special"
+            detail = "a broken symlink" if mode is None else special_kind(mode)
+            if mode is None and not path.is_symlink():
+                return  # vanished meanwhile
+            self.diagnostics.append(_left_out(LeftOut(path, reason_left, detail), self.root))
             return
         if name not in self.assets:
             self.assets[name] = Asset(name, real, reason)
@@ -335,6 +377,31 @@ class _Collector:
                 self.add(path, "folder", 0, Path(os.path.relpath(path, self.folder)).as_posix())
 
 
+def _left_out(item: LeftOut, root: Path) -> Diagnostic:
+    """A warning for something the lesson files leave out (the same from every place that finds
+    it, so it is reported once)."""
+    shown = Path(os.path.relpath(item.path, root)).as_posix()
+    return Diagnostic(shown, 0, Severity.WARNING, item.message)
+
+
+def folder_warnings(workshop: Workshop) -> list[Diagnostic]:
+    """What each lesson folder holds that its lessons will not get: named pipes, sockets,
+    devices, broken or looping symlinks, and symlinks leaving the workshop (an error, reported
+    by `lesson_assets`, in a folder a lesson owns)."""
+    found: list[Diagnostic] = []
+    owned = {
+        _normal(lesson.folder)
+        for lesson in workshop.lessons
+        if _owns_folder(lesson, workshop.root, workshop.lessons)
+    }
+    for folder in sorted({_normal(lesson.folder) for lesson in workshop.lessons}):
+        for item in list_folder(folder, workshop.root).left_out:
+            if item.reason == "outside" and folder in owned:
+                continue
+            found.append(_left_out(item, _normal(workshop.root)))
+    return found
+
+
 def _walk(folder: Path, *, include_py: bool, links: _Collector | None = None) -> Iterator[Path]:
     """Files under `folder`, sorted; symlinked folders are checked (when `links`), never entered."""
     for here, dirs, names in os.walk(folder):
@@ -415,4 +482,5 @@ def check_assets(workshop: Workshop) -> list[Diagnostic]:
     for lesson in workshop.lessons:
         found.extend(lesson_assets(lesson, workshop)[1])
     found.extend(requirements_file(workshop)[1])
+    found.extend(folder_warnings(workshop))
     return sorted(set(found))

@@ -5,8 +5,9 @@ minutes, links to each talk's slides) rendered with the site's templates. The co
 one offline reveal.js deck for the organiser: a title slide for the evening, then for each talk
 a section slide (title, speaker, clock time) followed by the talk's own slides, prepared exactly
 like its per-lesson deck, and one slide per break. Only talks that passed their test run are in
-the deck; an event with none gets no deck. Relative image links of a talk's markdown cells are
-rewritten to point into `../../lessons/<id>/`, where its assets are exported.
+the deck; an event with none gets no deck. Relative image links of a talk's markdown cells and of
+its HTML and markdown outputs are rewritten to point into `../../lessons/<id>/`, where its assets
+are exported.
 """
 
 from __future__ import annotations
@@ -120,6 +121,11 @@ def event_deck(
         for cell in talk.cells:
             if cell.cell_type == "markdown":
                 cell.source = _relocate_links(str(cell.source), lesson.id)
+            for output in cell.get("outputs", []):  # HTML and markdown outputs name files too
+                data = output.get("data", {})
+                for mime in ("text/html", "text/markdown"):
+                    if isinstance(data.get(mime), str):
+                        data[mime] = _relocate_links(data[mime], lesson.id)
             if not started and _visible(cell):
                 slideshow = cell.metadata.get("slideshow")
                 slideshow = dict(slideshow) if isinstance(slideshow, dict) else {}

@@ -9,18 +9,27 @@ the deck (``"../../_static"`` for ``dist/lessons/<id>/``).
 
 Security (reference/failure-modes.md §1 rows 15 and 17, §3 cases 26, 27 and 29):
 
-* By default the HTML of markdown cells and of ``text/html``/``text/markdown`` outputs is sanitised
-  with bleach against an allow-list suited to notebooks (headings, paragraphs, lists, tables,
-  images, code). ``<script>`` and ``<style>`` elements are removed with their content, event
-  handler attributes and ``javascript:`` URLs are dropped; ``application/javascript`` outputs are
-  not rendered; widgets show their text fallback.
-* Every deck carries a Content-Security-Policy ``<meta>``. With sanitising on, scripts may come
-  only from local files plus the exact sha256 hashes of the template's own inline scripts (and of
-  reveal.js's speaker view), so no injected inline script or ``on*=`` handler could run even if
-  something slipped through. With ``sanitize_html=False`` (an explicit opt-out for lessons that
-  need their own JavaScript) inline scripts are allowed, but every fetch still stays local.
-* The title and cell tags are HTML-escaped; ``slideshow.data`` keys that are not plain
-  ``[A-Za-z0-9_-]`` names are dropped (nbconvert writes them into attribute names unescaped).
+* Lesson content is made safe by :mod:`workshopkit.export.sanitize` before nbconvert sees it:
+  HTML (markdown cells, ``text/html``/``text/markdown`` outputs) goes through bleach against an
+  allow-list, only known output types are rendered as rich content (anything else, a
+  ``text/vnd.mermaid`` output say, is shown as escaped text), ``application/javascript`` is
+  never run, widgets show their text fallback, image sizes must be numbers and
+  ``slideshow.data`` keeps only safe reveal.js attributes (no ``background-iframe``).
+* Every deck carries a Content-Security-Policy ``<meta>`` whose ``script-src`` is
+  ``'strict-dynamic'`` plus the sha256 hashes of the template's own inline scripts (and of
+  reveal.js's speaker view): no ``'self'``, no ``file:``. The template's inline script loads
+  require.js by its exact vendored path, and require.js loads reveal.js, its notes plugin and
+  KaTeX the same way; ``'strict-dynamic'`` lets only scripts those trusted scripts insert run.
+  A ``<script src="evil.js">`` that reached the page, next to a shipped ``evil.js``, would not
+  run, nor would an inline script or an ``on*=`` handler. This needs CSP level 3 (Chrome and
+  Edge 52+, Firefox 52+, Safari 15.4+). With ``sanitize_html=False`` (an explicit opt-out for
+  lessons that need their own JavaScript) local and inline scripts are allowed, but every fetch
+  still stays local.
+* reveal.js reads its settings from the URL's query too, after the deck's own: ``?url=x`` makes
+  the speaker view frame ``x`` (a lesson's ``evil.html``), ``?previewLinks=true`` frames every
+  link clicked. The template reloads a deck whose query sets anything but what the speaker
+  view's own frames set, without the query.
+* The title and cell tags are HTML-escaped.
 
 nbconvert is imported lazily: importing this module stays cheap for the CLI.
 """
@@ -38,7 +47,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import InfrastructureError
-from ..model import TAG_PARAMETERS, TAG_SOLUTION, cell_tags
+from ..markers import is_solution_cell, solution_regions
+from ..model import TAG_PARAMETERS, cell_tags
+from .sanitize import clean_html, sanitize_notebook
 
 if TYPE_CHECKING:
     from nbconvert.exporters import SlidesExporter
@@ -83,11 +94,6 @@ KATEX_STYLESHEET = "/katex/katex.min.css"  # in a deck's HTML only when it types
 # math, auto-render still typesets "5 or " there, even when written \$5 (a known limit).
 _MATH = re.compile(r"\$\$.+?\$\$|\$[^\s$](?:[^$]*[^\s$])?\$", re.DOTALL)
 _SAFE_PREFIX = re.compile(r"^[A-Za-z0-9._~/-]+$")
-_SAFE_DATA_KEY = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-_SOLUTION_BLOCK = re.compile(
-    r"^(?P<indent>[ \t]*)#[ \t]*BEGIN SOLUTION\b.*?^[ \t]*#[ \t]*END SOLUTION\b[^\n]*(?:\n|\Z)",
-    re.MULTILINE | re.DOTALL,
-)
 _INLINE_SCRIPT = re.compile(r"<script\b([^>]*)>(.*?)</script\s*>", re.IGNORECASE | re.DOTALL)
 _JS_TYPES = frozenset({"", "text/javascript", "application/javascript", "module"})
 
@@ -162,17 +168,23 @@ def _set_slide_type(cell: Any, slide_type: str) -> None:
 
 
 def _is_solution(cell: Any) -> bool:
-    if TAG_SOLUTION in cell_tags(cell):
-        return True
-    meta = cell.get("metadata", {}).get("workshopkit")
-    return isinstance(meta, dict) and meta.get("solution") is True
+    source = str(cell.get("source", ""))
+    return is_solution_cell(cell.get("metadata", {}), source, str(cell.get("cell_type", "")))
 
 
 def _strip_solution_blocks(source: str) -> str:
-    def stub(match: re.Match[str]) -> str:
-        return f"{match.group('indent')}...  # your code here\n"
-
-    return _SOLUTION_BLOCK.sub(stub, source)
+    """Each solution region (see `markers`) becomes `...  # your code here`."""
+    lines = source.split("\n")
+    out: list[str] = []
+    done = 0
+    for region in solution_regions(lines):
+        marker = lines[region.begin]
+        indent = marker[: len(marker) - len(marker.lstrip(" \t"))]
+        out.extend(lines[done : region.begin])
+        out.append(f"{indent}...  # your code here")
+        done = region.stop(len(lines))
+    out.extend(lines[done:])
+    return "\n".join(out)
 
 
 def prepare_slides(
@@ -190,8 +202,9 @@ def prepare_deck(
     """A copy of ``nb`` ready for :func:`render_slides`, laid out so that every slide fits one
     screen, with its slide count and what to report (``nb`` itself is never changed).
 
-    - Cells tagged ``solution`` (or with ``workshopkit.solution: true``) are dropped unless
-      ``include_solutions``; so are the ``# BEGIN SOLUTION`` ... ``# END SOLUTION`` parts of other
+    - Solution cells (tagged ``solution`` or a variant, or with ``workshopkit.solution: true``;
+      see ``markers``) are dropped unless ``include_solutions``; so are the solution regions
+      (``# BEGIN SOLUTION`` ... ``# END SOLUTION``, any spelling ``markers`` honours) of other
       code cells, which become ``...  # your code here`` (their outputs are dropped too, since
       they no longer match the code shown).
     - papermill's error banner (tag ``papermill-error-cell-tag``), its ``injected-parameters``
@@ -235,87 +248,6 @@ def prepare_deck(
         if _slide_type(cell) is None and TAG_PARAMETERS in cell_tags(cell):
             _set_slide_type(cell, "skip")
     return lay_out(out, infer=infer, folder=folder)
-
-
-# --------------------------------------------------------------------------------------------
-# Sanitising
-
-
-_ALLOWED_TAGS = frozenset(
-    {
-        "a", "abbr", "acronym", "b", "blockquote", "br", "caption", "cite", "code", "col",
-        "colgroup", "dd", "del", "details", "dfn", "div", "dl", "dt", "em", "figcaption",
-        "figure", "h1", "h2", "h3", "h4", "h5", "h6", "hr", "i", "img", "ins", "kbd", "li",
-        "mark", "ol", "p", "pre", "q", "s", "samp", "small", "span", "strike", "strong", "sub",
-        "summary", "sup", "table", "tbody", "td", "tfoot", "th", "thead", "tr", "tt", "u", "ul",
-        "var",
-    }
-)  # fmt: skip
-_GLOBAL_ATTRS = frozenset({"class", "id", "title", "lang", "dir", "style"})
-_TAG_ATTRS: dict[str, frozenset[str]] = {
-    "a": frozenset({"href", "name", "rel"}),
-    "img": frozenset({"src", "alt", "width", "height"}),
-    "td": frozenset({"colspan", "rowspan", "align", "valign"}),
-    "th": frozenset({"colspan", "rowspan", "align", "valign", "scope"}),
-    "table": frozenset({"border", "cellpadding", "cellspacing"}),
-    "col": frozenset({"span", "width"}),
-    "colgroup": frozenset({"span"}),
-    "ol": frozenset({"start", "type", "reversed"}),
-    "li": frozenset({"value"}),
-    "details": frozenset({"open"}),
-    "tr": frozenset({"align", "valign"}),
-}
-_ALLOWED_CSS = frozenset(
-    {
-        "color", "background-color", "font-weight", "font-style", "font-family", "font-size",
-        "text-align", "text-decoration", "vertical-align", "white-space", "border",
-        "border-top", "border-bottom", "border-left", "border-right", "border-color",
-        "border-collapse", "padding", "padding-left", "padding-right", "padding-top",
-        "padding-bottom", "width", "max-width", "height", "max-height",
-    }
-)  # fmt: skip
-_DROP_WITH_CONTENT = re.compile(
-    r"<(script|style|template|noscript|textarea|title)\b[^>]*>.*?</\1\s*>",
-    re.IGNORECASE | re.DOTALL,
-)
-_IMAGE_DATA_URL = re.compile(r"^data:image/(png|jpeg|gif|webp|svg\+xml)[;,]", re.IGNORECASE)
-
-
-def _allowed_attribute(tag: str, name: str, value: str) -> bool:
-    if name not in _GLOBAL_ATTRS and name not in _TAG_ATTRS.get(tag, frozenset()):
-        return False
-    if name in {"href", "src"}:
-        lowered = value.strip().lower()
-        if lowered.startswith("data:"):
-            return tag == "img" and name == "src" and bool(_IMAGE_DATA_URL.match(lowered))
-    return True
-
-
-@functools.lru_cache(maxsize=1)
-def _cleaner() -> Any:
-    from bleach.css_sanitizer import CSSSanitizer  # type: ignore[import-untyped]
-    from bleach.sanitizer import Cleaner  # type: ignore[import-untyped]
-
-    return Cleaner(
-        tags=_ALLOWED_TAGS,
-        attributes=_allowed_attribute,
-        protocols=frozenset({"http", "https", "mailto", "data"}),
-        css_sanitizer=CSSSanitizer(allowed_css_properties=_ALLOWED_CSS),
-        strip=True,
-        strip_comments=True,
-    )
-
-
-def clean_html(element: object) -> str:
-    """Sanitise an HTML fragment for a slide (replaces nbconvert's ``clean_html`` filter).
-
-    ``<script>``, ``<style>`` and similar elements go with their content (a pandas table keeps its
-    markup, loses its ``<style scoped>`` block); other tags outside the allow-list are removed
-    and their text kept; attributes, URL schemes and inline CSS are allow-listed.
-    """
-    text = element.decode() if isinstance(element, bytes) else str(element)
-    text = _DROP_WITH_CONTENT.sub("", text)
-    return str(_cleaner().clean(text))
 
 
 # --------------------------------------------------------------------------------------------
@@ -438,19 +370,25 @@ def _speaker_view_hashes() -> tuple[str, ...]:
 
 
 def content_security_policy(script_hashes: list[str] | None) -> str:
-    """The deck's CSP. ``None`` allows inline scripts (unsanitised decks only).
+    """The deck's CSP. ``None`` allows local and inline scripts (unsanitised decks only).
 
-    Both ``'self'`` and ``file:`` are listed: Chromium 156 matches sibling ``file://`` URLs with
-    ``'self'`` alone (verified), but browsers differ on the origin of a ``file://`` page, and a
-    deck served over HTTP needs ``'self'``. No ``'unsafe-eval'``: reveal.js and require.js do
-    not need it.
+    With hashes, ``script-src`` is ``'strict-dynamic'`` and the hashes, nothing else: a script
+    runs only if it is one of the template's inline scripts or was inserted by one (require.js,
+    which the template loads by its vendored path, and what require.js loads). No ``'self'`` or
+    ``file:``, which would let any script file next to the deck run (a lesson's assets are
+    copied there), and no ``'unsafe-eval'``: reveal.js and require.js do not need it.
+
+    For everything else both ``'self'`` and ``file:`` are listed: Chromium 156 matches sibling
+    ``file://`` URLs with ``'self'`` alone (verified), but browsers differ on the origin of a
+    ``file://`` page, and a deck served over HTTP needs ``'self'``. Frames stay local because
+    the speaker view frames the deck itself; lesson content cannot make a frame.
     """
     local = "'self' file:"
     if script_hashes is None:
         scripts = f"{local} 'unsafe-inline'"
     else:
         unique = dict.fromkeys([*script_hashes, *_speaker_view_hashes()])
-        scripts = " ".join([local, *unique])
+        scripts = " ".join(["'strict-dynamic'", *unique])
     return "; ".join(
         [
             "default-src 'none'",
@@ -489,20 +427,6 @@ def _apply_csp(html: str, sanitized: bool) -> str:
     return html.replace(_CSP_PLACEHOLDER, policy, 1)
 
 
-def _sanitize_slide_data(nb: NotebookNode) -> None:
-    for cell in nb.cells:
-        slideshow = cell.get("metadata", {}).get("slideshow")
-        if not isinstance(slideshow, dict):
-            continue
-        data = slideshow.get("data")
-        if isinstance(data, dict):
-            slideshow["data"] = {
-                k: v for k, v in data.items() if isinstance(k, str) and _SAFE_DATA_KEY.match(k)
-            }
-        elif data is not None:
-            slideshow.pop("data")
-
-
 def render_slides(
     nb: NotebookNode,
     *,
@@ -531,8 +455,7 @@ def render_slides(
     exporter = _exporter(prefix, sanitize_html)
     work: NotebookNode = copy.deepcopy(nb)
     work.metadata["title"] = title
-    work.metadata.pop("widgets", None)  # widget state needs a CDN; outputs fall back to text
-    _sanitize_slide_data(work)
+    sanitize_notebook(work, rich_content=sanitize_html)
     if all(_slide_type(c) in {"skip", "notes"} for c in work.cells):
         heading = nbformat.v4.new_markdown_cell(f"# {_escape(title)}")  # type: ignore[no-untyped-call]
         work.cells.insert(0, heading)
@@ -540,6 +463,7 @@ def render_slides(
         "workshopkit": {
             "title": title,
             "reveal_prefix": f"{prefix}/reveal.js",
+            "require_js": f"{prefix}/require.js",
             "katex_prefix": f"{prefix}/katex" if has_math(work) else "",
             "notebook_css": f"{prefix}/{NOTEBOOK_CSS}" if shared_css else "",
             "transition": REVEAL_TRANSITION,

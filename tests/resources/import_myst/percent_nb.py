@@ -1,0 +1,7 @@
+# %% [markdown]
+# # A percent notebook
+#
+# Written in VS Code.
+
+# %% tags=["setup"]
+print("hi")

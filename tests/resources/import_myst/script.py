@@ -1,0 +1,1 @@
+print("just a script, not a notebook")
