@@ -57,6 +57,21 @@ def bundle_json(bundle: Bundle) -> dict[str, Any]:
     return {"file": bundle.name, "size": bundle.size, "sha256": bundle.sha256}
 
 
+def _scrub_entry(entry: dict[str, Any]) -> None:
+    """No local path of the builder in a report entry's error and warnings."""
+    from .scrub import scrub_text
+
+    error = entry.get("error")
+    if isinstance(error, dict):
+        for key in ("evalue", "traceback", "message"):
+            if isinstance(error.get(key), str):
+                error[key] = scrub_text(error[key])
+    if isinstance(entry.get("warnings"), list):
+        entry["warnings"] = [scrub_text(w) if isinstance(w, str) else w for w in entry["warnings"]]
+    if isinstance(entry.get("reason"), str):
+        entry["reason"] = scrub_text(entry["reason"])
+
+
 def export_workshop(
     workshop: Workshop,
     results: Iterable[LessonResult] | Mapping[str, LessonResult],
@@ -71,13 +86,14 @@ def export_workshop(
     from .bundles import track_bundle, write_sha256sums
     from .events import write_events
     from .site import site_css_path, write_site
-    from .slides import static_dir
+    from .slides import static_dir, write_notebook_css
 
     by_id = _by_id(results)
     site_css_path()  # fail early if the package data is missing
     requirements, assets, diagnostics = _checked_assets(workshop)
     dest.mkdir(parents=True, exist_ok=True)
     files: list[Path] = copy_tree(static_dir(), dest / "_static")
+    files.append(write_notebook_css(dest / "_static"))
     passed: dict[str, Any] = {}  # executed notebooks of the lessons that passed, for event decks
     exported = _write_lessons(workshop, by_id, assets, dest, files, diagnostics, passed)
     left_out = [lesson.id for lesson in workshop.lessons if lesson.id not in exported]
@@ -108,6 +124,8 @@ def export_workshop(
     )
     tracks = {b.track_id: bundle_json(b) for b in bundles}
     report = report_json(workshop, workshop.lessons, by_id, facts, exported=done, bundles=tracks)
+    for entry in report["lessons"]:
+        _scrub_entry(entry)  # dist/ is published: no local path of the builder in it
     files.append(write_text(dest / REPORT_NAME, json.dumps(report, indent=2) + "\n"))
     fsync_tree(dest)
     return ExportResult(
@@ -151,6 +169,7 @@ def _write_lessons(
     from ..load import to_notebook
     from .notebooks import read_notebook, write_lesson
     from .sanitize import deck_diagnostics
+    from .scrub import scrub_outputs
 
     exported: list[str] = []
     for lesson in workshop.lessons:
@@ -159,11 +178,15 @@ def _write_lessons(
             continue
         executed = None
         if result.status is Status.PASSED and result.notebook is not None:
-            executed = read_notebook(result.notebook)
+            executed = scrub_outputs(read_notebook(result.notebook))
             passed[lesson.id] = executed
         deck_source = executed if executed is not None else to_notebook(lesson)
         diagnostics.extend(deck_diagnostics(lesson, deck_source))
-        files.extend(write_lesson(lesson, executed, assets[lesson.id], dest))
+        files.extend(
+            write_lesson(
+                lesson, executed, assets[lesson.id], dest, diagnostics=diagnostics, shared_css=True
+            )
+        )
         exported.append(lesson.id)
     return exported
 

@@ -169,7 +169,11 @@ def write_events(
         if deck is None:
             continue
         page_html = render_slides(
-            deck, static_prefix=EVENT_STATIC_PREFIX, title=event.title, sanitize_html=True
+            deck,
+            static_prefix=EVENT_STATIC_PREFIX,
+            title=event.title,
+            sanitize_html=True,
+            shared_css=True,
         )
         written.append(write_text(dest / event_deck_path(event.id), page_html))
         decks[event.id] = Path(event_deck_path(event.id)).name

@@ -17,18 +17,21 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..model import Lesson
+from ..model import Diagnostic, Lesson, Severity
 from ._io import copy_file, write_bytes, write_text
 from .assets import Asset
 
 if TYPE_CHECKING:
     from nbformat import NotebookNode
 
+    from .layout import SlideProblem
+
 __all__ = [
     "STATIC_PREFIX",
     "learner_path",
     "notebook_bytes",
     "read_notebook",
+    "slide_diagnostics",
     "slides_path",
     "solution_path",
     "write_lesson",
@@ -71,8 +74,12 @@ def write_lesson(
     dest: Path,
     *,
     slides: bool = True,
+    diagnostics: list[Diagnostic] | None = None,
+    shared_css: bool = False,
 ) -> list[Path]:
-    """Write one lesson's notebooks, slides and assets under `dest` (the dist root)."""
+    """Write one lesson's notebooks, slides and assets under `dest` (the dist root); what the
+    slides' layout reports (see `export.layout`) is added to `diagnostics` as warnings. With
+    `shared_css` the deck links `_static/notebook.css` (written by the caller)."""
     from ..load import to_notebook
     from ..transforms import learner_notebook, slides_source_notebook, solution_notebook
 
@@ -83,13 +90,33 @@ def write_lesson(
         write_bytes(dest / solution_path(lesson.id), notebook_bytes(solution_notebook(ran))),
     ]
     if slides:
-        from .slides import prepare_slides, render_slides
+        from .slides import prepare_deck, render_slides
 
-        deck = prepare_slides(slides_source_notebook(ran), include_solutions=False)
+        deck = prepare_deck(
+            slides_source_notebook(ran), include_solutions=False, folder=lesson.folder
+        )
+        if diagnostics is not None:
+            diagnostics.extend(slide_diagnostics(lesson, deck.problems))
         html = render_slides(
-            deck, static_prefix=STATIC_PREFIX, title=lesson.meta.title, sanitize_html=True
+            deck.nb,
+            static_prefix=STATIC_PREFIX,
+            title=lesson.meta.title,
+            sanitize_html=True,
+            shared_css=shared_css,
         )
         written.append(write_text(dest / slides_path(lesson.id), html))
     folder = dest / "lessons" / lesson.id
     written.extend(copy_file(asset.source, folder / asset.name) for asset in assets)
     return written
+
+
+def slide_diagnostics(lesson: Lesson, problems: Sequence[SlideProblem]) -> list[Diagnostic]:
+    """The layout's problems as warnings at the `path:line` of the lesson's cells."""
+    out = []
+    for problem in problems:
+        line = lesson.line_of("")
+        if problem.cell is not None and 0 < problem.cell <= len(lesson.cells):
+            line = lesson.cells[problem.cell - 1].body_line + problem.offset
+        message = f"lesson '{lesson.id}': slides: {problem.message}"
+        out.append(Diagnostic(lesson.relpath, line, Severity.WARNING, message))
+    return out

@@ -384,6 +384,9 @@ _DATA_CHECKS: dict[str, Callable[[str], bool]] = {
     "auto-animate-duration": _number,
     "auto-animate-delay": _number,
     "fragment-index": lambda v: v.isdigit() and len(v) <= 4,
+    # export.layout's label of a continued slide (a heading's text, shown by the template's CSS
+    # with attr(); nbconvert escapes the value, reveal.js does not read it)
+    "wk-continued": lambda v: len(v) <= 200 and "\n" not in v,
 }
 SLIDE_DATA_KEYS = frozenset(_DATA_CHECKS)
 

@@ -49,20 +49,25 @@ from typing import TYPE_CHECKING, Any
 from ..errors import InfrastructureError
 from ..markers import is_solution_cell, solution_regions
 from ..model import TAG_PARAMETERS, cell_tags
+from .layout import set_slide_type, slide_type
 from .sanitize import clean_html, sanitize_notebook
 
 if TYPE_CHECKING:
     from nbconvert.exporters import SlidesExporter
     from nbformat import NotebookNode
 
+    from .layout import LaidOut
+
 __all__ = [
     "SlidesTemplateNotFound",
     "clean_html",
     "content_security_policy",
+    "prepare_deck",
     "prepare_slides",
     "render_slides",
     "static_dir",
     "template_dir",
+    "write_notebook_css",
 ]
 
 TEMPLATE_NAME = "workshopkit_reveal"
@@ -80,7 +85,6 @@ TAG_INJECTED_PARAMETERS = "injected-parameters"
 TAG_REMOVE_CELL = "remove-cell"  # Jupyter Book's tag: never shown anywhere
 _DROPPED_TAGS = frozenset({TAG_PAPERMILL_ERROR, TAG_INJECTED_PARAMETERS, TAG_REMOVE_CELL})
 
-SLIDE_TYPES = frozenset({"slide", "subslide", "fragment", "skip", "notes", "-"})
 _STRUCTURAL_SLIDE_TYPES = frozenset({"slide", "subslide", "fragment"})
 
 _CSP_PLACEHOLDER = "__WORKSHOPKIT_CSP__"
@@ -146,37 +150,9 @@ def static_dir() -> Path:
 # Preparing the notebook
 
 
-def _slide_type(cell: Any) -> str | None:
-    slideshow = cell.get("metadata", {}).get("slideshow")
-    if isinstance(slideshow, dict):
-        value = slideshow.get("slide_type")
-        if isinstance(value, str) and value in SLIDE_TYPES:
-            return value
-    return None
-
-
-def _set_slide_type(cell: Any, slide_type: str) -> None:
-    slideshow = cell.metadata.get("slideshow")
-    if not isinstance(slideshow, dict):
-        slideshow = {}
-    slideshow["slide_type"] = slide_type
-    cell.metadata["slideshow"] = slideshow
-
-
 def _is_solution(cell: Any) -> bool:
     source = str(cell.get("source", ""))
     return is_solution_cell(cell.get("metadata", {}), source, str(cell.get("cell_type", "")))
-
-
-def _heading_slide_type(cell: Any) -> str:
-    if cell.get("cell_type") != "markdown":
-        return "-"
-    text = str(cell.get("source", "")).lstrip()
-    if text.startswith("# "):
-        return "slide"
-    if text.startswith("## "):
-        return "subslide"
-    return "-"
 
 
 def _strip_solution_blocks(source: str) -> str:
@@ -194,8 +170,20 @@ def _strip_solution_blocks(source: str) -> str:
     return "\n".join(out)
 
 
-def prepare_slides(nb: NotebookNode, *, include_solutions: bool = False) -> NotebookNode:
+def prepare_slides(
+    nb: NotebookNode, *, include_solutions: bool = False, folder: Path | None = None
+) -> NotebookNode:
     """Return a copy of ``nb`` ready for :func:`render_slides`; ``nb`` itself is never changed.
+    The deck of :func:`prepare_deck`, without its report."""
+    deck: NotebookNode = prepare_deck(nb, include_solutions=include_solutions, folder=folder).nb
+    return deck
+
+
+def prepare_deck(
+    nb: NotebookNode, *, include_solutions: bool = False, folder: Path | None = None
+) -> LaidOut:
+    """A copy of ``nb`` ready for :func:`render_slides`, laid out so that every slide fits one
+    screen, with its slide count and what to report (``nb`` itself is never changed).
 
     - Solution cells (tagged ``solution`` or a variant, or with ``workshopkit.solution: true``;
       see ``markers``) are dropped unless ``include_solutions``; so are the solution regions
@@ -207,14 +195,16 @@ def prepare_slides(nb: NotebookNode, *, include_solutions: bool = False) -> Note
     - Explicit ``slideshow.slide_type`` metadata is kept as written (``notes`` cells stay speaker
       notes, ``skip`` cells stay out of the deck).
     - If no cell says where slides start (no ``slide``, ``subslide`` or ``fragment`` anywhere; a
-      lesson with only ``notes``/``skip`` metadata still counts as having none), slides come from
-      headings: a markdown cell starting with ``# `` starts a slide, one starting with ``## `` a
-      subslide, and every other cell without metadata continues the current slide (``-``).
+      lesson with only ``notes``/``skip`` metadata still counts as having none), every heading
+      starts a slide: ``#`` a slide, deeper levels a sub-slide.
     - A cell tagged ``parameters`` without explicit metadata becomes ``skip``: papermill values
       are plumbing, not teaching material.
-
-    nbconvert always turns the first visible cell into the first slide.
+    - Then ``export.layout`` continues what does not fit on next slides, bounds tall outputs and
+      trims tracebacks (see there). ``folder`` is the lesson's folder, where the sizes of its
+      images are read.
     """
+    from .layout import lay_out
+
     out: NotebookNode = copy.deepcopy(nb)
     kept = []
     for cell in out.cells:
@@ -236,15 +226,11 @@ def prepare_slides(nb: NotebookNode, *, include_solutions: bool = False) -> Note
         kept.append(cell)
     out.cells = kept
 
-    infer = not any(_slide_type(c) in _STRUCTURAL_SLIDE_TYPES for c in out.cells)
+    infer = not any(slide_type(c) in _STRUCTURAL_SLIDE_TYPES for c in out.cells)
     for cell in out.cells:
-        if _slide_type(cell) is not None:
-            continue
-        if TAG_PARAMETERS in cell_tags(cell):
-            _set_slide_type(cell, "skip")
-        elif infer:
-            _set_slide_type(cell, _heading_slide_type(cell))
-    return out
+        if slide_type(cell) is None and TAG_PARAMETERS in cell_tags(cell):
+            set_slide_type(cell, "skip")
+    return lay_out(out, infer=infer, folder=folder)
 
 
 # --------------------------------------------------------------------------------------------
@@ -286,6 +272,53 @@ def _exporter(prefix: str, sanitize_html: bool) -> SlidesExporter:
         sanitize_html=sanitize_html,
         filters={"clean_html": clean_html},
     )
+
+
+# JupyterLab's stylesheets, which nbconvert inlines into every deck (~270 KB each), are written
+# once to `_static/` by `write_notebook_css` and linked from the decks of a build.
+NOTEBOOK_CSS = "notebook.css"
+_NOTEBOOK_CSS_PARTS = ("static/index.css", "static/theme-light.css", "static/custom_reveal.css")
+# The inline rules of nbconvert's `notebook_css` block (reveal/index.html.j2), kept with them.
+_NBCONVERT_REVEAL_RULES = """
+a.anchor-link {
+   display: none;
+}
+.highlight  {
+    margin: 0.4em;
+}
+.jp-Notebook {
+    padding: 0;
+}
+:root {
+    --jp-ui-font-size1: 20px;       /* instead of 14px */
+    --jp-content-font-size1: 20px;  /* instead of 14px */
+    --jp-code-font-size: 19px;      /* instead of 13px */
+    --jp-cell-prompt-width: 110px;  /* instead of 64px */
+}
+@media print {
+  body {
+    margin: 0;
+  }
+}
+"""
+
+
+@functools.lru_cache(maxsize=1)
+def notebook_css() -> str:
+    """The stylesheet that a deck rendered with ``shared_css=True`` links: JupyterLab's light
+    theme as nbconvert's templates ship it, in the order nbconvert inlines it."""
+    env = _exporter("_static", True).environment
+    parts = [str(env.loader.get_source(env, name)[0]) for name in _NOTEBOOK_CSS_PARTS[:2]]
+    parts.append(_NBCONVERT_REVEAL_RULES)
+    parts.append(str(env.loader.get_source(env, _NOTEBOOK_CSS_PARTS[2])[0]))
+    return "\n".join(parts)
+
+
+def write_notebook_css(static_root: Path) -> Path:
+    """Write :func:`notebook_css` into ``static_root`` (a build's ``_static/``); returns it."""
+    from ._io import write_text
+
+    return write_text(static_root / NOTEBOOK_CSS, notebook_css())
 
 
 def _csp_hash(script: str) -> str:
@@ -378,7 +411,12 @@ def _apply_csp(html: str, sanitized: bool) -> str:
 
 
 def render_slides(
-    nb: NotebookNode, *, static_prefix: str, title: str, sanitize_html: bool = True
+    nb: NotebookNode,
+    *,
+    static_prefix: str,
+    title: str,
+    sanitize_html: bool = True,
+    shared_css: bool = False,
 ) -> str:
     """Render ``nb`` (usually the result of :func:`prepare_slides`) to a reveal.js HTML page.
 
@@ -390,7 +428,9 @@ def render_slides(
     Raises :class:`SlidesTemplateNotFound` (an :class:`~workshopkit.errors.InfrastructureError`
     and a :class:`FileNotFoundError`) naming the searched paths when the packaged template or
     assets are missing, and :class:`ValueError` for a ``static_prefix`` that is not a plain
-    local path. A deck with no visible cell gets a single title slide.
+    local path. A deck with no visible cell gets a single title slide. With ``shared_css`` the
+    deck links ``<static_prefix>/notebook.css`` (see :func:`write_notebook_css`) instead of
+    inlining JupyterLab's stylesheets.
     """
     import nbformat
 
@@ -399,7 +439,7 @@ def render_slides(
     work: NotebookNode = copy.deepcopy(nb)
     work.metadata["title"] = title
     sanitize_notebook(work, rich_content=sanitize_html)
-    if all(_slide_type(c) in {"skip", "notes"} for c in work.cells):
+    if all(slide_type(c) in {"skip", "notes"} for c in work.cells):
         heading = nbformat.v4.new_markdown_cell(f"# {_escape(title)}")  # type: ignore[no-untyped-call]
         work.cells.insert(0, heading)
     resources: dict[str, Any] = {
@@ -408,6 +448,7 @@ def render_slides(
             "reveal_prefix": f"{prefix}/reveal.js",
             "require_js": f"{prefix}/require.js",
             "katex_prefix": f"{prefix}/katex" if has_math(work) else "",
+            "notebook_css": f"{prefix}/{NOTEBOOK_CSS}" if shared_css else "",
             "transition": REVEAL_TRANSITION,
             "number": REVEAL_NUMBER,
             "width": SLIDE_WIDTH,
