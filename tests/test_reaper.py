@@ -527,10 +527,18 @@ def test_reap_touches_nothing_once_its_process_is_another(words: list[str]) -> N
 
 def test_reap_cost_with_nothing_to_kill() -> None:
     """One pass over /proc; printed, not asserted (the machine is shared)."""
-    began = time.perf_counter()
-    for _ in range(20):
-        assert reaper.reap(os.getpid(), reaper.start_time(os.getpid())) == 0
-    print(f"reap with nothing below: {(time.perf_counter() - began) / 20 * 1000:.2f} ms")
+    # A childless process of its own: reaping below this test's own process would kill whatever
+    # else the pytest worker runs (under xdist it killed a browser test's Playwright driver).
+    lone = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        began = time.perf_counter()
+        for _ in range(20):
+            assert reaper.reap(lone.pid, reaper.start_time(lone.pid)) == 0
+        print(f"reap with nothing below: {(time.perf_counter() - began) / 20 * 1000:.2f} ms")
+        assert lone.poll() is None  # reap kills what is below a process, never the process
+    finally:
+        lone.kill()
+        lone.wait(timeout=30)
 
 
 def test_is_launcher() -> None:
