@@ -274,7 +274,7 @@ def test_execution_env_names_environment_variables(tmp_path: Path) -> None:
                 "(expected letters, digits and '_', not starting with a digit)",
                 "workshop.toml:6: error: 'env' item 'A-B' is not an environment variable name "
                 "(expected letters, digits and '_', not starting with a digit)",
-                "workshop.toml:3: error: 'env' item 3 is not an environment variable name "
+                "workshop.toml:7: error: 'env' item 3 is not an environment variable name "
                 "(expected letters, digits and '_', not starting with a digit)",
             ],
         ),
@@ -286,7 +286,7 @@ def test_execution_env_names_environment_variables(tmp_path: Path) -> None:
             'title = "T"\n[execution]\nenvs = ["SEED"]\n',
             [
                 "workshop.toml:3: error: unknown key 'envs' in [execution] (did you mean 'env'?); "
-                "expected one of: kernel, timeout, lesson_timeout, jobs, parameters, env"
+                "expected one of: kernel, timeout, lesson_timeout, jobs, parameters, env, strict"
             ],
         ),
     ],

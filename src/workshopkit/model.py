@@ -35,9 +35,25 @@ TAG_EXERCISE = "exercise"
 TAG_RAISES = "raises-exception"
 TAG_SKIP = "skip-execution"
 TAG_SHOW_IN_SLIDES = "show-in-slides"  # keeps a solution cell (or region) in the slides
-# The `slideshow.slide_type` of speaker notes: shown in the slides' speaker view, left out of the
-# learner notebook (see markers.py for what a solution and a notes cell are).
+# The `slideshow.slide_type` values (nbconvert's and RISE's), and those of speaker notes (shown in
+# the slides' speaker view, left out of the learner notebook; see markers.py) and hidden cells.
+SLIDE_TYPES: tuple[str, ...] = ("slide", "subslide", "fragment", "skip", "notes", "-")
 SLIDE_TYPE_NOTES = "notes"
+SLIDE_TYPE_SKIP = "skip"
+STRUCTURAL_SLIDE_TYPES = frozenset({"slide", "subslide", "fragment"})
+
+# File names Windows cannot store, whatever their extension (`con.txt` too): never an id or asset.
+WINDOWS_RESERVED = frozenset(
+    {"con", "prn", "aux", "nul"}
+    | {f"com{i}" for i in range(1, 10)}
+    | {f"lpt{i}" for i in range(1, 10)}
+)
+
+
+def exported_names(lesson_id: str) -> tuple[str, ...]:
+    """The files a lesson's export writes into `lessons/<id>/` (learner, solution, slides): no
+    asset, imported file or lesson may take these names."""
+    return (f"{lesson_id}.ipynb", f"{lesson_id}.solution.ipynb", f"{lesson_id}.slides.html")
 
 
 def tags_from(metadata: Mapping[str, Any]) -> tuple[str, ...]:
@@ -147,6 +163,7 @@ class ExecutionConfig:
     jobs: int = 2
     parameters: Mapping[str, Any] = field(default_factory=dict, hash=False)
     env: tuple[str, ...] = ()  # environment variables whose values join each lesson's cache key
+    strict: bool = False  # every warning is an error (`--strict`)
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import difflib
 import functools
 import re
 import unicodedata
-from collections.abc import Collection, Iterable, Mapping, Sequence
-from typing import Any
+from collections.abc import Collection, Iterable, Sequence
 
-from .config import ID_PATTERN, did_you_mean
 from .load import LessonSource
 from .markers import (
     marker_problems,
@@ -20,8 +17,7 @@ from .markers import (
     tag_problems,
 )
 from .model import (
-    KINDS,
-    LEVEL_NAMES,
+    SLIDE_TYPES,
     TAG_PARAMETERS,
     TAG_RAISES,
     Cell,
@@ -31,26 +27,25 @@ from .model import (
     Level,
     Severity,
 )
+from .schema import HEADER, LEVEL, RESOURCES, did_you_mean, id_problem, read_table
 from .transforms import stub_breaks_cell
 
-BLOCK_KEYS = (
-    "id",
-    "title",
-    "level",
-    "minutes",
-    "tags",
-    "requires",
-    "objectives",
-    "kind",
-    "resources",
-)
-RESOURCE_KEYS = ("gpu",)
-SLIDE_TYPES = ("slide", "subslide", "fragment", "skip", "notes", "-")
-_WINDOWS_RESERVED = frozenset(
-    {"con", "prn", "aux", "nul"}
-    | {f"com{i}" for i in range(1, 10)}
-    | {f"lpt{i}" for i in range(1, 10)}
-)
+__all__ = [
+    "BLOCK_KEYS",
+    "SLIDE_TYPES",
+    "check_declared_ids",
+    "check_ids",
+    "check_lesson",
+    "check_requires",
+    "declared_id",
+    "id_key",
+    "id_problem",
+    "slugify",
+    "unknown_level_message",
+]
+
+BLOCK_KEYS = HEADER.names
+RESOURCE_KEYS = RESOURCES.names
 
 
 def slugify(stem: str) -> str:
@@ -58,23 +53,9 @@ def slugify(stem: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text).strip("-")[:64]
 
 
-def id_problem(ident: str) -> str | None:
-    """Why `ident` is not a valid lesson id, or None."""
-    if "\x00" in ident:
-        return "contains a NUL character"
-    if not ID_PATTERN.match(ident):
-        return f"must match {ID_PATTERN.pattern} (lower-case letters, digits and '-', at most 64)"
-    if ident in _WINDOWS_RESERVED:
-        return "is a reserved file name on Windows"
-    return None
-
-
 def unknown_level_message(name: object) -> str:
     """`unknown level 'expert' (expected beginner, intermediate, advanced)`, with a close match."""
-    close = did_you_mean(str(name), LEVEL_NAMES).strip().removeprefix("(").removesuffix(")")
-    return (
-        f"unknown level {name!r} (expected {', '.join(LEVEL_NAMES)}{'; ' + close if close else ''})"
-    )
+    return LEVEL.problems("level", name)[0][1]
 
 
 def id_key(ident: str) -> str:
@@ -88,111 +69,38 @@ class _Checker:
         self.diagnostics: list[Diagnostic] = []
 
     def report(self, key: str, message: str, severity: Severity = Severity.ERROR) -> None:
-        line = self.source.key_lines.get(key, self.source.key_lines.get("", 1))
+        """A problem at the line of header key `key` (`resources.gpu` falls back to `resources`,
+        then to the block's line)."""
+        lines = self.source.key_lines
+        while key and key not in lines:
+            key = key.rpartition(".")[0]
+        line = lines.get(key, lines.get("", 1))
         self.diagnostics.append(Diagnostic(self.source.relpath, line, severity, message))
-
-    def strings(self, block: Mapping[str, Any], key: str) -> tuple[str, ...]:
-        value = block.get(key, [])
-        if value is None:
-            return ()
-        if isinstance(value, str):
-            return (value,)
-        if not isinstance(value, list) or not all(isinstance(v, str | int) for v in value):
-            self.report(key, f"'{key}' must be a list of strings, not {value!r}")
-            return ()
-        return tuple(str(v) for v in value)
 
 
 def check_lesson(source: LessonSource) -> tuple[Lesson | None, list[Diagnostic]]:
-    """Validate one lesson's `workshopkit` block and cells."""
+    """Validate one lesson's `workshopkit` block (the fields of `schema.HEADER`) and cells."""
     c = _Checker(source)
     block = source.block
     if not isinstance(block, dict):
         c.report("", "the 'workshopkit' block must be a mapping of keys such as title and level")
         return None, c.diagnostics
-    misspelled: set[str] = set()  # keys that an unknown key is probably a typo of
-    for key in block:
-        if key not in BLOCK_KEYS:
-            misspelled.update(difflib.get_close_matches(str(key), BLOCK_KEYS, n=1, cutoff=0.6))
-            c.report(
-                str(key),
-                f"unknown key '{key}' in the workshopkit block{did_you_mean(str(key), BLOCK_KEYS)}"
-                f"; expected one of: {', '.join(BLOCK_KEYS)}",
-            )
-    raw_id = block.get("id")
-    if raw_id is None:
-        ident = slugify(source.path.stem)
-    elif isinstance(raw_id, str):
-        ident = raw_id
-    else:
-        c.report("id", f"'id' must be a string, not {raw_id!r}")
-        ident = slugify(source.path.stem)
-    problem = id_problem(ident)
-    if problem:
-        shown = ident if len(ident) <= 80 else ident[:77] + "..."
-        origin = "" if "id" in block else " (from the file name; set 'id' in the header)"
-        slug = slugify(ident)
-        suggest = slug and slug != ident and len(ident) <= 64 and not id_problem(slug)
-        hint = f" (try '{slug}')" if suggest else ""
-        c.report("id", f"lesson id {shown!r}{origin} {problem}{hint}")
-    title = block.get("title")
-    if not isinstance(title, str) or not title.strip():
-        if "title" in block or "title" not in misspelled:
-            c.report("title" if "title" in block else "", "missing 'title' (a non-empty string)")
-        title = ident
-    level_name = block.get("level")
-    level: Level | None = None
-    if level_name is None:
-        if "level" not in misspelled:
-            c.report("", f"missing 'level' (expected {', '.join(LEVEL_NAMES)})")
-    elif level_name not in LEVEL_NAMES:
-        c.report("level", unknown_level_message(level_name))
-    else:
-        level = Level(level_name)
-    minutes = block.get("minutes")
-    if minutes is None:
-        if "minutes" not in misspelled:
-            c.report("", "missing 'minutes' (a positive integer: the teaching time)")
-    elif isinstance(minutes, bool) or not isinstance(minutes, int) or minutes <= 0:
-        c.report("minutes", f"'minutes' must be a positive integer, not {minutes!r}")
-        minutes = None
-    kind = block.get("kind", "lesson")
-    if kind not in KINDS:
-        c.report(
-            "kind",
-            f"unknown kind {kind!r}{did_you_mean(str(kind), KINDS)} (expected {', '.join(KINDS)})",
-        )
-        kind = "lesson"
-    resources = block.get("resources") or {}
-    gpu = False
-    if not isinstance(resources, dict):
-        c.report("resources", "'resources' must be a mapping such as {gpu: true}")
-    else:
-        for key in resources:
-            if key not in RESOURCE_KEYS:
-                c.report(
-                    "resources", f"unknown resource '{key}'{did_you_mean(str(key), RESOURCE_KEYS)}"
-                )
-        gpu = resources.get("gpu", False)
-        if not isinstance(gpu, bool):
-            c.report("resources", f"'resources.gpu' must be true or false, not {gpu!r}")
-            gpu = False
-    meta_tags = c.strings(block, "tags")
-    requires = c.strings(block, "requires")
-    objectives = c.strings(block, "objectives")
+    values = read_table(HEADER, block, "", c.report)
+    ident = _lesson_id(source, values["id"], "id" in block, c)
+    resources = read_table(RESOURCES, values["resources"], "resources", c.report)
     _check_cells(source, c)
-    if any(d.is_error for d in c.diagnostics) or level is None or minutes is None:
+    if any(d.is_error for d in c.diagnostics):
         return None, c.diagnostics
     meta = LessonMeta(
         id=ident,
-        title=title.strip(),
-        level=level,
-        minutes=minutes,
-        tags=meta_tags,
-        requires=requires,
-        objectives=objectives,
-        kind=str(kind),
-        gpu=gpu,
+        title=values["title"],
+        level=Level(values["level"]),
+        minutes=values["minutes"],
+        tags=values["tags"],
+        requires=values["requires"],
+        objectives=values["objectives"],
+        kind=values["kind"],
+        gpu=resources["gpu"],
     )
     lesson = Lesson(
         path=source.path,
@@ -204,6 +112,20 @@ def check_lesson(source: LessonSource) -> tuple[Lesson | None, list[Diagnostic]]
         key_lines=source.key_lines,
     )
     return lesson, c.diagnostics
+
+
+def _lesson_id(source: LessonSource, given: str | None, explicit: bool, c: _Checker) -> str:
+    """The lesson's id (given, else its slugified file stem), reporting why it is unusable."""
+    ident = given if given is not None else slugify(source.path.stem)
+    problem = id_problem(ident)
+    if problem:
+        shown = ident if len(ident) <= 80 else ident[:77] + "..."
+        origin = "" if explicit else " (from the file name; set 'id' in the header)"
+        slug = slugify(ident)
+        suggest = slug and slug != ident and len(ident) <= 64 and not id_problem(slug)
+        hint = f" (try '{slug}')" if suggest else ""
+        c.report("id", f"lesson id {shown!r}{origin} {problem}{hint}")
+    return ident
 
 
 def _check_cells(source: LessonSource, c: _Checker) -> None:

@@ -371,7 +371,7 @@ class _Collector:
             for path in _walk(package, include_py=True):
                 self.add(path, "import", line, os.path.relpath(path, self.folder))
 
-    def folder_files(self, lesson_paths: set[Path]) -> None:
+    def folder_files(self, lesson_paths: frozenset[Path]) -> None:
         for path in _walk(self.folder, include_py=False, links=self):
             if path not in lesson_paths:
                 self.add(path, "folder", 0, Path(os.path.relpath(path, self.folder)).as_posix())
@@ -389,11 +389,7 @@ def folder_warnings(workshop: Workshop) -> list[Diagnostic]:
     devices, broken or looping symlinks, and symlinks leaving the workshop (an error, reported
     by `lesson_assets`, in a folder a lesson owns)."""
     found: list[Diagnostic] = []
-    owned = {
-        _normal(lesson.folder)
-        for lesson in workshop.lessons
-        if _owns_folder(lesson, workshop.root, workshop.lessons)
-    }
+    owned = _layout(workshop).owned
     for folder in sorted({_normal(lesson.folder) for lesson in workshop.lessons}):
         for item in list_folder(folder, workshop.root).left_out:
             if item.reason == "outside" and folder in owned:
@@ -429,20 +425,53 @@ def _walk(folder: Path, *, include_py: bool, links: _Collector | None = None) ->
             yield Path(here) / name
 
 
-def _owns_folder(lesson: Lesson, workshop_root: Path, lessons: tuple[Lesson, ...]) -> bool:
-    folder = _normal(lesson.folder)
-    if folder == _normal(workshop_root):
-        return False
-    return not any(
-        other is not lesson and _within(_normal(other.path), folder) for other in lessons
-    )
+@dataclass(frozen=True, slots=True)
+class _Layout:
+    """Where a workshop's lessons sit, computed once per workshop (linear in its lessons)."""
+
+    lesson_paths: frozenset[Path]  # every lesson file, lexically normalised
+    owned: frozenset[Path]  # folders holding exactly one lesson, at any depth (not the root)
+
+
+_layouts: dict[int, tuple[tuple[Lesson, ...], _Layout]] = {}
+
+
+def _layout(workshop: Workshop) -> _Layout:
+    """The workshop's `_Layout`, cached for the lessons tuple it was computed from (a build asks
+    once per lesson; asking each lesson about every other one made `check` quadratic)."""
+    cached = _layouts.get(id(workshop.lessons))
+    if cached is not None and cached[0] is workshop.lessons:
+        return cached[1]
+    root = os.path.normpath(workshop.root)
+    below: dict[str, int] = {}  # folder -> lessons at or below it
+    paths = []
+    for lesson in workshop.lessons:
+        path = os.path.normpath(lesson.path)
+        paths.append(Path(path))
+        folder = os.path.dirname(path)
+        while True:
+            below[folder] = below.get(folder, 0) + 1
+            parent = os.path.dirname(folder)
+            if folder == root or parent == folder:
+                break
+            folder = parent
+    owned = frozenset(Path(f) for f, count in below.items() if count == 1 and f != root)
+    layout = _Layout(frozenset(paths), owned)
+    _layouts.clear()  # one workshop at a time: never holds more than the last one
+    _layouts[id(workshop.lessons)] = (workshop.lessons, layout)
+    return layout
+
+
+def _owns_folder(lesson: Lesson, workshop: Workshop) -> bool:
+    """Whether the lesson's folder holds no other lesson (and is not the workshop root)."""
+    return _normal(lesson.folder) in _layout(workshop).owned
 
 
 def lesson_assets(
     lesson: Lesson, workshop: Workshop
 ) -> tuple[tuple[Asset, ...], tuple[Diagnostic, ...]]:
     """The lesson's assets, sorted by name, and the problems found (see the module docstring)."""
-    own = _owns_folder(lesson, workshop.root, workshop.lessons)
+    own = _owns_folder(lesson, workshop)
     collector = _Collector(lesson, workshop.root)
     for ref in _markdown_refs(lesson):
         collector.reference(ref)
@@ -451,7 +480,7 @@ def lesson_assets(
     for name, line in _imported_modules(lesson):
         collector.module(name, line)
     if own:
-        collector.folder_files({_normal(other.path) for other in workshop.lessons})
+        collector.folder_files(_layout(workshop).lesson_paths)
     has_error = any(d.is_error for d in collector.diagnostics)
     assets = () if has_error else tuple(collector.assets[k] for k in sorted(collector.assets))
     return assets, tuple(dict.fromkeys(collector.diagnostics))
