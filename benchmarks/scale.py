@@ -171,8 +171,10 @@ def prime_synthetic(root: Path) -> None:
         result = LessonResult(lesson.id, lesson.relpath, Status.PASSED, 0.5, notebook=notebook)
         cache.put(cache.key(plan), lesson, result)
     shutil.rmtree(scratch, ignore_errors=True)
-    print(f"  primed {len(opened.workshop.lessons)} entries in "
-          f"{time.perf_counter() - began:.1f} s", file=sys.stderr)
+    print(
+        f"  primed {len(opened.workshop.lessons)} entries in {time.perf_counter() - began:.1f} s",
+        file=sys.stderr,
+    )
 
 
 def measure(size: int, rounds: int, only: set[str], max_real_prime: int, keep: Path | None) -> dict:
@@ -201,8 +203,10 @@ def measure(size: int, rounds: int, only: set[str], max_real_prime: int, keep: P
             wall, cpu, code, err = timed([*workshopkit(), "run", "."], root)
             report = json.loads((root / ".workshopkit" / "report.json").read_text())
             if code != 0 or report["kernels_started"] != 0:
-                sys.exit(f"warm run failed at {size} lessons (exit {code}, "
-                         f"{report['kernels_started']} kernels):\n{err}")
+                sys.exit(
+                    f"warm run failed at {size} lessons (exit {code}, "
+                    f"{report['kernels_started']} kernels):\n{err}"
+                )
             times.append((wall, cpu))
             print(f"  warm run {size}: {wall:.2f} s wall, {cpu:.2f} s CPU", file=sys.stderr)
         row["run"] = times
@@ -235,8 +239,12 @@ def main() -> None:
     parser.add_argument("--sizes", default="100,1000,10000")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--only", default="check,run", help="check, run, or both")
-    parser.add_argument("--max-real-prime", type=int, default=1000,
-                        help="largest size whose cache is primed by a real cold run")
+    parser.add_argument(
+        "--max-real-prime",
+        type=int,
+        default=1000,
+        help="largest size whose cache is primed by a real cold run",
+    )
     parser.add_argument("--keep", type=Path, help="keep the work folders under this folder")
     parser.add_argument("--write", action="store_true", help="write benchmarks/RESULTS-scale.md")
     parser.add_argument("--generate", type=Path, help="only write a workshop here")

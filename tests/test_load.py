@@ -14,12 +14,14 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import jupytext
+import nbformat
 import pytest
 from cli_support import REPO, RESOURCES, TEMPLATES, scenario
 
 from workshopkit.discover import is_lesson
 from workshopkit.load import (
     SOURCE_KEY,
+    LessonSource,
     has_workshopkit_block,
     load_lesson,
     parse_cell_options,
@@ -28,7 +30,7 @@ from workshopkit.load import (
     scan_cells,
     to_notebook,
 )
-from workshopkit.model import Cell, Severity
+from workshopkit.model import Cell, Lesson, Severity
 from workshopkit.pipeline import open_workshop
 
 # jupytext's own layout keys: how to write the cell back, not what it is
@@ -93,11 +95,33 @@ def test_the_repository_has_lessons_to_compare() -> None:
     assert len([n for n in names if n.startswith("tests/resources/")]) >= 20
 
 
+def assert_notebook_agrees_with_jupytext(source: LessonSource | Lesson) -> None:
+    """The notebook that execution and export use is the one jupytext would read."""
+    theirs = jupytext.reads(source.text, fmt="py:percent")
+    ours = to_notebook(source)
+    nbformat.validate(ours)
+    assert [c.metadata.pop(SOURCE_KEY)["cell"] for c in ours.cells] == list(
+        range(1, len(ours.cells) + 1)
+    )
+    for cell in theirs.cells:
+        for key in LAYOUT_KEYS:
+            cell.metadata.pop(key, None)
+    assert [(c.cell_type, c.source, c.metadata) for c in ours.cells] == [
+        (c.cell_type, c.source, c.metadata) for c in theirs.cells
+    ]
+    # jupytext's own bookkeeping (it rewrites a header's `jupytext:` key), stripped from exports
+    theirs.metadata.pop("jupytext", None)
+    ours.metadata.pop("jupytext", None)
+    assert ours.metadata == theirs.metadata
+    assert (ours.nbformat, ours.nbformat_minor) == (theirs.nbformat, theirs.nbformat_minor)
+
+
 @pytest.mark.parametrize("path", LESSONS, ids=lambda p: p.relative_to(REPO).as_posix())
 def test_repository_lessons_agree_with_jupytext(path: Path) -> None:
     source = load_lesson(path, REPO).source
     assert source is not None
     assert_agrees_with_jupytext(source.cells, source.text)
+    assert_notebook_agrees_with_jupytext(source)
 
 
 def test_synthetic_workload_agrees_with_jupytext(synthetic_workshop: Path) -> None:
@@ -106,6 +130,7 @@ def test_synthetic_workload_agrees_with_jupytext(synthetic_workshop: Path) -> No
     assert len(opened.workshop.lessons) == 24
     for lesson in opened.workshop.lessons:
         assert_agrees_with_jupytext(lesson.cells, lesson.text)
+        assert_notebook_agrees_with_jupytext(lesson)
         # and jupytext reading the file itself (not our normalised text) gives the same cells
         nb = jupytext.read(lesson.path, fmt="py:percent")
         assert len(nb.cells) == len(lesson.cells)

@@ -312,7 +312,11 @@ def test_the_id_defaults_to_the_slugified_file_stem(tmp_path: Path) -> None:
     ("header", "line", "message"),
     [
         ("title: T\nlevel: beginner\nminutes: 5\nkind: keynote", 8, "unknown kind 'keynote'"),
-        ("title: T\nlevel: beginner\nminutes: 5\nresources: {gpus: 1}", 8, "unknown key 'gpus' in 'resources'"),
+        (
+            "title: T\nlevel: beginner\nminutes: 5\nresources: {gpus: 1}",
+            8,
+            "unknown key 'gpus' in 'resources'",
+        ),
         ("title: T\nlevel: beginner\nminutes: 5\nresources: {gpu: 1}", 8, "true or false"),
         ("title: T\nlevel: beginner\nminutes: 5\ntags: {a: 1}", 8, "list of strings"),
         ("title: ''\nlevel: beginner\nminutes: 5", 5, "missing 'title'"),

@@ -92,7 +92,7 @@ def list_(path: Path, as_json: bool, events: bool) -> None:
 
 
 def _parameters(values: tuple[str, ...]) -> dict[str, Any]:
-    from .execute import parse_parameter
+    from .config import parse_parameter
 
     parsed: dict[str, Any] = {}
     for text in values:
@@ -445,4 +445,9 @@ def import_cmd(notebooks: tuple[Path, ...], to: Path, level: str | None, force: 
 
 
 def main(argv: list[str] | None = None) -> None:
+    from .errors import unsupported_platform
+
+    if (problem := unsupported_platform()) is not None:
+        click.echo(f"error: {problem}", err=True)
+        sys.exit(int(ExitCode.INFRASTRUCTURE))
     cli.main(args=argv, prog_name="workshopkit")

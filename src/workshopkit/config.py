@@ -306,6 +306,7 @@ def load_config(path: Path) -> tuple[WorkshopConfig | None, list[Diagnostic]]:
     title = top["title"] or ""
     if isinstance(data.get("title"), str) and not title.strip():
         r.error("title", "'title' must not be empty")
+    execution = ExecutionConfig(**r.read(EXECUTION, top["execution"], "execution"))
     tracks = tuple(
         t for i, table in enumerate(top["tracks"]) if (t := _track(r, table, i)) is not None
     )
@@ -318,7 +319,7 @@ def load_config(path: Path) -> tuple[WorkshopConfig | None, list[Diagnostic]]:
         title=title or root.name,
         description=top["description"],
         requirements=top["requirements"],
-        execution=ExecutionConfig(**r.read(EXECUTION, top["execution"], "execution")),
+        execution=execution,
         tracks=tracks,
         events=events,
         key_lines=r.lines,

@@ -9,7 +9,6 @@ times out or the run is interrupted.
 
 from __future__ import annotations
 
-import ast
 import contextlib
 import os
 import re
@@ -104,19 +103,6 @@ class LessonPlan:
     output_limit: int
     start_timeout: int
     env: tuple[tuple[str, str | None], ...] = ()  # `[execution] env`: name, value (None: unset)
-
-
-def parse_parameter(text: str) -> tuple[str, Any]:
-    """`name=value` from `-p`, the value read as a Python literal (else kept as a string)."""
-    name, sep, raw = text.partition("=")
-    name = name.strip()
-    if not sep or not name.isidentifier():
-        raise ValueError(f"expected name=value, got {text!r}")
-    try:
-        value: Any = ast.literal_eval(raw.strip())
-    except (ValueError, SyntaxError):
-        value = raw
-    return name, value
 
 
 def kernel_environment() -> dict[str, str]:

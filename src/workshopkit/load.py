@@ -1,14 +1,16 @@
 """Stage 2: read a lesson file into its header and cells, keeping every cell's source line.
 
 `check` must stay fast, so this module reads the `py:percent` text itself (importing jupytext costs
-~0.6 s). It follows jupytext's percent reader (1.16 to 1.19) rule for rule, so its cells *are* the
-notebook's cells: the header opens on the first line and keeps every key under `jupyter:`;
-`# %%` inside a triple-quoted string, or inside a fenced code block of a markdown cell, does not
-start a cell; two blank lines before a marker are dropped, and so is one; cell options are
-`key=value` pairs with JSON (or Python literal) values, or one JSON object; commented magics
-(`# %matplotlib inline`) are uncommented. `tests/test_load.py` checks this scanner against
-`jupytext.reads`; `to_notebook` builds the real notebook with
-`jupytext.reads(..., fmt="py:percent")` and checks the cell count again.
+~0.6 s). It follows jupytext's percent reader (1.16 to 1.19, the range pinned in pyproject.toml)
+rule for rule, so its cells *are* the notebook's cells: the header opens on the first line and
+keeps every key under `jupyter:`; `# %%` inside a triple-quoted string, or inside a fenced code
+block of a markdown cell, does not start a cell; two blank lines before a marker are dropped, and
+so is one; cell options are `key=value` pairs with JSON (or Python literal) values, or one JSON
+object; commented magics (`# %matplotlib inline`) are uncommented. `tests/test_load.py` checks
+this scanner, and the notebook `to_notebook` builds from it, against the installed jupytext.
+
+Execution and export use `to_notebook`, which builds the notebook from these same cells (not from
+a second reading by jupytext): what `check` validated is what runs and what is exported.
 """
 
 from __future__ import annotations
@@ -77,6 +79,12 @@ class LessonSource:
     def block(self) -> Any:
         jupyter = self.header.get("jupyter")
         return jupyter.get("workshopkit") if isinstance(jupyter, dict) else None
+
+    @property
+    def notebook_metadata(self) -> Mapping[str, Any]:
+        """The header's `jupyter:` mapping, which jupytext makes the notebook's metadata."""
+        jupyter = self.header.get("jupyter")
+        return jupyter if isinstance(jupyter, dict) else {}
 
     @property
     def kernel(self) -> str | None:
@@ -370,7 +378,7 @@ def _alias_line(text: str, loader: Any) -> int:
 
     for event in yaml.parse(text, Loader=type(loader)):
         if isinstance(event, yaml.AliasEvent):
-            return int(event.start_mark.line)
+            return int(getattr(event.start_mark, "line", 0))
     return 0
 
 
@@ -885,21 +893,31 @@ def iter_code_cells(lesson: Lesson) -> Iterator[Cell]:
     return (c for c in lesson.cells if c.cell_type == "code")
 
 
-def to_notebook(lesson: Lesson) -> NotebookNode:
-    """The lesson as an nbformat notebook, read by jupytext with the `py:percent` format.
+def to_notebook(lesson: Lesson | LessonSource) -> NotebookNode:
+    """The lesson as an nbformat notebook, built from the cells this module read: the very cells
+    `check` validated and the cache key hashed, so validation, execution and export can never see
+    different cells. (They are jupytext's cells: `tests/test_load.py` compares every lesson in the
+    repository, tricky and random ones with `jupytext.reads(text, fmt="py:percent")`.) The
+    notebook's metadata is the header's `jupyter:` mapping, as jupytext makes it.
 
     Each cell gets `metadata.workshopkit_source = {"line": L, "cell": N}` (its `.py` line and
     1-based number) so that later stages can locate it after papermill inserts cells; exports
     strip it again.
     """
-    import jupytext
+    import copy
 
-    nb: NotebookNode = jupytext.reads(lesson.text, fmt="py:percent")
-    if len(nb.cells) != len(lesson.cells):
-        raise ValueError(
-            f"{lesson.relpath}: jupytext read {len(nb.cells)} cells but workshopkit found "
-            f"{len(lesson.cells)}; please report this file"
-        )
-    for cell, ours in zip(nb.cells, lesson.cells, strict=True):
-        cell.metadata[SOURCE_KEY] = {"line": ours.body_line, "cell": ours.number}
+    from nbformat import from_dict
+
+    cells = []
+    for ours in lesson.cells:
+        metadata = copy.deepcopy(dict(ours.metadata))
+        metadata[SOURCE_KEY] = {"line": ours.body_line, "cell": ours.number}
+        cell: dict[str, Any] = {"id": f"cell-{ours.number}", "cell_type": ours.cell_type}
+        cell.update(metadata=metadata, source=ours.source)
+        if ours.cell_type == "code":
+            cell.update(execution_count=None, outputs=[])
+        cells.append(cell)
+    metadata = copy.deepcopy(dict(lesson.notebook_metadata))
+    notebook = {"nbformat": 4, "nbformat_minor": 5, "metadata": metadata, "cells": cells}
+    nb: NotebookNode = from_dict(notebook)  # type: ignore[no-untyped-call]
     return nb

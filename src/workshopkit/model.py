@@ -138,6 +138,8 @@ class Lesson:
     text: str = field(repr=False)
     kernel: str | None = None  # kernelspec name from the header
     key_lines: Mapping[str, int] = field(default_factory=dict, repr=False, compare=False)
+    # the header's `jupyter:` mapping: the notebook's metadata (kernelspec, workshopkit, ...)
+    notebook_metadata: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def id(self) -> str:

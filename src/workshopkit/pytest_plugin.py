@@ -50,7 +50,7 @@ def pytest_configure(config: pytest.Config) -> None:
         config.addinivalue_line("markers", f"{level}: a workshopkit lesson of level {level}")
     config.stash[_WORKSHOPS] = {}
     if config.getoption("lessons", False):
-        from .execute import parse_parameter
+        from .config import parse_parameter
 
         for text in config.getoption("lessons_param") or []:
             try:
@@ -119,8 +119,9 @@ class LessonItem(pytest.Item):
         self.failed_line: int | None = None
 
     def runtest(self) -> None:
+        from .config import parse_parameter
         from .errors import WorkshopkitError
-        from .execute import RunOptions, parse_parameter, run_lessons
+        from .execute import RunOptions, run_lessons
 
         opt = self.config.getoption
         options = RunOptions(

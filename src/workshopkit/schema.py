@@ -67,9 +67,7 @@ def id_problem(ident: str) -> str | None:
     if "\x00" in ident:
         return "contains a NUL character"
     if not ID_PATTERN.fullmatch(ident):
-        return (
-            f"must match ^{ID_PATTERN.pattern}$ (lower-case letters, digits and '-', at most 64)"
-        )
+        return f"must match ^{ID_PATTERN.pattern}$ (lower-case letters, digits and '-', at most 64)"
     if ident in WINDOWS_RESERVED:
         return "is a reserved file name on Windows"
     return None
@@ -91,9 +89,7 @@ class Kind:
     convert: Callable[[Any], Any] = lambda value: value
 
 
-def _simple(
-    doc: str, ok: Callable[[Any], bool], expected: str | None = None, **kw: Any
-) -> Kind:
+def _simple(doc: str, ok: Callable[[Any], bool], expected: str | None = None, **kw: Any) -> Kind:
     """A kind whose only message is `'name' must be <expected>, not <value>`."""
     wanted = expected or doc
 
@@ -131,7 +127,6 @@ def tables(expected: str = "a list of tables") -> Kind:
         lambda v: isinstance(v, list) and all(isinstance(x, dict) for x in v),
         expected,
     )
-
 
 
 def str_list(expected: str = "a list of strings") -> Kind:
@@ -343,9 +338,7 @@ def _join(where: str, key: str) -> str:
     return f"{where}.{key}" if where else key
 
 
-def read_table(
-    table: Table, data: Mapping[str, Any], where: str, report: Report
-) -> dict[str, Any]:
+def read_table(table: Table, data: Mapping[str, Any], where: str, report: Report) -> dict[str, Any]:
     """Every field of `table` from `data`: checked and converted, else its default.
 
     Reports, through `report(dotted key, message)`: unknown keys (with a close match), missing
@@ -402,7 +395,7 @@ _LIGHTNING = Table(
 _BREAKS = Table(
     "events.breaks",
     "[[events]] 'breaks'",
-    "Breaks in the programme (`breaks = [{ after = \"intro\", minutes = 15 }]`).",
+    'Breaks in the programme (`breaks = [{ after = "intro", minutes = 15 }]`).',
     (
         Field("after", text("a lesson id"), "The id of the item the break follows.", REQUIRED),
         Field("minutes", POSITIVE_INT, "Length of the break.", REQUIRED),
@@ -621,7 +614,7 @@ def _default_text(spec: Field, toml: bool) -> str:
     if isinstance(value, bool):
         return f"`{'true' if value else 'false'}`"
     if isinstance(value, str):
-        return f'`"{value}"`' if toml and value else ("`\"\"`" if not value else f"`{value}`")
+        return f'`"{value}"`' if toml and value else ('`""`' if not value else f"`{value}`")
     return f"`{value}`"
 
 

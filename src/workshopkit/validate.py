@@ -110,6 +110,7 @@ def check_lesson(source: LessonSource) -> tuple[Lesson | None, list[Diagnostic]]
         text=source.text,
         kernel=source.kernel,
         key_lines=source.key_lines,
+        notebook_metadata=source.notebook_metadata,
     )
     return lesson, c.diagnostics
 

@@ -442,16 +442,17 @@ def _layout(workshop: Workshop) -> _Layout:
     cached = _layouts.get(id(workshop.lessons))
     if cached is not None and cached[0] is workshop.lessons:
         return cached[1]
+    # strings, not Paths: 10,000 lessons times their depth
     root = os.path.normpath(workshop.root)
     below: dict[str, int] = {}  # folder -> lessons at or below it
     paths = []
     for lesson in workshop.lessons:
         path = os.path.normpath(lesson.path)
         paths.append(Path(path))
-        folder = os.path.dirname(path)
+        folder = os.path.dirname(path)  # noqa: PTH120
         while True:
             below[folder] = below.get(folder, 0) + 1
-            parent = os.path.dirname(folder)
+            parent = os.path.dirname(folder)  # noqa: PTH120
             if folder == root or parent == folder:
                 break
             folder = parent
