@@ -474,3 +474,92 @@ def test_line_break_characters_are_errors_on_their_line(tmp_path: Path) -> None:
     ]
     assert "U+000C" in loaded.diagnostics[0].message
     assert "U+2029" in loaded.diagnostics[1].message
+
+
+# -- hostile headers: aliases and values a notebook cannot hold (issue 13) ---------------------
+
+BOMB = "\n".join(
+    [
+        "# ---",
+        "# jupyter:",
+        '#   a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]',
+        *(
+            f"#   {name}: &{name} [{', '.join([f'*{prev}'] * 9)}]"
+            for prev, name in zip("abcdefgh", "bcdefghi")
+        ),
+        "#   workshopkit:",
+        "#     title: Bomb",
+        "#     level: beginner",
+        "#     minutes: 5",
+        "#     {key}: *i",
+        "# ---",
+        "",
+        "# %%",
+        "x = 1",
+        "",
+    ]
+)
+
+
+@pytest.mark.parametrize("key", ["tags", "objectives"])
+def test_a_yaml_alias_bomb_is_refused_at_its_line(tmp_path: Path, key: str) -> None:
+    path = tmp_path / "bomb.py"
+    path.write_text(BOMB.format(key=key), encoding="utf-8")
+    assert len(BOMB) < 1000  # 9**9 strings once expanded
+    loaded = load_lesson(path, tmp_path)
+    assert loaded.source is None
+    (problem,) = loaded.diagnostics
+    assert (problem.line, problem.severity) == (4, Severity.ERROR)  # the first alias
+    assert "aliases" in problem.message and len(str(problem)) < 200
+
+
+@pytest.mark.parametrize(
+    ("yaml_lines", "line"),
+    [
+        (["#   base: &base {title: T}", "#   workshopkit:", "#     <<: *base"], 5),
+        (["#   workshopkit: &w {title: T}", "#   other: *w"], 4),
+        (["#   kernelspec: &k {name: python3}", "#   again: [*k]"], 4),
+    ],
+)
+def test_every_alias_is_refused(tmp_path: Path, yaml_lines: list[str], line: int) -> None:
+    path = tmp_path / "alias.py"
+    path.write_text("# ---\n# jupyter:\n" + "\n".join(yaml_lines) + "\n# ---\n\n# %%\nx = 1\n")
+    (problem,) = load_lesson(path, tmp_path).diagnostics
+    assert problem.line == line and "aliases" in problem.message
+
+
+def test_an_anchor_without_an_alias_is_fine(tmp_path: Path) -> None:
+    path = tmp_path / "anchor.py"
+    path.write_text(HEADER.replace("{title: Tricky", "&w {title: Tricky") + "# %%\nx = 1\n")
+    loaded = load_lesson(path, tmp_path)
+    assert loaded.source is not None and loaded.diagnostics == ()
+
+
+def test_the_cli_refuses_a_bomb_quickly_and_briefly(tmp_path: Path) -> None:
+    from cli_support import invoke
+
+    (tmp_path / "workshop.toml").write_text('title = "T"\n', encoding="utf-8")
+    (tmp_path / "bomb.py").write_text(BOMB.format(key="tags"), encoding="utf-8")
+    result = invoke(["check", tmp_path])
+    assert result.exit_code == 2 and result.exception is None
+    assert len(result.stderr) < 500, len(result.stderr)
+    assert "bomb.py:4: error: YAML aliases" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("yaml_line", "words"),
+    [
+        ("#   created: 2024-01-01", "'jupyter.created' is a date"),
+        ("#   workshopkit: {title: T, when: 2024-01-01 10:00:00}", "a date and time"),
+        ("#   blob: !!binary aGVsbG8=", "binary data"),
+        ("#   things: !!set {a, b}", "a set"),
+        ("#   odd: {1: one}", "a key that is not text"),
+    ],
+)
+def test_header_values_a_notebook_cannot_hold_are_refused(
+    tmp_path: Path, yaml_line: str, words: str
+) -> None:
+    path = tmp_path / "dated.py"
+    path.write_text(f"# ---\n# jupyter:\n{yaml_line}\n# ---\n\n# %%\nx = 1\n", encoding="utf-8")
+    (problem,) = load_lesson(path, tmp_path).diagnostics
+    assert problem.line == 3 and words in problem.message and "quote it" in problem.message
