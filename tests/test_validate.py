@@ -375,3 +375,36 @@ def test_solution_tag_variants_warn_and_near_misses_fail(tmp_path: Path) -> None
     ]
     assert "did you mean 'solution'?" in diagnostics[0].message
     assert "'# BEGIN SOLUTIONS' is not a solution marker" in diagnostics[1].message
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        'id: "abc\\n"',  # `$` in the old pattern matched before a trailing newline
+        'id: "abc\\r\\n"',
+        "id: |\n  abc",  # a YAML block scalar keeps the newline
+        'id: "\\nabc"',
+    ],
+)
+def test_an_id_with_a_line_break_is_refused(tmp_path: Path, header: str) -> None:
+    lesson, diagnostics = check_lesson(
+        _source(tmp_path, f"{header}\ntitle: T\nlevel: beginner\nminutes: 5")
+    )
+    assert lesson is None
+    (problem,) = diagnostics
+    assert problem.line == 5 and "must match" in problem.message
+
+
+def test_check_refuses_an_id_with_a_trailing_newline(tmp_path: Path) -> None:
+    (tmp_path / "workshop.toml").write_text(
+        'title = "T"\n[[tracks]]\nid = "all\\n"\nlevels = ["beginner"]\n', encoding="utf-8"
+    )
+    lesson = (RESOURCES / "missing_level" / "lessons" / "intro.py").read_text(encoding="utf-8")
+    (tmp_path / "intro.py").write_text(
+        lesson.replace("workshopkit:", 'workshopkit:\n#     id: "intro\\n"\n#     level: beginner'),
+        encoding="utf-8",
+    )
+    result = invoke(["check", tmp_path])
+    assert result.exit_code == 2 and result.exception is None
+    assert "intro.py:5: error: lesson id 'intro\\n' must match" in result.stderr
+    assert "workshop.toml:3: error: track id 'all\\n' must match" in result.stderr
