@@ -7,7 +7,6 @@ import ast
 import re
 import sys
 from importlib import metadata
-from pathlib import Path
 
 from cli_support import REPO
 
@@ -26,7 +25,9 @@ def normal(name: str) -> str:
 
 def declared() -> set[str]:
     project = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]
-    return {normal(re.split(r"[\s<>=!~;\[]", spec, maxsplit=1)[0]) for spec in project["dependencies"]}
+    return {
+        normal(re.split(r"[\s<>=!~;\[]", spec, maxsplit=1)[0]) for spec in project["dependencies"]
+    }
 
 
 def imported() -> dict[str, set[str]]:

@@ -485,7 +485,7 @@ BOMB = "\n".join(
         '#   a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]',
         *(
             f"#   {name}: &{name} [{', '.join([f'*{prev}'] * 9)}]"
-            for prev, name in zip("abcdefgh", "bcdefghi")
+            for prev, name in zip("abcdefgh", "bcdefghi", strict=True)
         ),
         "#   workshopkit:",
         "#     title: Bomb",

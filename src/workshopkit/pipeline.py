@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .assemble import assemble_tracks, check_event_items
+from .cache import state_problems
 from .config import CONFIG_NAME, find_root, load_config
 from .discover import discover
 from .events import check_events
@@ -53,6 +54,7 @@ def open_workshop(path: Path, only: Sequence[Path] = ()) -> Opened:
             ),
         )
     config, diagnostics = load_config(root / CONFIG_NAME)
+    diagnostics.extend(state_problems(root))  # `.workshopkit` taken by a file
     paths = discover(root)
     sources = []
     for lesson_path in paths:
