@@ -36,6 +36,7 @@ from .model import (
     Workshop,
     cell_tags,
 )
+from .notebookchecks import missing_error_warnings
 
 if TYPE_CHECKING:
     from nbformat import NotebookNode
@@ -702,6 +703,7 @@ def _judge(lesson: Lesson, nb: NotebookNode, seconds: float, watch: KernelWatch)
         for index, dropped in sorted(watch.truncated.items())
     ]
     warnings += _static_warnings(lesson, nb)
+    warnings += missing_error_warnings(lesson.relpath, nb)
     missing = _not_executed(nb)
     if missing:
         numbers = [_source_of(nb.cells[i])[1] or i + 1 for i in missing]
