@@ -526,7 +526,7 @@ def build(
     from .pipeline import open_workshop
 
     started = time.monotonic()
-    opened = open_workshop(path)
+    opened = open_workshop(path, strict=bool(options and options.strict))
     if opened.workshop is None:
         return BuildOutcome(
             ExitCode.INVALID,

@@ -22,7 +22,9 @@ def _fail(error: WorkshopkitError) -> NoReturn:
     sys.exit(int(error.exit_code))
 
 
-def _open(path: Path, only: tuple[Path, ...] = (), *, stdout_is_data: bool = False) -> Any:
+def _open(
+    path: Path, only: tuple[Path, ...] = (), *, stdout_is_data: bool = False, strict: bool = False
+) -> Any:
     """Run the cheap stages and print their diagnostics; exit 2 if the workshop is invalid.
 
     GitHub annotations go to stdout, except when stdout carries data (`list --json`).
@@ -30,7 +32,7 @@ def _open(path: Path, only: tuple[Path, ...] = (), *, stdout_is_data: bool = Fal
     from .pipeline import open_workshop
     from .report import diagnostics_summary, github_annotation, in_github_actions
 
-    opened = open_workshop(path, only)
+    opened = open_workshop(path, only, strict=strict)
     for diagnostic in opened.diagnostics:
         click.echo(str(diagnostic), err=True)
         if in_github_actions():
@@ -56,14 +58,18 @@ def cli() -> None:
     """
 
 
+STRICT_HELP = "Make every warning an error [default: [execution] strict, else off]."
+
+
 @cli.command()
 @click.argument("path", type=PATH_ARG, default=Path())
-def check(path: Path) -> None:
+@click.option("--strict", is_flag=True, help=STRICT_HELP)
+def check(path: Path, strict: bool) -> None:
     """Validate the workshop at PATH without starting a kernel."""
     from .events import plan_programme
     from .report import diagnostics_summary
 
-    opened = _open(path)
+    opened = _open(path, strict=strict)
     for event in opened.workshop.config.events:
         programme = plan_programme(event, opened.workshop)
         budget = f" of {event.minutes}" if event.minutes else ""
@@ -173,6 +179,7 @@ def run_options(func: Any) -> Any:
             is_flag=True,
             help="Fail GPU lessons where no GPU is visible instead of skipping them.",
         ),
+        click.option("--strict", is_flag=True, help=STRICT_HELP),
     ]
     for option in reversed(options):
         func = option(func)
@@ -190,6 +197,7 @@ def _make_options(kw: dict[str, Any]) -> Any:
         kernel=kw["kernel"],
         use_cache=not kw["no_cache"],
         require_gpu=kw["require_gpu"],
+        strict=kw["strict"],
     )
 
 
@@ -228,7 +236,9 @@ def _run(
     from .report import junit_xml as to_junit
 
     start = paths[0] if paths else Path()
-    opened = _open(start if start.is_dir() else start.parent, tuple(p for p in paths))
+    opened = _open(
+        start if start.is_dir() else start.parent, tuple(p for p in paths), strict=kw["strict"]
+    )
     workshop = opened.workshop
     options = _make_options(kw)
     target = report_path or workshop.root / ".workshopkit" / "report.json"

@@ -37,6 +37,7 @@ from .model import (
     cell_tags,
 )
 from .notebookchecks import missing_error_warnings
+from .strict import strict_results
 
 if TYPE_CHECKING:
     from nbformat import NotebookNode
@@ -67,6 +68,7 @@ class RunOptions:
     require_gpu: bool = False
     output_limit: int = 1 << 20
     start_timeout: int = 60
+    strict: bool = False  # every lesson warning fails the lesson (strict.py)
 
 
 @dataclass(frozen=True, slots=True)
@@ -800,8 +802,10 @@ def run_lessons(
         if lesson_id in results:
             found = results[lesson_id]
             results[lesson_id] = replace(found, warnings=(*messages, *found.warnings))
+    ordered = tuple(results[lesson.id] for lesson in lessons if lesson.id in results)
+    strict = options.strict or workshop.config.execution.strict
     return RunReport(
-        tuple(results[lesson.id] for lesson in lessons if lesson.id in results),
+        strict_results(ordered) if strict else ordered,
         registry.started,
         time.monotonic() - begun,
     )

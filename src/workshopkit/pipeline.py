@@ -18,6 +18,8 @@ from .events import check_events
 from .export.assets import check_assets
 from .load import load_lesson
 from .model import Diagnostic, Lesson, Severity, Workshop
+from .placeholders import placeholder_warnings
+from .strict import promote
 from .validate import check_declared_ids, check_lesson, check_requires, declared_id, slugify
 
 
@@ -40,8 +42,10 @@ class Opened:
         return [d for d in self.diagnostics if not d.is_error]
 
 
-def open_workshop(path: Path, only: Sequence[Path] = ()) -> Opened:
-    """Find the workshop at or above `path`, then discover, load, validate and assemble it."""
+def open_workshop(path: Path, only: Sequence[Path] = (), *, strict: bool = False) -> Opened:
+    """Find the workshop at or above `path`, then discover, load, validate and assemble it.
+
+    With `strict` (or `[execution] strict = true`), every warning is an error."""
     root = find_root(path)
     if root is None:
         shown = str(path)
@@ -95,6 +99,9 @@ def open_workshop(path: Path, only: Sequence[Path] = ()) -> Opened:
     if not any(d.is_error for d in diagnostics):
         diagnostics.extend(check_events(workshop))
         diagnostics.extend(check_assets(workshop))
+    diagnostics.extend(placeholder_warnings(config, lessons))
+    if strict or config.execution.strict:
+        diagnostics = list(promote(diagnostics))
     ordered = tuple(sorted(set(diagnostics)))
     if any(d.is_error for d in ordered):
         return Opened(None, ordered, root=root, lesson_count=len(paths))
