@@ -474,3 +474,12 @@ def test_parse_parameter(text: str, expected: tuple[str, Any]) -> None:
 def test_parse_parameter_refuses(text: str, words: str) -> None:
     with pytest.raises(ValueError, match=re.escape(words)):
         parse_parameter(text)
+
+
+@pytest.mark.parametrize("command", ["run", "build"])
+def test_a_bare_word_parameter_stops_the_command_with_exit_2(tmp_path: Path, command: str) -> None:
+    from cli_support import TEMPLATES, invoke
+
+    result = invoke([command, TEMPLATES / "workshop", "-p", "quick=Tru"])
+    assert result.exit_code == 2 and result.exception is None
+    assert "quick=Tru is not a value" in result.stderr and "quote it" in result.stderr
