@@ -26,6 +26,7 @@ trusted.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -44,6 +45,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import __version__
 from .discover import is_lesson
+from .fileio import write_atomic
 from .lessonfiles import FolderFile, file_sha256, list_folder, special_kind, workshop_root
 from .model import Diagnostic, LessonResult, Severity, Status
 
@@ -172,17 +174,9 @@ class FileHashes:
             return
         self._dirty = False
         live = {k: v for k, v in self._entries.items() if Path(k).exists()}
-        tmp: Path | None = None
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd, name = tempfile.mkstemp(prefix=".file-hashes.", dir=self.path.parent)
-            tmp = Path(name)
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                json.dump({"format": ENTRY_FORMAT, "files": live}, fh)
-            tmp.replace(self.path)
-        except OSError:
-            if tmp is not None:
-                tmp.unlink(missing_ok=True)  # a cache of a cache: the next run reads again
+        data = json.dumps({"format": ENTRY_FORMAT, "files": live}).encode()
+        with contextlib.suppress(OSError):  # a cache of a cache: the next run reads again
+            write_atomic(self.path, data, durable=False)
 
 
 def _read_digest(path: Path) -> str:

@@ -231,6 +231,7 @@ def _run(
 ) -> NoReturn:
     from .errors import InfrastructureError
     from .execute import report_json, run_lessons
+    from .fileio import write_text_atomic
     from .progress import RunDisplay
     from .report import error_annotations, in_github_actions, write_json_atomic
     from .report import junit_xml as to_junit
@@ -257,7 +258,7 @@ def _run(
     report = _check_decks(opened.workshop, report)
     write_json_atomic(target, report_json(report, workshop))
     if junit_xml is not None:
-        _write_text_atomic(junit_xml, to_junit(report.results, report.seconds))
+        write_text_atomic(junit_xml, to_junit(report.results, report.seconds))
     if in_github_actions():
         for line in error_annotations(report.results):
             click.echo(line)
@@ -283,21 +284,6 @@ def _annotation(error: WorkshopkitError) -> str:
     from .report import github_annotation
 
     return github_annotation("error", error.path or "workshop.toml", error.line, error.message)
-
-
-def _write_text_atomic(path: Path, text: str) -> None:
-    import os
-    import tempfile
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        Path(tmp).replace(path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _check_decks(workshop: Any, report: Any) -> Any:

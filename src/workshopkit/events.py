@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from .model import (
+    HIDDEN_SLIDE_TYPES,
+    NEW_SLIDE_TYPES,
     TAG_SKIP,
     Diagnostic,
     EventSpec,
@@ -182,9 +184,9 @@ def deck_facts(nb: Any) -> DeckFacts:
     visible_seen = False
     for cell in deck.cells:
         slide_type = cell.get("metadata", {}).get("slideshow", {}).get("slide_type", "-")
-        if slide_type in ("skip", "notes"):
+        if slide_type in HIDDEN_SLIDE_TYPES:
             continue
-        if slide_type in ("slide", "subslide") or not visible_seen:
+        if slide_type in NEW_SLIDE_TYPES or not visible_seen:
             slides += 1  # nbconvert forces the first visible cell to start a slide
         visible_seen = True
         tags = cell.get("metadata", {}).get("tags", [])

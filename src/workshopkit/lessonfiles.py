@@ -5,7 +5,8 @@ One walk of a lesson's folder (`list_folder`) serves the scratch copy the lesson
 what is left out (`export.assets.check_assets`):
 
 - left out by name: hidden files and folders, `__pycache__`, `dist`, `dist.*`, `build`,
-  `_build`, `node_modules`, `*.pyc`, and virtual environments (a folder holding `pyvenv.cfg`);
+  `_build`, `node_modules`, `site-packages`, `*.pyc`, and virtual environments (a folder holding
+  `pyvenv.cfg`): `IGNORED_FOLDERS`, the one definition discovery and assets use too;
 - a symlink is followed: its target is listed as a file or folder of the lesson's own, under
   the link's name. The scratch copy holds a copy of the content, never a link, so a lesson that
   writes to it cannot reach the target; the key hashes the content, not the link text. Left
@@ -34,13 +35,19 @@ __all__ = [
     "copy_listing",
     "file_sha256",
     "ignored_folder",
+    "is_virtualenv",
     "list_folder",
     "special_kind",
     "workshop_root",
 ]
 
 CHUNK = 1 << 20  # bytes read at a time when hashing: memory stays flat whatever the file size
-IGNORED_FOLDERS = frozenset({"__pycache__", "dist", "build", "_build", "node_modules"})
+# The one definition of the folders that never hold a lesson's files (scratch copy, cache key,
+# assets) nor lessons (discovery, which also skips `_`-prefixed folders): hidden ones, build
+# output (`dist`, `dist.*`, `build`, `_build`), caches and installed packages, virtualenvs.
+IGNORED_FOLDERS = frozenset(
+    {"__pycache__", "dist", "build", "_build", "node_modules", "site-packages"}
+)
 IGNORED_SUFFIXES = (".pyc",)
 
 
@@ -78,6 +85,11 @@ class FolderListing:
 def ignored_folder(name: str) -> bool:
     """Whether a folder of this name is left out of a lesson's files (by name alone)."""
     return name.startswith(".") or name in IGNORED_FOLDERS or name.startswith("dist.")
+
+
+def is_virtualenv(folder: Path) -> bool:
+    """A virtual environment of any name (it holds `pyvenv.cfg`), left out like `venv/`."""
+    return (folder / "pyvenv.cfg").exists()
 
 
 def _ignored_file(name: str) -> bool:
@@ -150,7 +162,7 @@ def list_folder(folder: Path, root: Path) -> FolderListing:
                 left.append(LeftOut(shown, "unreadable", f"unreadable ({exc.strerror})"))
                 continue
             if stat.S_ISDIR(info.st_mode):
-                if ignored_folder(name) or (target / "pyvenv.cfg").exists():
+                if ignored_folder(name) or is_virtualenv(target):
                     continue
                 if target in stack:
                     left.append(LeftOut(shown, "loop", "a symlink to a folder that holds it"))

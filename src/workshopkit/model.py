@@ -40,7 +40,9 @@ TAG_SHOW_IN_SLIDES = "show-in-slides"  # keeps a solution cell (or region) in th
 SLIDE_TYPES: tuple[str, ...] = ("slide", "subslide", "fragment", "skip", "notes", "-")
 SLIDE_TYPE_NOTES = "notes"
 SLIDE_TYPE_SKIP = "skip"
-STRUCTURAL_SLIDE_TYPES = frozenset({"slide", "subslide", "fragment"})
+STRUCTURAL_SLIDE_TYPES = frozenset({"slide", "subslide", "fragment"})  # any: no inferred slides
+NEW_SLIDE_TYPES = frozenset({"slide", "subslide"})  # start a slide
+HIDDEN_SLIDE_TYPES = frozenset({SLIDE_TYPE_SKIP, SLIDE_TYPE_NOTES})  # not on any slide
 
 # File names Windows cannot store, whatever their extension (`con.txt` too): never an id or asset.
 WINDOWS_RESERVED = frozenset(

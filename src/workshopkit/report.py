@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from collections.abc import Iterable, Sequence
-from pathlib import Path
 from typing import IO, Any
 
+from .fileio import write_json_atomic as write_json_atomic  # the one atomic writer
 from .model import Diagnostic, LessonResult, Status, Track, Workshop
 
 
@@ -93,22 +92,6 @@ def _print_track(track: Track, out: IO[str]) -> None:
             f"  {i:>2}. {lesson.id:<{width}}  {lesson.meta.level.value:<12} "
             f"{lesson.meta.minutes:>3} min  {lesson.meta.title}{requires}\n"
         )
-
-
-def write_json_atomic(path: Path, data: Any) -> None:
-    """Write JSON through a temporary file and `os.replace`, so readers never see half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(data, fh, indent=2)
-            fh.write("\n")
-            fh.flush()
-            os.fsync(fh.fileno())
-        Path(tmp).replace(path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def result_line(result: LessonResult) -> str:

@@ -10,7 +10,8 @@ The rule (documented for authors in the README):
    from its own folder (`from helpers import plot` with `helpers.py` beside the lesson).
 3. **A lesson's own folder**: when a lesson's folder holds no other lesson (and is not the
    workshop root), every file in it and below is an asset, except `.py` files (lessons, or
-   helper scripts not imported), hidden files, `*.ipynb`, `*.pyc`, caches and build folders.
+   helper scripts not imported), hidden files, `*.ipynb`, `*.pyc`, and the folders a lesson's
+   scratch copy leaves out too (`lessonfiles.IGNORED_FOLDERS`, virtualenvs).
 
 Assets keep their path relative to the lesson's folder: `lessons/<id>/<path>` in `dist/` and in
 every bundle, so the code's relative paths still work.
@@ -42,9 +43,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote
 
-from ..discover import SKIP_DIRS
-from ..lessonfiles import LeftOut, list_folder, special_kind
-from ..model import Diagnostic, Lesson, Severity, Workshop
+from ..lessonfiles import LeftOut, ignored_folder, is_virtualenv, list_folder, special_kind
+from ..model import WINDOWS_RESERVED, Diagnostic, Lesson, Severity, Workshop, exported_names
 
 __all__ = [
     "Asset",
@@ -58,13 +58,7 @@ __all__ = [
 ]
 
 MAX_NAME = 255
-_WINDOWS_RESERVED = frozenset(
-    {"con", "prn", "aux", "nul"}
-    | {f"com{i}" for i in range(1, 10)}
-    | {f"lpt{i}" for i in range(1, 10)}
-)
 _SKIP_SUFFIXES = (".py", ".pyc", ".pyo", ".ipynb")
-_SKIP_DIRS = SKIP_DIRS | {".ipynb_checkpoints", ".workshopkit"}
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
 _MD_IMAGE = re.compile(r"!\[[^\]]*\]\(\s*(<[^>]*>|[^)\s]+)(?:\s+(?:\"[^\"]*\"|'[^']*'))?\s*\)")
 _MD_LINK = re.compile(r"(?<!!)\[[^\]]*\]\(\s*(<[^>]*>|[^)\s]+)(?:\s+(?:\"[^\"]*\"|'[^']*'))?\s*\)")
@@ -105,7 +99,7 @@ def name_problem(name: str) -> str | None:
             return "is not a plain relative path"
         if len(part) > MAX_NAME:
             return f"has a name longer than {MAX_NAME} characters"
-        if part.split(".")[0].lower() in _WINDOWS_RESERVED:
+        if part.split(".")[0].lower() in WINDOWS_RESERVED:
             return f"uses {part!r}, a reserved file name on Windows"
         if part.endswith((" ", ".")):
             return "has a name ending in a space or '.', which Windows cannot store"
@@ -242,11 +236,7 @@ class _Collector:
         self.assets: dict[str, Asset] = {}
         self.diagnostics: list[Diagnostic] = []
         self.refused: set[Path] = set()
-        self.reserved = {
-            f"{lesson.id}.ipynb",
-            f"{lesson.id}.solution.ipynb",
-            f"{lesson.id}.slides.html",
-        }
+        self.reserved = set(exported_names(lesson.id))
 
     def error(self, line: int, message: str, path: str | None = None) -> None:
         self.diagnostics.append(
@@ -403,9 +393,9 @@ def _walk(folder: Path, *, include_py: bool, links: _Collector | None = None) ->
     for here, dirs, names in os.walk(folder):
         keep = []
         for d in sorted(dirs):
-            if d.startswith((".", "dist.")) or d in _SKIP_DIRS:
-                continue
             full = Path(here) / d
+            if ignored_folder(d) or is_virtualenv(full):
+                continue
             if full.is_symlink():
                 if links is not None and not _within(full.resolve(), links.real_root):
                     link = links.rel_to_root(full)

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..events import Programme, plan_programme
-from ..model import EventSpec, LessonResult, Workshop
+from ..model import HIDDEN_SLIDE_TYPES, EventSpec, LessonResult, Workshop
 from ._io import write_text
 from .site import event_deck_path, event_page_path, event_views, render_event, site_view
 
@@ -83,7 +83,7 @@ def _title_slide(event: EventSpec, programme: Programme) -> NotebookNode:
 def _visible(cell: NotebookNode) -> bool:
     slideshow = cell.get("metadata", {}).get("slideshow", {})
     slide_type = slideshow.get("slide_type", "-") if isinstance(slideshow, dict) else "-"
-    return slide_type not in ("skip", "notes")
+    return slide_type not in HIDDEN_SLIDE_TYPES
 
 
 def event_deck(

@@ -48,7 +48,13 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import InfrastructureError
 from ..markers import is_solution_cell, solution_regions
-from ..model import TAG_PARAMETERS, cell_tags
+from ..model import (
+    HIDDEN_SLIDE_TYPES,
+    SLIDE_TYPES,
+    STRUCTURAL_SLIDE_TYPES,
+    TAG_PARAMETERS,
+    cell_tags,
+)
 from .sanitize import clean_html, sanitize_notebook
 
 if TYPE_CHECKING:
@@ -80,8 +86,6 @@ TAG_INJECTED_PARAMETERS = "injected-parameters"
 TAG_REMOVE_CELL = "remove-cell"  # Jupyter Book's tag: never shown anywhere
 _DROPPED_TAGS = frozenset({TAG_PAPERMILL_ERROR, TAG_INJECTED_PARAMETERS, TAG_REMOVE_CELL})
 
-SLIDE_TYPES = frozenset({"slide", "subslide", "fragment", "skip", "notes", "-"})
-_STRUCTURAL_SLIDE_TYPES = frozenset({"slide", "subslide", "fragment"})
 
 _CSP_PLACEHOLDER = "__WORKSHOPKIT_CSP__"
 KATEX_STYLESHEET = "/katex/katex.min.css"  # in a deck's HTML only when it typesets math
@@ -236,7 +240,7 @@ def prepare_slides(nb: NotebookNode, *, include_solutions: bool = False) -> Note
         kept.append(cell)
     out.cells = kept
 
-    infer = not any(_slide_type(c) in _STRUCTURAL_SLIDE_TYPES for c in out.cells)
+    infer = not any(_slide_type(c) in STRUCTURAL_SLIDE_TYPES for c in out.cells)
     for cell in out.cells:
         if _slide_type(cell) is not None:
             continue
@@ -399,7 +403,7 @@ def render_slides(
     work: NotebookNode = copy.deepcopy(nb)
     work.metadata["title"] = title
     sanitize_notebook(work, rich_content=sanitize_html)
-    if all(_slide_type(c) in {"skip", "notes"} for c in work.cells):
+    if all(_slide_type(c) in HIDDEN_SLIDE_TYPES for c in work.cells):
         heading = nbformat.v4.new_markdown_cell(f"# {_escape(title)}")  # type: ignore[no-untyped-call]
         work.cells.insert(0, heading)
     resources: dict[str, Any] = {
