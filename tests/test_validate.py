@@ -15,9 +15,9 @@ import pytest
 from cli_support import GOLDEN, RESOURCES, CliResult, invoke, scenario
 
 from workshopkit.load import LessonSource, load_lesson
-from workshopkit.model import Severity
+from workshopkit.model import Lesson, LessonMeta, Level, Severity
 from workshopkit.pipeline import open_workshop
-from workshopkit.validate import check_lesson, id_key, id_problem, slugify
+from workshopkit.validate import check_lesson, check_requires, id_key, id_problem, slugify
 
 # case -> (file, text on the reported line, words the message must contain)
 ERROR_CASES: dict[str, tuple[str, str, tuple[str, ...]]] = {
@@ -408,3 +408,20 @@ def test_check_refuses_an_id_with_a_trailing_newline(tmp_path: Path) -> None:
     assert result.exit_code == 2 and result.exception is None
     assert "intro.py:5: error: lesson id 'intro\\n' must match" in result.stderr
     assert "workshop.toml:3: error: track id 'all\\n' must match" in result.stderr
+
+
+def _chain_lesson(ident: str, requires: tuple[str, ...]) -> Lesson:
+    meta = LessonMeta(id=ident, title=ident, level=Level.BEGINNER, minutes=5, requires=requires)
+    return Lesson(Path(f"/w/{ident}.py"), f"{ident}.py", meta, (), "", key_lines={"requires": 9})
+
+
+def test_a_long_chain_of_prerequisites_is_checked_without_recursion() -> None:
+    """Each lesson requires the one before: 20,000 deep (the old recursive search overflowed
+    the stack at about 1,000)."""
+    ids = [f"l{i}" for i in range(20_000)]
+    lessons = [_chain_lesson(ids[0], ())]
+    lessons += [_chain_lesson(ident, (ids[i],)) for i, ident in enumerate(ids[1:])]
+    assert check_requires(lessons) == []
+    looped = [_chain_lesson(ids[0], (ids[-1],)), *lessons[1:]]
+    (cycle,) = check_requires(looped)
+    assert cycle.message.startswith("prerequisites form a cycle: l0 -> l19999 -> l19998")

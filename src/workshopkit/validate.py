@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import re
 import unicodedata
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 
 from .load import LessonSource
 from .markers import (
@@ -269,60 +269,54 @@ def check_requires(lessons: Sequence[Lesson], known: Collection[str] = ()) -> li
     `known` adds the ids of lessons that failed validation, so that requiring one of those is not
     reported a second time as an unknown id.
     """
-    out: list[Diagnostic] = []
     by_id = {lesson.id: lesson for lesson in lessons}
+    out: list[Diagnostic] = []
     for lesson in lessons:
         for req in lesson.meta.requires:
             if req in known and req not in by_id:
                 continue
             if req == lesson.id:
-                out.append(
-                    Diagnostic(
-                        lesson.relpath,
-                        lesson.line_of("requires"),
-                        Severity.ERROR,
-                        f"lesson '{req}' requires itself",
-                    )
-                )
+                message = f"lesson '{req}' requires itself"
             elif req not in by_id:
-                out.append(
-                    Diagnostic(
-                        lesson.relpath,
-                        lesson.line_of("requires"),
-                        Severity.ERROR,
-                        f"requires unknown lesson '{req}'{did_you_mean(req, by_id)}",
-                    )
-                )
-    # Cycles: depth-first search, reporting each cycle once at its first lesson in path order.
-    state: dict[str, int] = {}
-    reported: set[frozenset[str]] = set()
-
-    def visit(ident: str, stack: list[str]) -> None:
-        state[ident] = 1
-        stack.append(ident)
-        for req in by_id[ident].meta.requires:
-            if req not in by_id or req == ident:
+                message = f"requires unknown lesson '{req}'{did_you_mean(req, by_id)}"
+            else:
                 continue
-            if state.get(req) == 1:
-                cycle = [*stack[stack.index(req) :], req]
-                members = frozenset(cycle)
-                if members not in reported:
-                    reported.add(members)
-                    start = by_id[cycle[0]]
-                    out.append(
-                        Diagnostic(
-                            start.relpath,
-                            start.line_of("requires"),
-                            Severity.ERROR,
-                            f"prerequisites form a cycle: {' -> '.join(cycle)}",
-                        )
-                    )
-            elif req not in state:
-                visit(req, stack)
-        stack.pop()
-        state[ident] = 2
-
-    for lesson in lessons:
-        if lesson.id not in state:
-            visit(lesson.id, [])
+            out.append(
+                Diagnostic(lesson.relpath, lesson.line_of("requires"), Severity.ERROR, message)
+            )
+    for cycle in _cycles(lessons, by_id):
+        start = by_id[cycle[0]]
+        message = f"prerequisites form a cycle: {' -> '.join(cycle)}"
+        out.append(Diagnostic(start.relpath, start.line_of("requires"), Severity.ERROR, message))
     return out
+
+
+def _cycles(lessons: Sequence[Lesson], by_id: Mapping[str, Lesson]) -> list[list[str]]:
+    """Each cycle of `requires` once, from the lesson where a depth-first search in path order
+    meets it (iterative: a chain of 10,000 prerequisites must not exhaust the stack)."""
+    state: dict[str, int] = {}  # 1: on the current path, 2: done
+    found: list[list[str]] = []
+    reported: set[frozenset[str]] = set()
+    for lesson in lessons:
+        if lesson.id in state:
+            continue
+        path: list[str] = [lesson.id]
+        todo = [iter(lesson.meta.requires)]
+        state[lesson.id] = 1
+        while todo:
+            req = next(todo[-1], None)
+            if req is None:
+                state[path.pop()] = 2
+                todo.pop()
+            elif req not in by_id or req == path[-1]:
+                continue
+            elif state.get(req) == 1:
+                cycle = [*path[path.index(req) :], req]
+                if frozenset(cycle) not in reported:
+                    reported.add(frozenset(cycle))
+                    found.append(cycle)
+            elif req not in state:
+                state[req] = 1
+                path.append(req)
+                todo.append(iter(by_id[req].meta.requires))
+    return found
