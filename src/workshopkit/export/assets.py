@@ -288,36 +288,53 @@ class _Collector:
             self.assets[name] = Asset(name, real, reason)
 
     def reference(self, ref: _Ref) -> None:
-        who = f"lesson '{self.lesson.id}'"
-        shown = _shown(ref.text)
+        """Check a reference and add the file it names, if it names one in the lesson's folder."""
+        lexical = self._locate(ref)
+        if lexical is None:
+            return
+        who, shown = f"lesson '{self.lesson.id}'", _shown(ref.text)
+        try:
+            exists = lexical.exists()
+            dangling = not exists and lexical.is_symlink()
+            is_dir = exists and lexical.is_dir()
+        except (OSError, ValueError):
+            exists, dangling, is_dir = False, False, False
+        if dangling and not _within(Path(os.path.realpath(lexical)), self.real_root):
+            self.add(lexical, "markdown", ref.line, ref.text)  # reports the outside link
+        elif dangling:
+            self.warning(ref.line, f"{who}: '{shown}' is a broken symlink")
+        elif not exists:
+            if ref.kind == "image":
+                self.warning(ref.line, f"{who}: image '{shown}' not found")
+        elif not is_dir:
+            self.add(lexical, "code" if ref.kind == "code" else "markdown", ref.line, ref.text)
+
+    def _locate(self, ref: _Ref) -> Path | None:
+        """The lexical path a reference names inside the lesson's folder, or None (reporting
+        why, unless it is a code string that names no file here)."""
+        who, shown = f"lesson '{self.lesson.id}'", _shown(ref.text)
         if "\x00" in ref.text or len(ref.text) > 4096:
             if ref.kind != "code":
                 self.error(ref.line, f"{who}: reference '{shown}' is not a usable file name")
-            return
+            return None
         absolute = ref.text.startswith("/") or re.match(r"^[A-Za-z]:[\\/]", ref.text)
         if ref.kind == "code" and (absolute or ref.text.startswith("~") or "\\" in ref.text):
-            return  # code may read absolute paths of its own; they are not assets
+            return None  # code may read absolute paths of its own; they are not assets
         if absolute:
-            self.error(
-                ref.line,
-                f"{who}: reference '{shown}' is an absolute path; use a path relative to the "
-                "lesson",
-            )
-            return
+            message = "is an absolute path; use a path relative to the lesson"
+            self.error(ref.line, f"{who}: reference '{shown}' {message}")
+            return None
         lexical = _normal(self.folder / ref.text)
         if ref.kind == "code":
             try:
                 if not (lexical.exists() or lexical.is_symlink()) or lexical.is_dir():
-                    return  # a string that does not name a file here
+                    return None  # a string that does not name a file here
             except (OSError, ValueError):
-                return
+                return None
         if not _within(lexical, self.root):
-            self.error(
-                ref.line,
-                f"{who}: reference '{shown}' leaves the workshop root; assets must sit inside "
-                "the workshop",
-            )
-            return
+            message = "leaves the workshop root; assets must sit inside the workshop"
+            self.error(ref.line, f"{who}: reference '{shown}' {message}")
+            return None
         if not _within(lexical, self.folder):
             if ref.kind == "image":
                 self.error(
@@ -331,26 +348,12 @@ class _Collector:
                     f"{who}: '{shown}' is outside the lesson's folder and will not be next to "
                     "the exported notebook",
                 )
-            return
+            return None
         problem = name_problem(Path(os.path.relpath(lexical, self.folder)).as_posix())
         if problem:
             self.error(ref.line, f"{who}: reference '{shown}' {problem}")
-            return
-        try:
-            exists = lexical.exists()
-            dangling = not exists and lexical.is_symlink()
-            is_dir = lexical.is_dir()
-        except (OSError, ValueError):
-            exists, dangling, is_dir = False, False, False
-        if dangling and not _within(Path(os.path.realpath(lexical)), self.real_root):
-            self.add(lexical, "markdown", ref.line, ref.text)  # reports the outside link
-        elif dangling:
-            self.warning(ref.line, f"{who}: '{shown}' is a broken symlink")
-        elif not exists:
-            if ref.kind == "image":
-                self.warning(ref.line, f"{who}: image '{shown}' not found")
-        elif not is_dir:
-            self.add(lexical, "code" if ref.kind == "code" else "markdown", ref.line, ref.text)
+            return None
+        return lexical
 
     def module(self, name: str, line: int) -> None:
         module = self.folder / f"{name}.py"
