@@ -187,8 +187,8 @@ def _string_literals(source: str) -> Iterator[tuple[int, str]]:
 
 def _code_refs(lesson: Lesson) -> Iterator[_Ref]:
     for cell in lesson.cells:
-        if cell.cell_type != "code":
-            continue
+        if cell.cell_type != "code" or not ("'" in cell.source or '"' in cell.source):
+            continue  # no string literal, nothing to tokenize
         for offset, value in _string_literals(cell.source):
             if _SCHEME.match(value) and len(value.split(":")[0]) > 1:
                 continue
@@ -227,12 +227,29 @@ def _normal(path: Path) -> Path:
     return Path(os.path.normpath(path))
 
 
+def _kind(path: Path) -> str:
+    """What is at `path`: "missing", "dangling" (a broken symlink), "dir" or "file" (anything
+    else that exists), from one `lstat` (and a `stat` for a symlink)."""
+    try:
+        mode = os.lstat(path).st_mode
+        if stat.S_ISLNK(mode):
+            try:
+                mode = path.stat().st_mode
+            except OSError:
+                return "dangling"
+    except (OSError, ValueError):
+        return "missing"
+    return "dir" if stat.S_ISDIR(mode) else "file"
+
+
 class _Collector:
-    def __init__(self, lesson: Lesson, root: Path) -> None:
+    def __init__(self, lesson: Lesson, root: Path, real_root: Path) -> None:
         self.lesson = lesson
         self.root = _normal(root)
-        self.real_root = root.resolve()
+        self.real_root = real_root
         self.folder = _normal(lesson.folder)
+        self.prefix = str(self.folder) + os.sep
+        self.real_folder = os.path.realpath(self.folder)
         self.assets: dict[str, Asset] = {}
         self.diagnostics: list[Diagnostic] = []
         self.refused: set[Path] = set()
@@ -249,9 +266,37 @@ class _Collector:
     def rel_to_root(self, path: Path) -> str:
         return Path(os.path.relpath(path, self.root)).as_posix()
 
+    def name_of(self, path: Path) -> str:
+        """`path` relative to the lesson's folder, POSIX (string slicing when it is inside)."""
+        text = str(path)
+        if text.startswith(self.prefix) and os.sep == "/":
+            return text[len(self.prefix) :]
+        return Path(os.path.relpath(path, self.folder)).as_posix()
+
+    def resolve(self, name: str) -> tuple[Path, int | None]:
+        """The real path of `folder/name` and its mode (None: broken), with one `lstat` per
+        part below the lesson's folder unless a part is a symlink (then `realpath`)."""
+        current = self.real_folder
+        mode: int | None = None
+        for part in name.split("/"):
+            current = f"{current}/{part}"  # POSIX paths (see errors.unsupported_platform)
+            try:
+                mode = os.lstat(current).st_mode
+            except OSError:
+                mode = None
+            if mode is None or stat.S_ISLNK(mode):
+                real = Path(os.path.realpath(self.folder / name))
+                try:
+                    return real, real.stat().st_mode
+                except OSError:
+                    return real, None
+        return Path(current), mode
+
     def add(self, path: Path, reason: str, line: int, ref: str) -> None:
         """Add the file at lexical `path` (inside the lesson folder) after the safety checks."""
-        name = Path(os.path.relpath(path, self.folder)).as_posix()
+        name = self.name_of(path)
+        if name in self.assets:
+            return  # the same file, found again (by a reference and by the folder walk)
         problem = name_problem(name)
         who = f"lesson '{self.lesson.id}'"
         if problem:
@@ -260,7 +305,7 @@ class _Collector:
         if name in self.reserved:
             self.error(line, f"{who}: asset '{name}' clashes with the lesson's exported {name}")
             return
-        real = path.resolve()
+        real, mode = self.resolve(name)
         if not _within(real, self.real_root):
             if path in self.refused:
                 return
@@ -273,10 +318,6 @@ class _Collector:
                 path=None if line else link,
             )
             return
-        try:
-            mode = real.stat().st_mode
-        except OSError:
-            mode = None
         if mode is None or not stat.S_ISREG(mode):
             reason_left = "broken" if mode is None else "special"
             detail = "a broken symlink" if mode is None else special_kind(mode)
@@ -284,8 +325,7 @@ class _Collector:
                 return  # vanished meanwhile
             self.diagnostics.append(_left_out(LeftOut(path, reason_left, detail), self.root))
             return
-        if name not in self.assets:
-            self.assets[name] = Asset(name, real, reason)
+        self.assets[name] = Asset(name, real, reason)
 
     def reference(self, ref: _Ref) -> None:
         """Check a reference and add the file it names, if it names one in the lesson's folder."""
@@ -293,12 +333,8 @@ class _Collector:
         if lexical is None:
             return
         who, shown = f"lesson '{self.lesson.id}'", _shown(ref.text)
-        try:
-            exists = lexical.exists()
-            dangling = not exists and lexical.is_symlink()
-            is_dir = exists and lexical.is_dir()
-        except (OSError, ValueError):
-            exists, dangling, is_dir = False, False, False
+        kind = _kind(lexical)
+        exists, dangling, is_dir = kind in ("dir", "file"), kind == "dangling", kind == "dir"
         if dangling and not _within(Path(os.path.realpath(lexical)), self.real_root):
             self.add(lexical, "markdown", ref.line, ref.text)  # reports the outside link
         elif dangling:
@@ -325,12 +361,8 @@ class _Collector:
             self.error(ref.line, f"{who}: reference '{shown}' {message}")
             return None
         lexical = _normal(self.folder / ref.text)
-        if ref.kind == "code":
-            try:
-                if not (lexical.exists() or lexical.is_symlink()) or lexical.is_dir():
-                    return None  # a string that does not name a file here
-            except (OSError, ValueError):
-                return None
+        if ref.kind == "code" and _kind(lexical) in ("missing", "dir"):
+            return None  # a string that does not name a file here
         if not _within(lexical, self.root):
             message = "leaves the workshop root; assets must sit inside the workshop"
             self.error(ref.line, f"{who}: reference '{shown}' {message}")
@@ -367,7 +399,7 @@ class _Collector:
     def folder_files(self, lesson_paths: frozenset[Path]) -> None:
         for path in _walk(self.folder, include_py=False, links=self):
             if path not in lesson_paths:
-                self.add(path, "folder", 0, Path(os.path.relpath(path, self.folder)).as_posix())
+                self.add(path, "folder", 0, self.name_of(path))
 
 
 def _left_out(item: LeftOut, root: Path) -> Diagnostic:
@@ -424,6 +456,7 @@ class _Layout:
 
     lesson_paths: frozenset[Path]  # every lesson file, lexically normalised
     owned: frozenset[Path]  # folders holding exactly one lesson, at any depth (not the root)
+    real_root: Path  # the workshop root, symlinks resolved
 
 
 _layouts: dict[int, tuple[tuple[Lesson, ...], _Layout]] = {}
@@ -450,7 +483,7 @@ def _layout(workshop: Workshop) -> _Layout:
                 break
             folder = parent
     owned = frozenset(Path(f) for f, count in below.items() if count == 1 and f != root)
-    layout = _Layout(frozenset(paths), owned)
+    layout = _Layout(frozenset(paths), owned, workshop.root.resolve())
     _layouts.clear()  # one workshop at a time: never holds more than the last one
     _layouts[id(workshop.lessons)] = (workshop.lessons, layout)
     return layout
@@ -466,7 +499,7 @@ def lesson_assets(
 ) -> tuple[tuple[Asset, ...], tuple[Diagnostic, ...]]:
     """The lesson's assets, sorted by name, and the problems found (see the module docstring)."""
     own = _owns_folder(lesson, workshop)
-    collector = _Collector(lesson, workshop.root)
+    collector = _Collector(lesson, workshop.root, _layout(workshop).real_root)
     for ref in _markdown_refs(lesson):
         collector.reference(ref)
     for ref in _code_refs(lesson):
