@@ -38,6 +38,7 @@ __all__ = [
     "is_virtualenv",
     "list_folder",
     "special_kind",
+    "within",
     "workshop_root",
 ]
 
@@ -114,8 +115,12 @@ def workshop_root(lesson_path: Path, relpath: str) -> Path:
     return lesson_path.parents[len(Path(relpath).parts) - 1]
 
 
-def _within(path: Path, folder: Path) -> bool:
-    return path == folder or folder in path.parents
+def within(path: Path, folder: Path) -> bool:
+    """Whether `path` is `folder` or inside it, comparing `Path`s' text (so both must be absolute
+    and free of `..`: resolved, or `os.path.normpath`-ed). As `folder in path.parents`, without
+    building a `Path` per parent (a hot spot when 10,000 lessons are checked)."""
+    inner, outer = str(path), str(folder)
+    return inner == outer or inner.startswith(outer if outer.endswith("/") else outer + "/")
 
 
 def list_folder(folder: Path, root: Path) -> FolderListing:
@@ -123,7 +128,7 @@ def list_folder(folder: Path, root: Path) -> FolderListing:
     real_root = Path(os.path.realpath(root))
     start = Path(os.path.realpath(folder))
     # a link to the folder or to any folder above it (up to the root) would contain itself
-    above = {start, *(p for p in start.parents if _within(p, real_root))}
+    above = {start, *(p for p in start.parents if within(p, real_root))}
     folders: list[str] = []
     files: list[FolderFile] = []
     left: list[LeftOut] = []
@@ -150,7 +155,7 @@ def list_folder(folder: Path, root: Path) -> FolderListing:
                     except OSError:
                         left.append(LeftOut(shown, "broken", "a broken symlink"))
                         continue
-                    if not _within(target, real_root):
+                    if not within(target, real_root):
                         left.append(
                             LeftOut(shown, "outside", "a symlink pointing outside the workshop")
                         )

@@ -325,7 +325,7 @@ def read_yaml_header(
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)(text)
     try:
         node = loader.get_single_node()
-        if node is not None and _has_alias(node):
+        if node is not None and "*" in text and _has_alias(node):  # an alias needs a '*'
             line = _alias_line(text, loader)
             message = (
                 "YAML aliases ('*name', and merge keys '<<') are not allowed in the header; "
@@ -459,6 +459,8 @@ class _StringParser:
         return bool(self.single or self.triple)
 
     def read_line(self, line: str) -> None:
+        if '"' not in line and "'" not in line:
+            return  # only quotes change the state (and `single` was reset at the last line end)
         if not self.is_quoted() and line.lstrip().startswith("#"):
             return
         self.triple_start = -1

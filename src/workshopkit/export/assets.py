@@ -43,7 +43,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote
 
-from ..lessonfiles import LeftOut, ignored_folder, is_virtualenv, list_folder, special_kind
+from ..lessonfiles import (
+    LeftOut,
+    ignored_folder,
+    is_virtualenv,
+    list_folder,
+    special_kind,
+    within,
+)
 from ..model import WINDOWS_RESERVED, Diagnostic, Lesson, Severity, Workshop, exported_names
 
 __all__ = [
@@ -218,10 +225,6 @@ def _imported_modules(lesson: Lesson) -> Iterator[tuple[str, int]]:
 # Checking and collecting
 
 
-def _within(path: Path, folder: Path) -> bool:
-    return path == folder or folder in path.parents
-
-
 def _normal(path: Path) -> Path:
     """`path` with `.` and `..` collapsed lexically (symlinks are not resolved)."""
     return Path(os.path.normpath(path))
@@ -243,10 +246,10 @@ def _kind(path: Path) -> str:
 
 
 class _Collector:
-    def __init__(self, lesson: Lesson, root: Path, real_root: Path) -> None:
+    def __init__(self, lesson: Lesson, layout: _Layout) -> None:
         self.lesson = lesson
-        self.root = _normal(root)
-        self.real_root = real_root
+        self.root = layout.root
+        self.real_root = layout.real_root
         self.folder = _normal(lesson.folder)
         self.prefix = str(self.folder) + os.sep
         self.real_folder = os.path.realpath(self.folder)
@@ -306,7 +309,7 @@ class _Collector:
             self.error(line, f"{who}: asset '{name}' clashes with the lesson's exported {name}")
             return
         real, mode = self.resolve(name)
-        if not _within(real, self.real_root):
+        if not within(real, self.real_root):
             if path in self.refused:
                 return
             self.refused.add(path)
@@ -335,7 +338,7 @@ class _Collector:
         who, shown = f"lesson '{self.lesson.id}'", _shown(ref.text)
         kind = _kind(lexical)
         exists, dangling, is_dir = kind in ("dir", "file"), kind == "dangling", kind == "dir"
-        if dangling and not _within(Path(os.path.realpath(lexical)), self.real_root):
+        if dangling and not within(Path(os.path.realpath(lexical)), self.real_root):
             self.add(lexical, "markdown", ref.line, ref.text)  # reports the outside link
         elif dangling:
             self.warning(ref.line, f"{who}: '{shown}' is a broken symlink")
@@ -360,14 +363,14 @@ class _Collector:
             message = "is an absolute path; use a path relative to the lesson"
             self.error(ref.line, f"{who}: reference '{shown}' {message}")
             return None
-        lexical = _normal(self.folder / ref.text)
+        lexical = Path(os.path.normpath(f"{self.folder}/{ref.text}"))
         if ref.kind == "code" and _kind(lexical) in ("missing", "dir"):
             return None  # a string that does not name a file here
-        if not _within(lexical, self.root):
+        if not within(lexical, self.root):
             message = "leaves the workshop root; assets must sit inside the workshop"
             self.error(ref.line, f"{who}: reference '{shown}' {message}")
             return None
-        if not _within(lexical, self.folder):
+        if not within(lexical, self.folder):
             if ref.kind == "image":
                 self.error(
                     ref.line,
@@ -415,11 +418,13 @@ def folder_warnings(workshop: Workshop) -> list[Diagnostic]:
     by `lesson_assets`, in a folder a lesson owns)."""
     found: list[Diagnostic] = []
     owned = _layout(workshop).owned
-    for folder in sorted({_normal(lesson.folder) for lesson in workshop.lessons}):
+    root = _normal(workshop.root)
+    folders = {os.path.dirname(os.path.normpath(lesson.path)) for lesson in workshop.lessons}  # noqa: PTH120
+    for folder in map(Path, sorted(folders)):
         for item in list_folder(folder, workshop.root).left_out:
             if item.reason == "outside" and folder in owned:
                 continue
-            found.append(_left_out(item, _normal(workshop.root)))
+            found.append(_left_out(item, root))
     return found
 
 
@@ -432,7 +437,7 @@ def _walk(folder: Path, *, include_py: bool, links: _Collector | None = None) ->
             if ignored_folder(d) or is_virtualenv(full):
                 continue
             if full.is_symlink():
-                if links is not None and not _within(full.resolve(), links.real_root):
+                if links is not None and not within(full.resolve(), links.real_root):
                     link = links.rel_to_root(full)
                     links.error(
                         0,
@@ -456,6 +461,7 @@ class _Layout:
 
     lesson_paths: frozenset[Path]  # every lesson file, lexically normalised
     owned: frozenset[Path]  # folders holding exactly one lesson, at any depth (not the root)
+    root: Path  # the workshop root, lexically normalised
     real_root: Path  # the workshop root, symlinks resolved
 
 
@@ -483,31 +489,31 @@ def _layout(workshop: Workshop) -> _Layout:
                 break
             folder = parent
     owned = frozenset(Path(f) for f, count in below.items() if count == 1 and f != root)
-    layout = _Layout(frozenset(paths), owned, workshop.root.resolve())
+    layout = _Layout(frozenset(paths), owned, Path(root), workshop.root.resolve())
     _layouts.clear()  # one workshop at a time: never holds more than the last one
     _layouts[id(workshop.lessons)] = (workshop.lessons, layout)
     return layout
 
 
-def _owns_folder(lesson: Lesson, workshop: Workshop) -> bool:
+def _owns_folder(lesson: Lesson, layout: _Layout) -> bool:
     """Whether the lesson's folder holds no other lesson (and is not the workshop root)."""
-    return _normal(lesson.folder) in _layout(workshop).owned
+    return _normal(lesson.folder) in layout.owned
 
 
 def lesson_assets(
     lesson: Lesson, workshop: Workshop
 ) -> tuple[tuple[Asset, ...], tuple[Diagnostic, ...]]:
     """The lesson's assets, sorted by name, and the problems found (see the module docstring)."""
-    own = _owns_folder(lesson, workshop)
-    collector = _Collector(lesson, workshop.root, _layout(workshop).real_root)
+    layout = _layout(workshop)
+    collector = _Collector(lesson, layout)
     for ref in _markdown_refs(lesson):
         collector.reference(ref)
     for ref in _code_refs(lesson):
         collector.reference(ref)
     for name, line in _imported_modules(lesson):
         collector.module(name, line)
-    if own:
-        collector.folder_files(_layout(workshop).lesson_paths)
+    if _owns_folder(lesson, layout):
+        collector.folder_files(layout.lesson_paths)
     has_error = any(d.is_error for d in collector.diagnostics)
     assets = () if has_error else tuple(collector.assets[k] for k in sorted(collector.assets))
     return assets, tuple(dict.fromkeys(collector.diagnostics))
@@ -521,8 +527,8 @@ def requirements_file(workshop: Workshop) -> tuple[Path | None, list[Diagnostic]
     lexical = _normal(workshop.root / name)
     if (
         Path(name).is_absolute()
-        or not _within(lexical, _normal(workshop.root))
-        or not _within(lexical.resolve(), workshop.root.resolve())
+        or not within(lexical, _normal(workshop.root))
+        or not within(lexical.resolve(), workshop.root.resolve())
     ):
         message = f"requirements file '{_shown(name)}' is outside the workshop root"
         line = workshop.config.line_of("requirements")
