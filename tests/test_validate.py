@@ -425,3 +425,17 @@ def test_a_long_chain_of_prerequisites_is_checked_without_recursion() -> None:
     looped = [_chain_lesson(ids[0], (ids[-1],)), *lessons[1:]]
     (cycle,) = check_requires(looped)
     assert cycle.message.startswith("prerequisites form a cycle: l0 -> l19999 -> l19998")
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        '# %% tags="' + "x" * 1_000_000 + '"\nx = 1\n',
+        '# %% slideshow="' + "y" * 1_000_000 + '"\nx = 1\n',
+        '# %% slideshow={"slide_type": "' + "z" * 1_000_000 + '"}\nx = 1\n',
+    ],
+)
+def test_a_huge_value_gives_a_short_message(tmp_path: Path, body: str) -> None:
+    _, diagnostics = check_lesson(_source(tmp_path, "title: T\nlevel: beginner\nminutes: 5", body))
+    (problem,) = diagnostics
+    assert len(problem.message) < 300

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .model import Cell, Diagnostic, Severity
+from .schema import brief
 
 if TYPE_CHECKING:
     from nbformat import NotebookNode
@@ -812,8 +813,8 @@ def scan_cells(
                     _error(
                         relpath,
                         i + 1,
-                        f"cannot parse the cell options {bad!r}: expected key=value pairs with "
-                        'JSON values, e.g. tags=["exercise"] (is a bracket or quote missing?)',
+                        f"cannot parse the cell options {brief(bad)}: expected key=value pairs "
+                        'with JSON values, e.g. tags=["exercise"] (is a bracket or quote missing?)',
                     )
                 )
             metadata = parsed or {}
@@ -825,7 +826,7 @@ def scan_cells(
                 _error(
                     relpath,
                     i + 1,
-                    f"the cell option language={language!r} is not supported; "
+                    f"the cell option language={brief(language)} is not supported; "
                     "start the cell with a cell magic such as %%bash instead",
                 )
             )

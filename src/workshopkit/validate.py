@@ -27,7 +27,7 @@ from .model import (
     Level,
     Severity,
 )
-from .schema import HEADER, LEVEL, RESOURCES, did_you_mean, id_problem, read_table
+from .schema import HEADER, LEVEL, RESOURCES, brief, did_you_mean, id_problem, read_table
 from .transforms import stub_breaks_cell
 
 __all__ = [
@@ -136,7 +136,7 @@ def _check_cells(source: LessonSource, c: _Checker) -> None:
         report = functools.partial(_report_cell, c.diagnostics, relpath, cell.marker_line)
         tags = cell.metadata.get("tags", [])
         if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
-            report(f"'tags' must be a list of strings such as [\"exercise\"], not {tags!r}")
+            report(f"'tags' must be a list of strings such as [\"exercise\"], not {brief(tags)}")
             tags = []
         if TAG_PARAMETERS in tags:
             parameter_cells += 1
@@ -151,14 +151,14 @@ def _check_cells(source: LessonSource, c: _Checker) -> None:
         if slideshow is not None and not isinstance(slideshow, dict):
             report(
                 '\'slideshow\' must be a mapping such as {"slide_type": "fragment"}, '
-                f"not {slideshow!r}"
+                f"not {brief(slideshow)}"
             )
         elif slideshow is not None:
             slide_type = slideshow.get("slide_type")
             if slide_type not in SLIDE_TYPES:
                 close = did_you_mean(str(slide_type), SLIDE_TYPES)
                 report(
-                    f"unknown slide_type {slide_type!r}{close}; "
+                    f"unknown slide_type {brief(slide_type)}{close}; "
                     f"expected one of: {', '.join(repr(t) for t in SLIDE_TYPES)}"
                 )
         _check_solution_marks(relpath, cell, tags, c.diagnostics)
@@ -244,7 +244,7 @@ def _clashes(claims: Iterable[tuple[str, str, int, bool]]) -> list[Diagnostic]:
         where = f"{other[1]}:{other[2]}"
         origin = "" if explicit else " (from the file name)"
         if other[0] == ident:
-            message = f"lesson id {ident!r}{origin} is already used by {where}"
+            message = f"lesson id {brief(ident)}{origin} is already used by {where}"
         else:
             message = (
                 f"lesson id {ident!a}{origin} differs only by case or Unicode form from "
