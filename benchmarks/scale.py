@@ -7,8 +7,9 @@
 
 Each lesson is `lessons/NNNNN/lesson-NNNNN.py` in a folder of its own (the layout `workshopkit new
 lesson` suggests): a header, a markdown cell with an image reference, a parameters cell and two
-code cells, one of which reads a data file beside it. Every tenth lesson requires an earlier one of its topic,
-and three tracks select lessons by level and tag, so that assembling tracks does real work.
+code cells, one of which reads a data file beside it. Every tenth lesson requires an earlier one
+of its topic, and three tracks select lessons by level and tag, so that assembling tracks does
+real work.
 
 `check` is timed cold (a fresh process, nothing cached) as one command. A warm `run` needs every
 lesson's result in the cache: the cache is primed by a real cold run (`--prime run`, default for
@@ -181,7 +182,7 @@ def measure(size: int, rounds: int, only: set[str], max_real_prime: int, keep: P
     work = Path(tempfile.mkdtemp(prefix=f"scale-{size}-", dir=keep))
     root = work / "ws"
     generate(root, size)
-    row: dict = {"lessons": size}
+    row: dict = {"lessons": size, "load": os.getloadavg()[0]}
     if "check" in only:
         times = []
         for _ in range(rounds):
@@ -217,9 +218,9 @@ def measure(size: int, rounds: int, only: set[str], max_real_prime: int, keep: P
 
 def table(rows: list[dict]) -> str:
     out = [
-        "| lessons | check, s (wall / CPU) | per 1,000 lessons | warm run, s (wall / CPU) "
-        "| per 1,000 lessons |",
-        "|---|---|---|---|---|",
+        "| lessons | check, s (wall / CPU) | CPU s per 1,000 | warm run, s (wall / CPU) "
+        "| CPU s per 1,000 | load average |",
+        "|---|---|---|---|---|---|",
     ]
     for row in rows:
         cells = [f"{row['lessons']:,}"]
@@ -227,9 +228,10 @@ def table(rows: list[dict]) -> str:
             if key in row:
                 wall = statistics.median(t[0] for t in row[key])
                 cpu = statistics.median(t[1] for t in row[key])
-                cells += [f"{wall:.2f} / {cpu:.2f}", f"{wall / row['lessons'] * 1000:.2f}"]
+                cells += [f"{wall:.2f} / {cpu:.2f}", f"{cpu / row['lessons'] * 1000:.2f} CPU"]
             else:
                 cells += ["-", "-"]
+        cells.append(f"{row['load']:.1f}")
         out.append("| " + " | ".join(cells) + " |")
     return "\n".join(out)
 
