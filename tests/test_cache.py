@@ -379,3 +379,103 @@ def test_a_big_file_is_hashed_in_chunks_and_once(tmp_path: Path) -> None:
     os.utime(big, ns=(stat.st_atime_ns, stat.st_mtime_ns))
     assert big.stat().st_mtime_ns == stat.st_mtime_ns and big.stat().st_size == stat.st_size
     assert keys_in_a_process(root)["keys"] != cold["keys"]
+
+
+# --- damaged state: refused clearly, never a traceback (issue 13) ----------------------------
+
+
+def _entry_with_notebook(root: Path, content: bytes) -> tuple[Any, Path]:
+    """A stored entry for lesson `a` whose notebook is `content`, its checksum consistent."""
+    import hashlib
+    import json
+
+    from workshopkit.model import LessonResult
+
+    lesson = open_ok(root).workshop.lesson("a")
+    good = root / "good.ipynb"
+    good.write_text('{"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": []}')
+    stored = Cache(root).put(
+        "k1", lesson, LessonResult("a", lesson.relpath, Status.PASSED, 1.0, notebook=good)
+    )
+    entry = stored.notebook.parent
+    (entry / "executed.ipynb").write_bytes(content)
+    record = json.loads((entry / "result.json").read_text(encoding="utf-8"))
+    record["notebook_sha256"] = hashlib.sha256(content).hexdigest()
+    (entry / "result.json").write_text(json.dumps(record), encoding="utf-8")
+    return lesson, entry
+
+
+@pytest.mark.parametrize(
+    ("content", "why"),
+    [
+        (b"\x00\xffnot json", "not JSON"),
+        (b"{" * 100_000, "not JSON"),
+        (b"[]", "not a version-4 notebook"),
+        (b'{"nbformat": 3, "cells": []}', "not a version-4 notebook"),
+        (b'{"nbformat": 4, "cells": [1]}', "not a cell"),
+    ],
+)
+def test_an_entry_whose_notebook_is_not_a_notebook_is_discarded(
+    tmp_path: Path, content: bytes, why: str
+) -> None:
+    root = workshop(tmp_path / "w")
+    lesson, entry = _entry_with_notebook(root, content)
+    with pytest.warns(CacheWarning, match=f"corrupt cache entry discarded, lesson re-run .*{why}"):
+        assert Cache(root).get("k1", lesson) is None
+    assert not entry.exists()
+
+
+def test_a_good_entry_is_served(tmp_path: Path) -> None:
+    root = workshop(tmp_path / "w")
+    content = b'{"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": []}'
+    lesson, _ = _entry_with_notebook(root, content)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        hit = Cache(root).get("k1", lesson)
+    assert hit is not None and hit.cached
+
+
+@pytest.mark.parametrize(
+    ("make", "name", "what"),
+    [
+        (lambda root: (root / ".workshopkit").write_text("x"), ".workshopkit", "a file"),
+        (
+            lambda root: (
+                (root / ".workshopkit").mkdir(),
+                (root / ".workshopkit/cache").write_text(""),
+            ),
+            ".workshopkit/cache",
+            "a file",
+        ),
+        (
+            lambda root: (root / ".workshopkit/report.json").mkdir(parents=True),
+            ".workshopkit/report.json",
+            "a folder",
+        ),
+        (
+            lambda root: (root / ".workshopkit").symlink_to(root / "gone"),
+            ".workshopkit",
+            "a broken symlink",
+        ),
+    ],
+)
+def test_a_state_folder_taken_by_something_else_is_refused_before_any_kernel(
+    tmp_path: Path, make: Any, name: str, what: str
+) -> None:
+    from cli_support import invoke
+
+    root = workshop(tmp_path / "w")
+    make(root)
+    for command in ("check", "run"):
+        result = invoke([command, root])
+        assert result.exception is None, result.exception
+        assert result.exit_code == 2
+        assert f"{name}: error: workshopkit keeps its cache and reports here" in result.stderr
+        assert f"this is {what}" in result.stderr
+
+
+def test_a_state_folder_linked_elsewhere_is_fine(tmp_path: Path) -> None:
+    root = workshop(tmp_path / "w")
+    (tmp_path / "elsewhere").mkdir()
+    (root / ".workshopkit").symlink_to(tmp_path / "elsewhere")
+    assert open_ok(root).workshop is not None

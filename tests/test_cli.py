@@ -16,6 +16,20 @@ from workshopkit import __version__
 
 WORKSHOP = TEMPLATES / "workshop"
 HEAVY = ("papermill", "nbconvert", "nbclient", "jupytext", "nbformat")
+# The starter workshop is valid; its placeholder text is a warning (an error under --strict).
+WELCOME_PLACEHOLDERS = (
+    "lessons/01-welcome/welcome.py:11: warning: 'objectives' are still the starter's examples; "
+    "list what attendees will learn\n"
+    "lessons/01-welcome/welcome.py:18: warning: cell 1 is the starter lesson's text, unchanged "
+    "(and 8 more cells after it); replace it with your own\n"
+)
+STARTER_PLACEHOLDERS = (
+    WELCOME_PLACEHOLDERS
+    + "workshop.toml:2: warning: 'title' is still the starter's placeholder 'My workshop'; "
+    "write your own\n"
+    "workshop.toml:3: warning: 'description' is still the starter's placeholder 'What attendees "
+    "will learn, in a sentence or two.'; write your own\n"
+)
 
 
 # -- check ---------------------------------------------------------------------------------------
@@ -25,7 +39,7 @@ def test_check_passes_on_the_starter_workshop() -> None:
     result = invoke(["check", WORKSHOP])
     assert result.exit_code == 0, result.stderr
     assert result.stdout == ""
-    assert result.stderr == "checked 1 lesson: 0 errors, 0 warnings\n"
+    assert result.stderr == STARTER_PLACEHOLDERS + "checked 1 lesson: 0 errors, 4 warnings\n"
 
 
 def test_check_passes_on_the_synthetic_workload(synthetic_workshop: Path) -> None:
@@ -38,7 +52,7 @@ def test_check_defaults_to_the_current_folder(monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.chdir(WORKSHOP / "lessons")
     result = invoke(["check"])
     assert result.exit_code == 0, result.stderr
-    assert result.stderr.endswith("checked 1 lesson: 0 errors, 0 warnings\n")
+    assert result.stderr.endswith("checked 1 lesson: 0 errors, 4 warnings\n")
 
 
 def test_check_fails_with_exit_2_and_a_summary() -> None:
@@ -56,8 +70,9 @@ def test_warnings_alone_do_not_fail_check(tmp_path: Path) -> None:
     result = invoke(["check", tmp_path])
     assert result.exit_code == 0
     assert result.stderr == (
-        "workshop.toml:2: warning: track 'none' selects no lesson\n"
-        "checked 1 lesson: 0 errors, 1 warning\n"
+        WELCOME_PLACEHOLDERS.replace("lessons/01-welcome/", "")
+        + "workshop.toml:2: warning: track 'none' selects no lesson\n"
+        "checked 1 lesson: 0 errors, 3 warnings\n"
     )
 
 
@@ -121,7 +136,15 @@ def test_new_workshop_then_check(tmp_path: Path) -> None:
     assert f"wrote {target / 'workshop.toml'}" in result.stdout.splitlines()
     assert result.stdout.splitlines()[-1] == f"next: workshopkit check {target}"
     checked = invoke(["check", target])
-    assert (checked.exit_code, checked.stderr) == (0, "checked 1 lesson: 0 errors, 0 warnings\n")
+    placeholders = STARTER_PLACEHOLDERS.replace(
+        "workshop.toml:2: warning: 'title' is still the starter's placeholder 'My workshop'; "
+        "write your own\n",
+        "",
+    )
+    assert (checked.exit_code, checked.stderr) == (
+        0,
+        placeholders + "checked 1 lesson: 0 errors, 3 warnings\n",
+    )
     again = invoke(["new", "workshop", target])
     assert again.exit_code == 2
     assert again.stderr == f"error: {target}: folder is not empty; not overwriting anything\n"
@@ -136,7 +159,14 @@ def test_new_lesson_then_check(tmp_path: Path) -> None:
     path = folder / "arrays-and-plots.py"
     assert result.stdout == f"wrote {path}; next: workshopkit check {folder}\n"
     checked = invoke(["check", target])
-    assert (checked.exit_code, checked.stderr) == (0, "checked 2 lessons: 0 errors, 0 warnings\n")
+    assert checked.exit_code == 0
+    new_lesson = "lessons/02-arrays/arrays-and-plots.py"
+    assert checked.stderr == (
+        WELCOME_PLACEHOLDERS
+        + WELCOME_PLACEHOLDERS.replace("lessons/01-welcome/welcome.py", new_lesson)
+        + STARTER_PLACEHOLDERS.split("\n", 2)[2]
+        + "checked 2 lessons: 0 errors, 6 warnings\n"
+    )
     listed = json.loads(invoke(["list", target, "--json"]).stdout)
     assert [x["id"] for x in listed["tracks"][0]["lessons"]] == ["welcome", "arrays-and-plots"]
     before = path.read_bytes()

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 import textwrap
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from workshopkit.config import find_root, load_config
+from workshopkit.config import find_root, load_config, parse_parameter
 from workshopkit.model import ExecutionConfig, Level, LightningRules, Severity
 
 
@@ -274,7 +276,7 @@ def test_execution_env_names_environment_variables(tmp_path: Path) -> None:
                 "(expected letters, digits and '_', not starting with a digit)",
                 "workshop.toml:6: error: 'env' item 'A-B' is not an environment variable name "
                 "(expected letters, digits and '_', not starting with a digit)",
-                "workshop.toml:3: error: 'env' item 3 is not an environment variable name "
+                "workshop.toml:7: error: 'env' item 3 is not an environment variable name "
                 "(expected letters, digits and '_', not starting with a digit)",
             ],
         ),
@@ -286,7 +288,7 @@ def test_execution_env_names_environment_variables(tmp_path: Path) -> None:
             'title = "T"\n[execution]\nenvs = ["SEED"]\n',
             [
                 "workshop.toml:3: error: unknown key 'envs' in [execution] (did you mean 'env'?); "
-                "expected one of: kernel, timeout, lesson_timeout, jobs, parameters, env"
+                "expected one of: kernel, timeout, lesson_timeout, jobs, parameters, env, strict"
             ],
         ),
     ],
@@ -294,3 +296,190 @@ def test_execution_env_names_environment_variables(tmp_path: Path) -> None:
 def test_execution_env_mistakes_are_located(tmp_path: Path, text: str, expected: list[str]) -> None:
     _, diagnostics = load(tmp_path, text)
     assert diagnostics == expected
+
+
+# -- ids and names match as a whole (issue 13: "abc\n" passed check and crashed build) ----------
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "words"),
+    [
+        ('title = "T"\n[[tracks]]\nid = "abc\\n"\n', 3, "track id 'abc\\n' must match"),
+        ('title = "T"\n[[tracks]]\nid = """abc\n"""\n', 3, "track id 'abc\\n' must match"),
+        ('title = "T"\n[[events]]\nid = "e\\n"\nlessons = ["a"]\n', 3, "event id 'e\\n'"),
+        ('title = "T"\n[[tracks]]\nid = "con"\n', 3, "reserved file name on Windows"),
+        ('title = "T"\n[execution]\nenv = ["SEED\\n"]\n', 3, "not an environment variable"),
+        (
+            'title = "T"\n[[events]]\nid = "e"\nlessons = ["a"]\nstart = "18:30\\n"\n',
+            5,
+            "must be a time like",
+        ),
+    ],
+)
+def test_trailing_newlines_and_reserved_names_are_refused(
+    tmp_path: Path, text: str, line: int, words: str
+) -> None:
+    _, diagnostics = load(tmp_path, text)
+    assert len(diagnostics) == 1, diagnostics
+    assert diagnostics[0].startswith(f"workshop.toml:{line}: error: ")
+    assert words in diagnostics[0]
+
+
+# -- the line finder -------------------------------------------------------------------------
+
+
+def test_a_table_line_inside_a_multiline_string_is_text(tmp_path: Path) -> None:
+    config, diagnostics = load(
+        tmp_path,
+        '''\
+        title = "T"
+        description = """
+        [[tracks]]
+        id = "fake"
+        """
+        notes = \'\'\'
+        [[tracks]]
+        \'\'\'
+        [[tracks]]
+        id = "real"
+        levels = ["expert"]
+        ''',
+    )
+    assert config.key_lines["tracks.0"] == 9  # type: ignore[attr-defined]
+    assert "tracks.1" not in config.key_lines  # type: ignore[attr-defined]
+    assert diagnostics == [
+        "workshop.toml:6: error: unknown key 'notes' in the top level; expected one of: "
+        "title, description, requirements, execution, tracks, events",
+        "workshop.toml:11: error: unknown level 'expert' (expected beginner, intermediate, "
+        "advanced)",
+    ]
+
+
+def test_dotted_keys_and_inline_tables_have_lines(tmp_path: Path) -> None:
+    _, diagnostics = load(
+        tmp_path,
+        """\
+        title = "T"
+
+        execution.timeout = 0
+        "execution".jobs = -1
+
+        [[events]]
+        id = "e"
+        lessons = ["a"]
+        lightning = { max_slides = 6, max_minutes = 0 }
+        breaks = [
+          { after = "a", minutes = 5 },
+          { after = "a", minutes = 0 },
+        ]
+        """,
+    )
+    assert diagnostics == [
+        "workshop.toml:3: error: 'timeout' must be a positive integer, not 0",
+        "workshop.toml:4: error: 'jobs' must be a positive integer, not -1",
+        "workshop.toml:9: error: 'max_minutes' must be a positive integer, not 0",
+        "workshop.toml:12: error: 'minutes' must be a positive integer, not 0",
+        "workshop.toml:10: error: each break needs 'after' (a lesson id) and 'minutes'",
+    ]
+
+
+def test_nested_arrays_of_tables_have_lines(tmp_path: Path) -> None:
+    config, _ = load(
+        tmp_path,
+        """\
+        title = "T"
+        [[events]]
+        id = "a"
+        lessons = ["x"]
+        [[events]]
+        id = "b"
+        lessons = ["x"]
+        [events.lightning]
+        max_slides = 3
+        """,
+    )
+    lines = config.key_lines  # type: ignore[attr-defined]
+    assert (lines["events.0"], lines["events.1"], lines["events.1.lightning.max_slides"]) == (
+        2,
+        5,
+        9,
+    )
+    assert config.events[1].lightning.max_slides == 3  # type: ignore[attr-defined]
+
+
+def test_parameters_must_be_values_a_lesson_can_receive(tmp_path: Path) -> None:
+    _, diagnostics = load(
+        tmp_path,
+        'title = "T"\n[execution.parameters]\nquick = true\nday = 2024-01-01\n',
+    )
+    assert diagnostics == [
+        "workshop.toml:4: error: parameter 'day' is a date or time, which a lesson cannot "
+        "receive; quote it to pass the text"
+    ]
+
+
+def test_strict_is_read(tmp_path: Path) -> None:
+    config, diagnostics = load(tmp_path, 'title = "T"\n[execution]\nstrict = true\n')
+    assert diagnostics == [] and config.execution.strict is True  # type: ignore[attr-defined]
+    _, diagnostics = load(tmp_path, 'title = "T"\n[execution]\nstrict = "yes"\n')
+    assert diagnostics == ["workshop.toml:3: error: 'strict' must be true or false, not 'yes'"]
+
+
+# -- `-p name=value`, read as workshop.toml reads values -------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("quick=false", ("quick", False)),
+        ("quick=true", ("quick", True)),
+        ("quick=False", ("quick", False)),
+        ("quick=True", ("quick", True)),
+        ("n=5", ("n", 5)),
+        ("n = 1_000", ("n", 1000)),
+        ("rate=0.5", ("rate", 0.5)),
+        ("rate=1e-3", ("rate", 0.001)),
+        ('name="hello"', ("name", "hello")),
+        ("name='hello'", ("name", "hello")),
+        ('name=""', ("name", "")),
+        ("names=['a', 'b']", ("names", ["a", "b"])),
+        ('names=["a", "b"]', ("names", ["a", "b"])),
+        ("opts={a = 1}", ("opts", {"a": 1})),
+        ("opts={'a': 1}", ("opts", {"a": 1})),
+        ("seed=None", ("seed", None)),
+        ("x=(1, 2)", ("x", (1, 2))),
+    ],
+)
+def test_parse_parameter(text: str, expected: tuple[str, Any]) -> None:
+    assert parse_parameter(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ("quick=Tru", "-p 'quick=\"Tru\"'"),
+        ("word=hello", "quote it"),
+        ("empty=", "-p 'empty=\"\"'"),
+        ("x=1 2", "quote it"),
+        ('x="a"\ny=2', "quote it"),
+        ("day=2024-01-01", "is a date or time"),
+        ("x={1, 2}", "is a set"),
+        ("novalue", "name=value"),
+        ("=3", "name=value"),
+        ("1x=3", "name=value"),
+        ("a b=3", "name=value"),
+        ("class=3", "name=value"),
+    ],
+)
+def test_parse_parameter_refuses(text: str, words: str) -> None:
+    with pytest.raises(ValueError, match=re.escape(words)):
+        parse_parameter(text)
+
+
+@pytest.mark.parametrize("command", ["run", "build"])
+def test_a_bare_word_parameter_stops_the_command_with_exit_2(tmp_path: Path, command: str) -> None:
+    from cli_support import TEMPLATES, invoke
+
+    result = invoke([command, TEMPLATES / "workshop", "-p", "quick=Tru"])
+    assert result.exit_code == 2 and result.exception is None
+    assert "quick=Tru is not a value" in result.stderr and "quote it" in result.stderr

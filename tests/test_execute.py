@@ -37,7 +37,6 @@ from workshopkit.execute import (
     RunOptions,
     RunReport,
     gpu_available,
-    parse_parameter,
     plan_lessons,
     run_lessons,
 )
@@ -418,28 +417,6 @@ def test_cancel_stops_running_lessons(tmp_path: Path) -> None:
 
 
 # --- pure helpers (no kernel) ---------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("text", "expected"),
-    [
-        ("n=5", ("n", 5)),
-        ("rate = 0.5", ("rate", 0.5)),
-        ("names=['a', 'b']", ("names", ["a", "b"])),
-        ("flag=True", ("flag", True)),
-        ("word=hello", ("word", "hello")),  # not a literal: kept as a string
-        ("quoted='hello'", ("quoted", "hello")),
-        ("empty=", ("empty", "")),
-    ],
-)
-def test_parse_parameter(text: str, expected: tuple[str, Any]) -> None:
-    assert parse_parameter(text) == expected
-
-
-@pytest.mark.parametrize("text", ["novalue", "=3", "1x=3", "a b=3"])
-def test_parse_parameter_rejects(text: str) -> None:
-    with pytest.raises(ValueError, match="name=value"):
-        parse_parameter(text)
 
 
 def test_ranges() -> None:

@@ -92,3 +92,42 @@ def test_file_sha256_reads_in_chunks_and_never_blocks_on_a_pipe(tmp_path: Path) 
     assert file_sha256(data) == hashlib.sha256(data.read_bytes()).hexdigest()
     os.mkfifo(tmp_path / "pipe")
     assert file_sha256(tmp_path / "pipe") is None  # opened without blocking, then refused
+
+
+def test_a_lesson_ships_the_files_it_runs_with(tmp_path: Path) -> None:
+    """One definition of the folders left out: what a lesson that owns its folder ships is what
+    its scratch copy holds (but the `.py` and `.ipynb` files), and discovery skips them too."""
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from helpers import lesson_text, make_workshop, open_ok
+
+    from workshopkit.discover import discover
+    from workshopkit.export.assets import lesson_assets
+
+    files = {
+        "lessons/a/data.csv": "x",
+        "lessons/a/env/settings.json": "{}",  # a data folder named like a virtualenv
+        "lessons/a/_data/raw.txt": "r",
+        "lessons/a/myenv/pyvenv.cfg": "home = /usr/bin",  # a virtualenv of another name
+        "lessons/a/myenv/lib/x.txt": "x",
+        "lessons/a/site-packages/pkg/mod.txt": "m",
+        "lessons/a/__pycache__/a.pyc": "c",
+        "lessons/a/dist.old-1/old.txt": "o",
+        "lessons/a/.hidden/h.txt": "h",
+    }
+    root = make_workshop(tmp_path / "ws", {"lessons/a/a.py": lesson_text("x = 1")}, files=files)
+    workshop = open_ok(root).workshop
+    (lesson,) = workshop.lessons
+    assets, _ = lesson_assets(lesson, workshop)
+    scratch = [f.name for f in list_folder(lesson.folder, root).files if f.name != "a.py"]
+    assert (
+        sorted(a.name for a in assets)
+        == sorted(scratch)
+        == [
+            "_data/raw.txt",
+            "data.csv",
+            "env/settings.json",
+        ]
+    )
+    assert [p.name for p in discover(root)] == ["a.py"]

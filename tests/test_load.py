@@ -14,12 +14,14 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import jupytext
+import nbformat
 import pytest
 from cli_support import REPO, RESOURCES, TEMPLATES, scenario
 
 from workshopkit.discover import is_lesson
 from workshopkit.load import (
     SOURCE_KEY,
+    LessonSource,
     has_workshopkit_block,
     load_lesson,
     parse_cell_options,
@@ -28,7 +30,7 @@ from workshopkit.load import (
     scan_cells,
     to_notebook,
 )
-from workshopkit.model import Cell, Severity
+from workshopkit.model import Cell, Lesson, Severity
 from workshopkit.pipeline import open_workshop
 
 # jupytext's own layout keys: how to write the cell back, not what it is
@@ -93,11 +95,33 @@ def test_the_repository_has_lessons_to_compare() -> None:
     assert len([n for n in names if n.startswith("tests/resources/")]) >= 20
 
 
+def assert_notebook_agrees_with_jupytext(source: LessonSource | Lesson) -> None:
+    """The notebook that execution and export use is the one jupytext would read."""
+    theirs = jupytext.reads(source.text, fmt="py:percent")
+    ours = to_notebook(source)
+    nbformat.validate(ours)
+    assert [c.metadata.pop(SOURCE_KEY)["cell"] for c in ours.cells] == list(
+        range(1, len(ours.cells) + 1)
+    )
+    for cell in theirs.cells:
+        for key in LAYOUT_KEYS:
+            cell.metadata.pop(key, None)
+    assert [(c.cell_type, c.source, c.metadata) for c in ours.cells] == [
+        (c.cell_type, c.source, c.metadata) for c in theirs.cells
+    ]
+    # jupytext's own bookkeeping (it rewrites a header's `jupytext:` key), stripped from exports
+    theirs.metadata.pop("jupytext", None)
+    ours.metadata.pop("jupytext", None)
+    assert ours.metadata == theirs.metadata
+    assert (ours.nbformat, ours.nbformat_minor) == (theirs.nbformat, theirs.nbformat_minor)
+
+
 @pytest.mark.parametrize("path", LESSONS, ids=lambda p: p.relative_to(REPO).as_posix())
 def test_repository_lessons_agree_with_jupytext(path: Path) -> None:
     source = load_lesson(path, REPO).source
     assert source is not None
     assert_agrees_with_jupytext(source.cells, source.text)
+    assert_notebook_agrees_with_jupytext(source)
 
 
 def test_synthetic_workload_agrees_with_jupytext(synthetic_workshop: Path) -> None:
@@ -106,6 +130,7 @@ def test_synthetic_workload_agrees_with_jupytext(synthetic_workshop: Path) -> No
     assert len(opened.workshop.lessons) == 24
     for lesson in opened.workshop.lessons:
         assert_agrees_with_jupytext(lesson.cells, lesson.text)
+        assert_notebook_agrees_with_jupytext(lesson)
         # and jupytext reading the file itself (not our normalised text) gives the same cells
         nb = jupytext.read(lesson.path, fmt="py:percent")
         assert len(nb.cells) == len(lesson.cells)
@@ -449,3 +474,92 @@ def test_line_break_characters_are_errors_on_their_line(tmp_path: Path) -> None:
     ]
     assert "U+000C" in loaded.diagnostics[0].message
     assert "U+2029" in loaded.diagnostics[1].message
+
+
+# -- hostile headers: aliases and values a notebook cannot hold (issue 13) ---------------------
+
+BOMB = "\n".join(
+    [
+        "# ---",
+        "# jupyter:",
+        '#   a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]',
+        *(
+            f"#   {name}: &{name} [{', '.join([f'*{prev}'] * 9)}]"
+            for prev, name in zip("abcdefgh", "bcdefghi", strict=True)
+        ),
+        "#   workshopkit:",
+        "#     title: Bomb",
+        "#     level: beginner",
+        "#     minutes: 5",
+        "#     {key}: *i",
+        "# ---",
+        "",
+        "# %%",
+        "x = 1",
+        "",
+    ]
+)
+
+
+@pytest.mark.parametrize("key", ["tags", "objectives"])
+def test_a_yaml_alias_bomb_is_refused_at_its_line(tmp_path: Path, key: str) -> None:
+    path = tmp_path / "bomb.py"
+    path.write_text(BOMB.format(key=key), encoding="utf-8")
+    assert len(BOMB) < 1000  # 9**9 strings once expanded
+    loaded = load_lesson(path, tmp_path)
+    assert loaded.source is None
+    (problem,) = loaded.diagnostics
+    assert (problem.line, problem.severity) == (4, Severity.ERROR)  # the first alias
+    assert "aliases" in problem.message and len(str(problem)) < 200
+
+
+@pytest.mark.parametrize(
+    ("yaml_lines", "line"),
+    [
+        (["#   base: &base {title: T}", "#   workshopkit:", "#     <<: *base"], 5),
+        (["#   workshopkit: &w {title: T}", "#   other: *w"], 4),
+        (["#   kernelspec: &k {name: python3}", "#   again: [*k]"], 4),
+    ],
+)
+def test_every_alias_is_refused(tmp_path: Path, yaml_lines: list[str], line: int) -> None:
+    path = tmp_path / "alias.py"
+    path.write_text("# ---\n# jupyter:\n" + "\n".join(yaml_lines) + "\n# ---\n\n# %%\nx = 1\n")
+    (problem,) = load_lesson(path, tmp_path).diagnostics
+    assert problem.line == line and "aliases" in problem.message
+
+
+def test_an_anchor_without_an_alias_is_fine(tmp_path: Path) -> None:
+    path = tmp_path / "anchor.py"
+    path.write_text(HEADER.replace("{title: Tricky", "&w {title: Tricky") + "# %%\nx = 1\n")
+    loaded = load_lesson(path, tmp_path)
+    assert loaded.source is not None and loaded.diagnostics == ()
+
+
+def test_the_cli_refuses_a_bomb_quickly_and_briefly(tmp_path: Path) -> None:
+    from cli_support import invoke
+
+    (tmp_path / "workshop.toml").write_text('title = "T"\n', encoding="utf-8")
+    (tmp_path / "bomb.py").write_text(BOMB.format(key="tags"), encoding="utf-8")
+    result = invoke(["check", tmp_path])
+    assert result.exit_code == 2 and result.exception is None
+    assert len(result.stderr) < 500, len(result.stderr)
+    assert "bomb.py:4: error: YAML aliases" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("yaml_line", "words"),
+    [
+        ("#   created: 2024-01-01", "'jupyter.created' is a date"),
+        ("#   workshopkit: {title: T, when: 2024-01-01 10:00:00}", "a date and time"),
+        ("#   blob: !!binary aGVsbG8=", "binary data"),
+        ("#   things: !!set {a, b}", "a set"),
+        ("#   odd: {1: one}", "a key that is not text"),
+    ],
+)
+def test_header_values_a_notebook_cannot_hold_are_refused(
+    tmp_path: Path, yaml_line: str, words: str
+) -> None:
+    path = tmp_path / "dated.py"
+    path.write_text(f"# ---\n# jupyter:\n{yaml_line}\n# ---\n\n# %%\nx = 1\n", encoding="utf-8")
+    (problem,) = load_lesson(path, tmp_path).diagnostics
+    assert problem.line == 3 and words in problem.message and "quote it" in problem.message

@@ -46,7 +46,15 @@ def test_new_workshop_is_valid_and_complete(tmp_path: Path) -> None:
     assert config["title"] == "Autumn meetup"
     opened = open_workshop(target)
     assert opened.workshop is not None, [str(d) for d in opened.diagnostics]
-    assert opened.diagnostics == ()
+    # valid; what is left to write is listed (tests/test_placeholders.py)
+    assert all("starter" in d.message and not d.is_error for d in opened.diagnostics)
+    assert len(opened.diagnostics) == 3
+
+
+def test_the_starter_ci_workflow_is_strict_and_quick_on_pull_requests() -> None:
+    workflow = (starters_dir() / "workshop/.github/workflows/workshop.yml").read_text("utf-8")
+    run = next(line for line in workflow.splitlines() if "workshopkit build" in line)
+    assert "--strict" in run and "-p quick=true" in run
 
 
 def test_new_workshop_accepts_an_empty_folder_but_refuses_a_used_one(tmp_path: Path) -> None:

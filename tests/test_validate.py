@@ -15,9 +15,9 @@ import pytest
 from cli_support import GOLDEN, RESOURCES, CliResult, invoke, scenario
 
 from workshopkit.load import LessonSource, load_lesson
-from workshopkit.model import Severity
+from workshopkit.model import Lesson, LessonMeta, Level, Severity
 from workshopkit.pipeline import open_workshop
-from workshopkit.validate import check_lesson, id_key, id_problem, slugify
+from workshopkit.validate import check_lesson, check_requires, id_key, id_problem, slugify
 
 # case -> (file, text on the reported line, words the message must contain)
 ERROR_CASES: dict[str, tuple[str, str, tuple[str, ...]]] = {
@@ -313,7 +313,11 @@ def test_the_id_defaults_to_the_slugified_file_stem(tmp_path: Path) -> None:
     ("header", "line", "message"),
     [
         ("title: T\nlevel: beginner\nminutes: 5\nkind: keynote", 8, "unknown kind 'keynote'"),
-        ("title: T\nlevel: beginner\nminutes: 5\nresources: {gpus: 1}", 8, "unknown resource"),
+        (
+            "title: T\nlevel: beginner\nminutes: 5\nresources: {gpus: 1}",
+            8,
+            "unknown key 'gpus' in 'resources'",
+        ),
         ("title: T\nlevel: beginner\nminutes: 5\nresources: {gpu: 1}", 8, "true or false"),
         ("title: T\nlevel: beginner\nminutes: 5\ntags: {a: 1}", 8, "list of strings"),
         ("title: ''\nlevel: beginner\nminutes: 5", 5, "missing 'title'"),
@@ -372,3 +376,67 @@ def test_solution_tag_variants_warn_and_near_misses_fail(tmp_path: Path) -> None
     ]
     assert "did you mean 'solution'?" in diagnostics[0].message
     assert "'# BEGIN SOLUTIONS' is not a solution marker" in diagnostics[1].message
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        'id: "abc\\n"',  # `$` in the old pattern matched before a trailing newline
+        'id: "abc\\r\\n"',
+        "id: |\n  abc",  # a YAML block scalar keeps the newline
+        'id: "\\nabc"',
+    ],
+)
+def test_an_id_with_a_line_break_is_refused(tmp_path: Path, header: str) -> None:
+    lesson, diagnostics = check_lesson(
+        _source(tmp_path, f"{header}\ntitle: T\nlevel: beginner\nminutes: 5")
+    )
+    assert lesson is None
+    (problem,) = diagnostics
+    assert problem.line == 5 and "must match" in problem.message
+
+
+def test_check_refuses_an_id_with_a_trailing_newline(tmp_path: Path) -> None:
+    (tmp_path / "workshop.toml").write_text(
+        'title = "T"\n[[tracks]]\nid = "all\\n"\nlevels = ["beginner"]\n', encoding="utf-8"
+    )
+    lesson = (RESOURCES / "missing_level" / "lessons" / "intro.py").read_text(encoding="utf-8")
+    (tmp_path / "intro.py").write_text(
+        lesson.replace("workshopkit:", 'workshopkit:\n#     id: "intro\\n"\n#     level: beginner'),
+        encoding="utf-8",
+    )
+    result = invoke(["check", tmp_path])
+    assert result.exit_code == 2 and result.exception is None
+    assert "intro.py:5: error: lesson id 'intro\\n' must match" in result.stderr
+    assert "workshop.toml:3: error: track id 'all\\n' must match" in result.stderr
+
+
+def _chain_lesson(ident: str, requires: tuple[str, ...]) -> Lesson:
+    meta = LessonMeta(id=ident, title=ident, level=Level.BEGINNER, minutes=5, requires=requires)
+    return Lesson(Path(f"/w/{ident}.py"), f"{ident}.py", meta, (), "", key_lines={"requires": 9})
+
+
+def test_a_long_chain_of_prerequisites_is_checked_without_recursion() -> None:
+    """Each lesson requires the one before: 20,000 deep (the old recursive search overflowed
+    the stack at about 1,000)."""
+    ids = [f"l{i}" for i in range(20_000)]
+    lessons = [_chain_lesson(ids[0], ())]
+    lessons += [_chain_lesson(ident, (ids[i],)) for i, ident in enumerate(ids[1:])]
+    assert check_requires(lessons) == []
+    looped = [_chain_lesson(ids[0], (ids[-1],)), *lessons[1:]]
+    (cycle,) = check_requires(looped)
+    assert cycle.message.startswith("prerequisites form a cycle: l0 -> l19999 -> l19998")
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        '# %% tags="' + "x" * 1_000_000 + '"\nx = 1\n',
+        '# %% slideshow="' + "y" * 1_000_000 + '"\nx = 1\n',
+        '# %% slideshow={"slide_type": "' + "z" * 1_000_000 + '"}\nx = 1\n',
+    ],
+)
+def test_a_huge_value_gives_a_short_message(tmp_path: Path, body: str) -> None:
+    _, diagnostics = check_lesson(_source(tmp_path, "title: T\nlevel: beginner\nminutes: 5", body))
+    (problem,) = diagnostics
+    assert len(problem.message) < 300

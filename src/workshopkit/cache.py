@@ -26,6 +26,7 @@ trusted.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -44,8 +45,9 @@ from typing import TYPE_CHECKING, Any
 
 from . import __version__
 from .discover import is_lesson
-from .lessonfiles import FolderFile, file_sha256, list_folder, workshop_root
-from .model import LessonResult, Status
+from .fileio import write_atomic
+from .lessonfiles import FolderFile, file_sha256, list_folder, special_kind, workshop_root
+from .model import Diagnostic, LessonResult, Severity, Status
 
 if TYPE_CHECKING:
     from .model import Lesson, LessonPlan
@@ -171,17 +173,9 @@ class FileHashes:
             return
         self._dirty = False
         live = {k: v for k, v in self._entries.items() if Path(k).exists()}
-        tmp: Path | None = None
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd, name = tempfile.mkstemp(prefix=".file-hashes.", dir=self.path.parent)
-            tmp = Path(name)
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                json.dump({"format": ENTRY_FORMAT, "files": live}, fh)
-            tmp.replace(self.path)
-        except OSError:
-            if tmp is not None:
-                tmp.unlink(missing_ok=True)  # a cache of a cache: the next run reads again
+        data = json.dumps({"format": ENTRY_FORMAT, "files": live}).encode()
+        with contextlib.suppress(OSError):  # a cache of a cache: the next run reads again
+            write_atomic(self.path, data, durable=False)
 
 
 def _read_digest(path: Path) -> str:
@@ -259,14 +253,16 @@ class Cache:
         try:
             data = json.loads((entry / "result.json").read_text(encoding="utf-8"))
             notebook = entry / "executed.ipynb"
-            digest = hashlib.sha256(notebook.read_bytes()).hexdigest()
+            content = notebook.read_bytes()
+            digest = hashlib.sha256(content).hexdigest()
             if data.get("format") != ENTRY_FORMAT or data.get("notebook_sha256") != digest:
                 raise ValueError("checksum or format mismatch")
             if data["status"] != Status.PASSED.value:
                 raise ValueError("not a passed result")
+            _check_notebook(content)
             seconds = float(data["seconds"])
             warns = tuple(str(w) for w in data.get("warnings", []))
-        except (OSError, ValueError, KeyError, TypeError) as exc:
+        except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
             self.on_problem(
                 lesson.id, f"{lesson.relpath}: corrupt cache entry discarded, lesson re-run ({exc})"
             )
@@ -321,6 +317,54 @@ class Cache:
             return result
         _cleanup_scratch(result.notebook)
         return replace(result, notebook=final / "executed.ipynb")
+
+
+def _check_notebook(content: bytes) -> None:
+    """Raise ValueError unless `content` is a version-4 notebook's JSON (a checksum only proves
+    the file is the one stored, not that what was stored can be read)."""
+    try:
+        nb = json.loads(content)
+    except (ValueError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError
+        raise ValueError(f"the stored notebook is not JSON: {exc}") from None
+    if not isinstance(nb, dict) or nb.get("nbformat") != 4 or not isinstance(nb.get("cells"), list):
+        raise ValueError("the stored notebook is not a version-4 notebook")
+    if not all(isinstance(cell, dict) and "cell_type" in cell for cell in nb["cells"]):
+        raise ValueError("the stored notebook has a cell that is not a cell")
+
+
+def state_problems(root: Path) -> list[Diagnostic]:
+    """What stops workshopkit from keeping its cache and reports in `<root>/.workshopkit/`: that
+    name, or one it needs inside, taken by a file of another kind. Reported before any kernel
+    starts, instead of a traceback after every lesson has run."""
+    found: list[Diagnostic] = []
+    expected = [
+        (CACHE_DIR, stat.S_ISDIR, "a folder"),
+        (f"{CACHE_DIR}/cache", stat.S_ISDIR, "a folder"),
+        (f"{CACHE_DIR}/{HASHES_NAME}", stat.S_ISREG, "a file"),
+        (f"{CACHE_DIR}/report.json", stat.S_ISREG, "a file"),
+    ]
+    for name, is_kind, kind in expected:
+        path = root / name
+        try:
+            mode = path.stat().st_mode  # a symlink to a folder elsewhere is fine
+        except FileNotFoundError:
+            if not path.is_symlink():
+                continue
+            what = "a broken symlink"
+        except OSError:
+            break  # a parent is not a folder: reported already
+        else:
+            if is_kind(mode):
+                continue
+            what = "a folder" if stat.S_ISDIR(mode) else "a file"
+            what = what if stat.S_ISDIR(mode) or stat.S_ISREG(mode) else special_kind(mode)
+        message = (
+            f"workshopkit keeps its cache and reports here and needs {kind}, but this is "
+            f"{what}; move it away (workshopkit recreates what it needs)"
+        )
+        found.append(Diagnostic(name, 0, Severity.ERROR, message))
+        break
+    return found
 
 
 def _stale(path: Path, seconds: float = 3600) -> bool:

@@ -25,7 +25,7 @@ def _fail(error: WorkshopkitError) -> NoReturn:
     sys.exit(int(error.exit_code))
 
 
-def _checked(path: Path, *, stdout_is_data: bool = False) -> Any:
+def _checked(path: Path, *, stdout_is_data: bool = False, strict: bool = False) -> Any:
     """Run the CHECK stages and print every diagnostic; exit 2 if the workshop is invalid.
 
     GitHub annotations go to stdout, except when stdout carries data (`list --json`).
@@ -33,7 +33,7 @@ def _checked(path: Path, *, stdout_is_data: bool = False) -> Any:
     from .pipeline import CHECK, Job, run_pipeline
     from .report import diagnostics_summary
 
-    outcome = run_pipeline(CHECK, Job(path, command="check"))
+    outcome = run_pipeline(CHECK, Job(path, command="check", strict=strict))
     for diagnostic in outcome.diagnostics:
         click.echo(str(diagnostic), err=True)
     _annotate(outcome, err=stdout_is_data)
@@ -74,14 +74,18 @@ def cli() -> None:
     """
 
 
+STRICT_HELP = "Make every warning an error [default: [execution] strict, else off]."
+
+
 @cli.command()
 @click.argument("path", type=PATH_ARG, default=Path())
-def check(path: Path) -> None:
+@click.option("--strict", is_flag=True, help=STRICT_HELP)
+def check(path: Path, strict: bool) -> None:
     """Validate the workshop at PATH without starting a kernel."""
     from .events import plan_programme
     from .report import diagnostics_summary
 
-    outcome = _checked(path)
+    outcome = _checked(path, strict=strict)
     for event in outcome.workshop.config.events:
         programme = plan_programme(event, outcome.workshop)
         budget = f" of {event.minutes}" if event.minutes else ""
@@ -110,7 +114,7 @@ def list_(path: Path, as_json: bool, events: bool) -> None:
 
 
 def _parameters(values: tuple[str, ...]) -> dict[str, Any]:
-    from .execute import parse_parameter
+    from .config import parse_parameter
 
     parsed: dict[str, Any] = {}
     for text in values:
@@ -191,6 +195,7 @@ def run_options(func: Any) -> Any:
             is_flag=True,
             help="Fail GPU lessons where no GPU is visible instead of skipping them.",
         ),
+        click.option("--strict", is_flag=True, help=STRICT_HELP),
     ]
     for option in reversed(options):
         func = option(func)
@@ -220,6 +225,7 @@ def _make_options(kw: dict[str, Any]) -> Any:
         kernel=kw["kernel"],
         use_cache=not kw["no_cache"],
         require_gpu=kw["require_gpu"],
+        strict=kw["strict"],
     )
 
 
@@ -397,4 +403,9 @@ def import_cmd(notebooks: tuple[Path, ...], to: Path, level: str | None, force: 
 
 
 def main(argv: list[str] | None = None) -> None:
+    from .errors import unsupported_platform
+
+    if (problem := unsupported_platform()) is not None:
+        click.echo(f"error: {problem}", err=True)
+        sys.exit(int(ExitCode.INFRASTRUCTURE))
     cli.main(args=argv, prog_name="workshopkit")

@@ -6,19 +6,20 @@ import os
 from collections.abc import Iterable
 from pathlib import Path
 
+from .lessonfiles import ignored_folder, is_virtualenv
 from .load import has_workshopkit_block
 
-SKIP_DIRS = frozenset(
-    {"dist", "build", "_build", "node_modules", "__pycache__", "site-packages", "venv", "env"}
-)
+# Discovery also skips folders that hold no lessons by convention (a lesson's files may still
+# be in them): `_`-prefixed ones (drafts, `_static`) and the usual names of virtualenvs.
+NO_LESSONS = frozenset({"venv", "env"})
 
 
 def _skip_dir(folder: Path, name: str) -> bool:
     return (
-        name.startswith((".", "_"))
-        or name in SKIP_DIRS
-        or name.startswith("dist.")
-        or (folder / name / "pyvenv.cfg").exists()
+        ignored_folder(name)
+        or name.startswith("_")
+        or name in NO_LESSONS
+        or is_virtualenv(folder / name)
     )
 
 
@@ -54,9 +55,11 @@ def discover(root: Path, paths: Iterable[Path] = ()) -> list[Path]:
                 candidate = here / name
                 if name.endswith(".py") and not name.startswith(".") and is_lesson(candidate):
                     found.add(candidate)
-    return sorted(
-        found,
-        key=lambda p: (
-            p.relative_to(root.resolve()).as_posix() if p.is_relative_to(root.resolve()) else str(p)
-        ),
-    )
+    real_root = root.resolve()
+    prefix = str(real_root).rstrip("/") + "/"
+
+    def key(path: Path) -> str:  # the path from the root (a string: 10,000 of them)
+        text = str(path)
+        return text[len(prefix) :] if text.startswith(prefix) else text
+
+    return sorted(found, key=key)

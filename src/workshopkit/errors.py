@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import enum
+import sys
 
 from .model import Diagnostic
+
+SUPPORTED_PLATFORMS = ("linux", "darwin")
 
 
 class ExitCode(enum.IntEnum):
@@ -45,3 +48,18 @@ class ValidationFailed(WorkshopkitError):
 
 class InfrastructureError(WorkshopkitError):
     exit_code = ExitCode.INFRASTRUCTURE
+
+
+def unsupported_platform(platform: str | None = None) -> str | None:
+    """Why workshopkit cannot run on this operating system, or None on Linux and macOS.
+
+    Kernels are stopped with process groups and signals, and builds exclude each other with
+    `flock` and `/proc`-style liveness checks: on Windows `os.kill(pid, 0)` would terminate the
+    process it means to probe. Refusing clearly beats failing half-way through a build."""
+    name = platform or sys.platform
+    if name.startswith(SUPPORTED_PLATFORMS):
+        return None
+    return (
+        f"workshopkit runs on Linux and macOS, not on {name!r}; on Windows, use WSL "
+        "(https://learn.microsoft.com/windows/wsl/) or a Linux container"
+    )

@@ -41,7 +41,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import contextlib
 import enum
 import filecmp
 import html
@@ -49,8 +48,6 @@ import io
 import json
 import os
 import re
-import shutil
-import tempfile
 import time
 import tokenize
 from collections import Counter
@@ -64,6 +61,7 @@ from .config import find_root
 from .discover import discover
 from .errors import ExitCode
 from .export.assets import imported_modules, markdown_references, name_problem
+from .fileio import write_atomic
 from .load import (
     LessonSource,
     closes_fence,
@@ -76,8 +74,17 @@ from .load import (
     scan_cells,
 )
 from .markers import is_solution_cell, is_solution_tag
-from .model import LEVEL_NAMES, TAG_RAISES, TAG_SOLUTION, Diagnostic, Severity, tags_from
-from .validate import SLIDE_TYPES, check_lesson, declared_id, id_key, id_problem, slugify
+from .model import (
+    LEVEL_NAMES,
+    SLIDE_TYPES,
+    TAG_RAISES,
+    TAG_SOLUTION,
+    Diagnostic,
+    Severity,
+    exported_names,
+    tags_from,
+)
+from .validate import check_lesson, declared_id, id_key, id_problem, slugify
 
 if TYPE_CHECKING:
     from nbformat import NotebookNode
@@ -1108,7 +1115,7 @@ def _place_assets(
     """Name every referenced file beside the lesson and rewrite the references that changed.
 
     Returns the files to write and the problems that stop the import."""
-    reserved = {f"{ident}.py", f"{ident}.ipynb", f"{ident}.solution.ipynb", f"{ident}.slides.html"}
+    reserved = {f"{ident}.py", *exported_names(ident)}
     assets = _Assets(reserved)
     problems: list[str] = []
     edits: dict[tuple[int, int], list[tuple[int, int, str]]] = {}
@@ -1533,24 +1540,6 @@ def _kept(metadata: Mapping[str, Any]) -> dict[str, Any]:
 # Writing
 
 
-def _write_atomic(path: Path, data: bytes | Path) -> None:
-    """Write `data` (bytes, or a file to copy) to `path` through a temporary file and a rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            if isinstance(data, bytes):
-                fh.write(data)
-            else:
-                with data.open("rb") as src:
-                    shutil.copyfileobj(src, fh)
-        Path(tmp).replace(path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            Path(tmp).unlink()
-        raise
-
-
 def _same(path: Path, data: bytes | Path) -> bool:
     if not path.is_file():
         return False
@@ -1585,7 +1574,7 @@ def _write_plan(plan: _Plan, force: bool, base: Path) -> tuple[list[Path], list[
     ]
     for target, data in writes:
         try:
-            _write_atomic(target, data)
+            write_atomic(target, data)
         except OSError as exc:
             return [], [f"cannot write {_shown(target, base)}: {exc.strerror or exc}"]
     return [*targets, plan.lesson], []

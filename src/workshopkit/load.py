@@ -1,14 +1,16 @@
 """Stage 2: read a lesson file into its header and cells, keeping every cell's source line.
 
 `check` must stay fast, so this module reads the `py:percent` text itself (importing jupytext costs
-~0.6 s). It follows jupytext's percent reader (1.16 to 1.19) rule for rule, so its cells *are* the
-notebook's cells: the header opens on the first line and keeps every key under `jupyter:`;
-`# %%` inside a triple-quoted string, or inside a fenced code block of a markdown cell, does not
-start a cell; two blank lines before a marker are dropped, and so is one; cell options are
-`key=value` pairs with JSON (or Python literal) values, or one JSON object; commented magics
-(`# %matplotlib inline`) are uncommented. `tests/test_load.py` checks this scanner against
-`jupytext.reads`; `to_notebook` builds the real notebook with
-`jupytext.reads(..., fmt="py:percent")` and checks the cell count again.
+~0.6 s). It follows jupytext's percent reader (1.16 to 1.19, the range pinned in pyproject.toml)
+rule for rule, so its cells *are* the notebook's cells: the header opens on the first line and
+keeps every key under `jupyter:`; `# %%` inside a triple-quoted string, or inside a fenced code
+block of a markdown cell, does not start a cell; two blank lines before a marker are dropped, and
+so is one; cell options are `key=value` pairs with JSON (or Python literal) values, or one JSON
+object; commented magics (`# %matplotlib inline`) are uncommented. `tests/test_load.py` checks
+this scanner, and the notebook `to_notebook` builds from it, against the installed jupytext.
+
+Execution and export use `to_notebook`, which builds the notebook from these same cells (not from
+a second reading by jupytext): what `check` validated is what runs and what is exported.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .model import Cell, Diagnostic, Severity
+from .schema import brief
 
 if TYPE_CHECKING:
     from nbformat import NotebookNode
@@ -77,6 +80,12 @@ class LessonSource:
     def block(self) -> Any:
         jupyter = self.header.get("jupyter")
         return jupyter.get("workshopkit") if isinstance(jupyter, dict) else None
+
+    @property
+    def notebook_metadata(self) -> Mapping[str, Any]:
+        """The header's `jupyter:` mapping, which jupytext makes the notebook's metadata."""
+        jupyter = self.header.get("jupyter")
+        return jupyter if isinstance(jupyter, dict) else {}
 
     @property
     def kernel(self) -> str | None:
@@ -168,12 +177,11 @@ def has_workshopkit_block(text: str) -> bool:
     return any(re.search(r"\bworkshopkit\s*:", line) for line in body)
 
 
-def _yaml_key_lines(yaml_text: str, first_line: int) -> dict[str, int]:
-    """Lines of the keys inside `jupyter.workshopkit`, read from the YAML node marks."""
+def _yaml_key_lines(node: Any, first_line: int) -> dict[str, int]:
+    """Lines of the keys inside `jupyter.workshopkit` ("" for the block itself), from the marks
+    of the composed YAML `node`."""
     import yaml
 
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    node = yaml.compose(yaml_text, Loader=loader)
     lines: dict[str, int] = {}
 
     def child(mapping: Any, key: str) -> Any:
@@ -206,6 +214,74 @@ def _header_start(lines: list[str]) -> tuple[int, str | None]:
     return index, None
 
 
+@dataclass(frozen=True, slots=True)
+class _Fences:
+    """Where a header's `# ---` lines are (0-based), and the lines jupytext keeps out of it."""
+
+    start: int
+    end: int  # -1: never closed
+    stop: int  # the first line that does not start with '#'
+    outside: tuple[int, ...]  # header lines outside `jupyter:`, which jupytext makes a raw cell
+
+
+def _opening_problem(lines: list[str], relpath: str) -> tuple[int, Diagnostic | None]:
+    """The index of the opening `# ---`; or, when it is not where jupytext wants it, the header's
+    line to report (0: none) and the problem."""
+    start, bad_coding = _header_start(lines)
+    if bad_coding is not None:
+        message = (
+            f"coding {bad_coding!r}: jupytext only reads files declared "
+            "'# -*- coding: utf-8 -*-' (save the file as UTF-8 and fix or remove this line)"
+        )
+        return start, _error(relpath, start, message)
+    if start >= len(lines) or not _HEADER_RE.match(_uncomment(lines[start])):
+        bounds = _header_bounds(lines)
+        if bounds is not None and bounds[0] > start:
+            message = (
+                f"the Jupytext header must begin on line {start + 1}; jupytext ignores a header "
+                "that comes after other lines (remove the lines before '# ---')"
+            )
+            return bounds[0] + 1, _error(relpath, start + 1, message)
+        return 0, _error(relpath, 1, "no Jupytext header ('# ---' ... '# ---')")
+    return start, None
+
+
+def _fences(lines: list[str], start: int) -> _Fences:
+    """Find the closing `# ---` after the opening one at `start`."""
+    outside: list[int] = []
+    in_jupyter = False
+    for index in range(start + 1, len(lines)):
+        line = lines[index]
+        if not line.startswith("#"):
+            return _Fences(start, -1, index, tuple(outside))
+        text = _uncomment(line)
+        if _HEADER_RE.match(text):
+            return _Fences(start, index, len(lines), tuple(outside))
+        if _JUPYTER_RE.match(text):
+            in_jupyter = True
+        elif text and not _LEFTSPACE_RE.match(text):
+            in_jupyter = False
+        if not in_jupyter:
+            outside.append(index)
+    return _Fences(start, -1, len(lines), tuple(outside))
+
+
+def _outside_problem(lines: list[str], index: int, relpath: str) -> Diagnostic:
+    shown = _uncomment(lines[index]).strip()
+    if re.match(r"^jupyter\s*:", shown):
+        message = (
+            "jupytext reads 'jupyter:' only alone on its line, with its keys indented below "
+            "it; as written, this line would become a raw cell"
+        )
+    else:
+        what = f"{_shorten(shown)!r} is" if shown else "a blank line is"
+        message = (
+            f"{what} outside the 'jupyter:' section of the header, so jupytext would make it "
+            "a raw cell (indent it under 'jupyter:', or remove it)"
+        )
+    return _error(relpath, index + 1, message)
+
+
 def parse_header(
     lines: list[str], relpath: str
 ) -> tuple[dict[str, Any], int, dict[str, int], int, Diagnostic | None]:
@@ -214,95 +290,139 @@ def parse_header(
     `first_body_index` is where the first cell starts: as in jupytext, one blank line after the
     closing `# ---` belongs to the header.
     """
-    import yaml
-
-    start, bad_coding = _header_start(lines)
-    if bad_coding is not None:
-        message = (
-            f"coding {bad_coding!r}: jupytext only reads files declared "
-            "'# -*- coding: utf-8 -*-' (save the file as UTF-8 and fix or remove this line)"
-        )
-        return {}, start, {}, 0, _error(relpath, start, message)
-    if start >= len(lines) or not _HEADER_RE.match(_uncomment(lines[start])):
-        bounds = _header_bounds(lines)
-        if bounds is not None and bounds[0] > start:
-            message = (
-                f"the Jupytext header must begin on line {start + 1}; jupytext ignores a header "
-                "that comes after other lines (remove the lines before '# ---')"
-            )
-            return {}, bounds[0] + 1, {}, 0, _error(relpath, start + 1, message)
-        return {}, 0, {}, 0, _error(relpath, 1, "no Jupytext header ('# ---' ... '# ---')")
-    end = -1
-    stop = len(lines)  # the first line that does not start with '#'
-    outside: list[int] = []  # header lines jupytext keeps out of `jupyter:`, as a raw cell
-    in_jupyter = False
-    for index in range(start + 1, len(lines)):
-        line = lines[index]
-        if not line.startswith("#"):
-            stop = index
-            break
-        text = _uncomment(line)
-        if _HEADER_RE.match(text):
-            end = index
-            break
-        if _JUPYTER_RE.match(text):
-            in_jupyter = True
-        elif text and not _LEFTSPACE_RE.match(text):
-            in_jupyter = False
-        if not in_jupyter:
-            outside.append(index)
-    if end < 0:
+    start, problem = _opening_problem(lines, relpath)
+    if problem is not None:
+        return {}, start, {}, 0, problem
+    fences = _fences(lines, start)
+    if fences.end < 0:
         reason = (
-            f"line {stop + 1} is the first that does not start with '#'"
-            if stop < len(lines)
+            f"line {fences.stop + 1} is the first that does not start with '#'"
+            if fences.stop < len(lines)
             else "the file ends first"
         )
         message = f"the Jupytext header opened here has no closing '# ---' ({reason})"
         return {}, start + 1, {}, len(lines), _error(relpath, start + 1, message)
-    yaml_text = "\n".join(_uncomment(line) for line in lines[start + 1 : end])
-    first_line = start + 2  # 1-based file line of the first YAML line
-    first_body = end + 1
+    first_body = fences.end + 1
     if first_body < len(lines) and _BLANK_RE.match(_uncomment(lines[first_body])):
         first_body += 1
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    try:
-        header = yaml.load(yaml_text, Loader=loader) or {}
-        key_lines = _yaml_key_lines(yaml_text, first_line)
-    except yaml.MarkedYAMLError as exc:
-        where, problem = _yaml_problem(exc, first_line, start + 1)
-        return (
-            {},
-            start + 1,
-            {},
-            first_body,
-            _error(relpath, where, f"invalid YAML header: {problem}"),
-        )
-    except yaml.YAMLError as exc:
-        message = f"invalid YAML header: {exc}"
-        return {}, start + 1, {}, first_body, _error(relpath, start + 1, message)
-    if not isinstance(header, dict):
-        return (
-            {},
-            start + 1,
-            {},
-            first_body,
-            _error(relpath, start + 2, "the header is not a mapping"),
-        )
-    if outside:
-        shown = _uncomment(lines[outside[0]]).strip()
-        if re.match(r"^jupyter\s*:", shown):
-            message = (
-                "jupytext reads 'jupyter:' only alone on its line, with its keys indented below "
-                "it; as written, this line would become a raw cell"
-            )
-        else:
-            what = f"{_shorten(shown)!r} is" if shown else "a blank line is"
-            message = (
-                f"{what} outside the 'jupyter:' section of the header, so jupytext would make it "
-                "a raw cell (indent it under 'jupyter:', or remove it)"
-            )
-        return {}, start + 1, {}, first_body, _error(relpath, outside[0] + 1, message)
+    yaml_text = "\n".join(_uncomment(line) for line in lines[start + 1 : fences.end])
+    header, key_lines, problem = read_yaml_header(yaml_text, start + 2, relpath)
+    if problem is None and fences.outside:
+        problem = _outside_problem(lines, fences.outside[0], relpath)
+    if problem is not None:
+        return {}, start + 1, {}, first_body, problem
     return header, start + 1, key_lines, first_body, None
+
+
+def read_yaml_header(
+    text: str, first_line: int, relpath: str
+) -> tuple[dict[str, Any], dict[str, int], Diagnostic | None]:
+    """The header's YAML (its first line is file line `first_line`): the mapping, the lines of the
+    `workshopkit` keys, or the problem. Parsed once; aliases (`*name`) are refused before anything
+    is built, so a few hundred bytes cannot expand into gigabytes (a "billion laughs"), and every
+    value must be one a notebook's JSON can hold."""
+    import yaml
+
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)(text)
+    try:
+        node = loader.get_single_node()
+        if node is not None and "*" in text and _has_alias(node):  # an alias needs a '*'
+            line = _alias_line(text, loader)
+            message = (
+                "YAML aliases ('*name', and merge keys '<<') are not allowed in the header; "
+                "write the values out"
+            )
+            return {}, {}, _error(relpath, first_line + line, message)
+        header = loader.construct_document(node) if node is not None else None
+    except yaml.MarkedYAMLError as exc:
+        where, problem = _yaml_problem(exc, first_line, first_line - 1)
+        return {}, {}, _error(relpath, where, f"invalid YAML header: {problem}")
+    except yaml.YAMLError as exc:
+        return {}, {}, _error(relpath, first_line - 1, f"invalid YAML header: {exc}")
+    finally:
+        loader.dispose()
+    if header is None:
+        return {}, {}, None
+    if not isinstance(header, dict):
+        return {}, {}, _error(relpath, first_line, "the header is not a mapping")
+    found = _not_json(header, ())
+    if found is not None:
+        path, what = found
+        shown = ".".join(str(part) for part in path)
+        message = f"'{shown}' is {what}, which a notebook cannot store; quote it to make it text"
+        return {}, {}, _error(relpath, first_line + _node_line(node, path), message)
+    return header, _yaml_key_lines(node, first_line), None
+
+
+def _has_alias(root: Any) -> bool:
+    """Whether a composed YAML graph reaches a node twice (only an alias does that)."""
+    import yaml
+
+    seen: set[int] = set()
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            return True
+        seen.add(id(node))
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                stack += (key, value)
+        elif isinstance(node, yaml.SequenceNode):
+            stack += node.value
+    return False
+
+
+def _alias_line(text: str, loader: Any) -> int:
+    """The 0-based line of the first alias in `text` (events only: nothing is expanded)."""
+    import yaml
+
+    for event in yaml.parse(text, Loader=type(loader)):
+        if isinstance(event, yaml.AliasEvent):
+            return int(getattr(event.start_mark, "line", 0))
+    return 0
+
+
+def _not_json(value: Any, path: tuple[Any, ...]) -> tuple[tuple[Any, ...], str] | None:
+    """The path to the first value that JSON cannot store (a date, a set, binary data, a mapping
+    key that is not text), and what it is."""
+    if value is None or isinstance(value, str | bool | int | float):
+        return None
+    items: Any = ()
+    if isinstance(value, list):
+        items = enumerate(value)
+    elif isinstance(value, dict):
+        bad = next((key for key in value if not isinstance(key, str)), None)
+        if bad is not None:
+            return (*path, bad), "a key that is not text"
+        items = value.items()
+    else:
+        kind = {"date": "a date", "datetime": "a date and time", "bytes": "binary data"}
+        return path, kind.get(type(value).__name__, f"a {type(value).__name__}")
+    for key, item in items:
+        found = _not_json(item, (*path, key))
+        if found:
+            return found
+    return None
+
+
+def _node_line(node: Any, path: tuple[Any, ...]) -> int:
+    """The 0-based line of the value at `path` in a composed YAML graph (as far as it goes)."""
+    import yaml
+
+    line = int(node.start_mark.line)
+    for part in path:
+        if isinstance(node, yaml.MappingNode):
+            found = [(k, v) for k, v in node.value if str(k.value) == str(part)]
+            if not found:
+                break
+            line, node = int(found[0][0].start_mark.line), found[0][1]
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):
+            node = node.value[part]
+            line = int(node.start_mark.line)
+        else:
+            break
+    return line
 
 
 def _shorten(text: str, width: int = 40) -> str:
@@ -340,6 +460,8 @@ class _StringParser:
         return bool(self.single or self.triple)
 
     def read_line(self, line: str) -> None:
+        if '"' not in line and "'" not in line:
+            return  # only quotes change the state (and `single` was reset at the last line end)
         if not self.is_quoted() and line.lstrip().startswith("#"):
             return
         self.triple_start = -1
@@ -691,8 +813,8 @@ def scan_cells(
                     _error(
                         relpath,
                         i + 1,
-                        f"cannot parse the cell options {bad!r}: expected key=value pairs with "
-                        'JSON values, e.g. tags=["exercise"] (is a bracket or quote missing?)',
+                        f"cannot parse the cell options {brief(bad)}: expected key=value pairs "
+                        'with JSON values, e.g. tags=["exercise"] (is a bracket or quote missing?)',
                     )
                 )
             metadata = parsed or {}
@@ -704,7 +826,7 @@ def scan_cells(
                 _error(
                     relpath,
                     i + 1,
-                    f"the cell option language={language!r} is not supported; "
+                    f"the cell option language={brief(language)} is not supported; "
                     "start the cell with a cell magic such as %%bash instead",
                 )
             )
@@ -774,21 +896,31 @@ def iter_code_cells(lesson: Lesson) -> Iterator[Cell]:
     return (c for c in lesson.cells if c.cell_type == "code")
 
 
-def to_notebook(lesson: Lesson) -> NotebookNode:
-    """The lesson as an nbformat notebook, read by jupytext with the `py:percent` format.
+def to_notebook(lesson: Lesson | LessonSource) -> NotebookNode:
+    """The lesson as an nbformat notebook, built from the cells this module read: the very cells
+    `check` validated and the cache key hashed, so validation, execution and export can never see
+    different cells. (They are jupytext's cells: `tests/test_load.py` compares every lesson in the
+    repository, tricky and random ones with `jupytext.reads(text, fmt="py:percent")`.) The
+    notebook's metadata is the header's `jupyter:` mapping, as jupytext makes it.
 
     Each cell gets `metadata.workshopkit_source = {"line": L, "cell": N}` (its `.py` line and
     1-based number) so that later stages can locate it after papermill inserts cells; exports
     strip it again.
     """
-    import jupytext
+    import copy
 
-    nb: NotebookNode = jupytext.reads(lesson.text, fmt="py:percent")
-    if len(nb.cells) != len(lesson.cells):
-        raise ValueError(
-            f"{lesson.relpath}: jupytext read {len(nb.cells)} cells but workshopkit found "
-            f"{len(lesson.cells)}; please report this file"
-        )
-    for cell, ours in zip(nb.cells, lesson.cells, strict=True):
-        cell.metadata[SOURCE_KEY] = {"line": ours.body_line, "cell": ours.number}
+    from nbformat import from_dict
+
+    cells = []
+    for ours in lesson.cells:
+        metadata = copy.deepcopy(dict(ours.metadata))
+        metadata[SOURCE_KEY] = {"line": ours.body_line, "cell": ours.number}
+        cell: dict[str, Any] = {"id": f"cell-{ours.number}", "cell_type": ours.cell_type}
+        cell.update(metadata=metadata, source=ours.source)
+        if ours.cell_type == "code":
+            cell.update(execution_count=None, outputs=[])
+        cells.append(cell)
+    metadata = copy.deepcopy(dict(lesson.notebook_metadata))
+    notebook = {"nbformat": 4, "nbformat_minor": 5, "metadata": metadata, "cells": cells}
+    nb: NotebookNode = from_dict(notebook)  # type: ignore[no-untyped-call]
     return nb

@@ -44,6 +44,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from .model import SLIDE_TYPE_NOTES, TAG_SOLUTION, Cell, tags_from
+from .schema import brief
 
 __all__ = [
     "Bindings",
@@ -387,13 +388,13 @@ def metadata_problems(metadata: Mapping[str, Any]) -> list[str]:
     if not isinstance(block, Mapping):
         out.append(
             f"'workshopkit' cell metadata must be a mapping such as {{\"solution\": true}}, "
-            f"not {block!r}"
+            f"not {brief(block)}"
         )
         return out
     for key, value in block.items():
         if key == "solution":
             if not isinstance(value, bool):
-                out.append(f"'workshopkit.solution' must be true or false, not {value!r}")
+                out.append(f"'workshopkit.solution' must be true or false, not {brief(value)}")
         elif isinstance(key, str) and _solution_word(_key(key)):
             out.append(
                 f"unknown key {_shown(key)} in the 'workshopkit' cell metadata (did you mean "

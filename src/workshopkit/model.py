@@ -36,9 +36,27 @@ TAG_EXERCISE = "exercise"
 TAG_RAISES = "raises-exception"
 TAG_SKIP = "skip-execution"
 TAG_SHOW_IN_SLIDES = "show-in-slides"  # keeps a solution cell (or region) in the slides
-# The `slideshow.slide_type` of speaker notes: shown in the slides' speaker view, left out of the
-# learner notebook (see markers.py for what a solution and a notes cell are).
+# The `slideshow.slide_type` values (nbconvert's and RISE's), and those of speaker notes (shown in
+# the slides' speaker view, left out of the learner notebook; see markers.py) and hidden cells.
+SLIDE_TYPES: tuple[str, ...] = ("slide", "subslide", "fragment", "skip", "notes", "-")
 SLIDE_TYPE_NOTES = "notes"
+SLIDE_TYPE_SKIP = "skip"
+STRUCTURAL_SLIDE_TYPES = frozenset({"slide", "subslide", "fragment"})  # any: no inferred slides
+NEW_SLIDE_TYPES = frozenset({"slide", "subslide"})  # start a slide
+HIDDEN_SLIDE_TYPES = frozenset({SLIDE_TYPE_SKIP, SLIDE_TYPE_NOTES})  # not on any slide
+
+# File names Windows cannot store, whatever their extension (`con.txt` too): never an id or asset.
+WINDOWS_RESERVED = frozenset(
+    {"con", "prn", "aux", "nul"}
+    | {f"com{i}" for i in range(1, 10)}
+    | {f"lpt{i}" for i in range(1, 10)}
+)
+
+
+def exported_names(lesson_id: str) -> tuple[str, ...]:
+    """The files a lesson's export writes into `lessons/<id>/` (learner, solution, slides): no
+    asset, imported file or lesson may take these names."""
+    return (f"{lesson_id}.ipynb", f"{lesson_id}.solution.ipynb", f"{lesson_id}.slides.html")
 
 
 def tags_from(metadata: Mapping[str, Any]) -> tuple[str, ...]:
@@ -123,6 +141,8 @@ class Lesson:
     text: str = field(repr=False)
     kernel: str | None = None  # kernelspec name from the header
     key_lines: Mapping[str, int] = field(default_factory=dict, repr=False, compare=False)
+    # the header's `jupyter:` mapping: the notebook's metadata (kernelspec, workshopkit, ...)
+    notebook_metadata: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def id(self) -> str:
@@ -148,6 +168,7 @@ class ExecutionConfig:
     jobs: int = 2
     parameters: Mapping[str, Any] = field(default_factory=dict, hash=False)
     env: tuple[str, ...] = ()  # environment variables whose values join each lesson's cache key
+    strict: bool = False  # every warning is an error (`--strict`)
 
 
 @dataclass(frozen=True, slots=True)
@@ -267,6 +288,7 @@ class ErrorKind(str, enum.Enum):
     KERNEL_DIED = "kernel-died"
     NOT_EXECUTED = "not-executed"  # the run ended without error, but cells never ran
     INFRASTRUCTURE = "infrastructure"  # not the lesson's fault: no kernel, no GPU, a full disk
+    WARNING = "warning"  # under --strict: a warning about the lesson failed it (strict.py)
 
     def __str__(self) -> str:
         return self.value
@@ -336,6 +358,11 @@ class LessonError:
         cls, at: Location, ename: str, evalue: str, traceback: str, kind: ErrorKind
     ) -> LessonError:
         return cls(at.path, at.line, at.cell, ename, evalue, traceback, kind)
+
+    @classmethod
+    def from_strict_warning(cls, at: Location, evalue: str) -> LessonError:
+        """Under `--strict`, a warning about the lesson (its text in `evalue`) failed it."""
+        return cls._at(at, "StrictWarning", evalue, "", ErrorKind.WARNING)
 
     @classmethod
     def from_cell_error(

@@ -43,6 +43,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 
 from .assemble import assemble_tracks, check_event_items
+from .cache import state_problems
 from .config import CONFIG_NAME, find_root, load_config
 from .discover import discover
 from .errors import ExitCode, InfrastructureError, WorkshopkitError
@@ -50,6 +51,8 @@ from .events import check_events, event_references
 from .export.assets import check_assets
 from .load import LessonSource, load_lesson
 from .model import Diagnostic, Lesson, LessonResult, Severity, Status, Workshop
+from .placeholders import placeholder_warnings
+from .strict import promote
 from .validate import check_declared_ids, check_lesson, check_requires, declared_id, slugify
 
 if TYPE_CHECKING:
@@ -79,6 +82,12 @@ class Job:
     junit_xml: Path | None = None  # --junit-xml
     command: Literal["check", "run", "build"] = "run"
     on_event: OnEvent = _ignore
+    strict: bool = False  # --strict on `check` (`run` and `build`: also `options.strict`)
+
+    @property
+    def is_strict(self) -> bool:
+        """--strict was given (`[execution] strict` is the workshop's, read once it is open)."""
+        return self.strict or (self.options is not None and self.options.strict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,12 +168,13 @@ Stage: TypeAlias = Callable[[Job, Outcome], Outcome]
 
 def check(job: Job, outcome: Outcome) -> Outcome:
     """`workshopkit check`: every problem at once, event programme rules included (exit 2)."""
-    return _opened(open_workshop(job.path, job.only), outcome)
+    return _opened(open_workshop(job.path, job.only, strict=job.is_strict), outcome)
 
 
 def validate(job: Job, outcome: Outcome) -> Outcome:
     """As `check`, but the event rules wait until the lessons ran (`judge_events`)."""
-    return _opened(open_workshop(job.path, job.only, event_rules=False), outcome)
+    opened = open_workshop(job.path, job.only, event_rules=False, strict=job.is_strict)
+    return _opened(opened, outcome)
 
 
 def claim_output(job: Job, outcome: Outcome) -> Outcome:
@@ -201,6 +211,8 @@ def judge_events(job: Job, outcome: Outcome) -> Outcome:
     from .export.events import check_decks
 
     found = [*check_programmes(workshop), *check_decks(workshop, outcome.results)]
+    if job.is_strict or workshop.config.execution.strict:
+        found = list(promote(found))
     return replace(outcome, rule_breaks=tuple(sorted(set(found))))
 
 
@@ -445,18 +457,22 @@ class Opened:
         return [d for d in self.diagnostics if not d.is_error]
 
 
-def open_workshop(path: Path, only: Sequence[Path] = (), *, event_rules: bool = True) -> Opened:
+def open_workshop(
+    path: Path, only: Sequence[Path] = (), *, event_rules: bool = True, strict: bool = False
+) -> Opened:
     """Find the workshop at or above `path`, then discover, load, validate and assemble it.
 
     Every problem is collected, none hides another. `event_rules=False` leaves the event
     programme rules (budget, content mix, lightning minutes) to `judge_events`, after the
-    lessons ran; an event naming a lesson it does not hold is an error either way.
+    lessons ran; an event naming a lesson it does not hold is an error either way. With
+    `strict` (or `[execution] strict = true`), every warning is an error.
     """
     root = find_root(path)
     if root is None:
         missing = f"no {CONFIG_NAME} here or in any parent folder"
         return Opened(None, (Diagnostic(str(path), 0, Severity.ERROR, missing),))
     config, diagnostics = load_config(root / CONFIG_NAME)
+    diagnostics.extend(state_problems(root))  # `.workshopkit` taken by a file
     paths = discover(root)
     sources = _load(paths, root, diagnostics)
     lessons, invalid = _validate(sources, paths, diagnostics)
@@ -470,6 +486,9 @@ def open_workshop(path: Path, only: Sequence[Path] = (), *, event_rules: bool = 
     # also when something else is wrong: `check` shows every error and warning at once
     diagnostics.extend(check_events(workshop) if event_rules else event_references(workshop))
     diagnostics.extend(check_assets(workshop))
+    diagnostics.extend(placeholder_warnings(config, lessons))
+    if strict or config.execution.strict:
+        diagnostics = list(promote(diagnostics))
     ordered = tuple(sorted(set(diagnostics)))
     if any(d.is_error for d in ordered):
         return Opened(None, ordered, root=root, lesson_count=len(paths))

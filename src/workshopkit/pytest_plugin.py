@@ -54,7 +54,7 @@ def pytest_configure(config: pytest.Config) -> None:
         config.addinivalue_line("markers", f"{level}: a workshopkit lesson of level {level}")
     config.stash[_WORKSHOPS] = {}
     if config.getoption("lessons", False):
-        from .execute import parse_parameter
+        from .config import parse_parameter
 
         for text in config.getoption("lessons_param") or []:
             try:
@@ -123,7 +123,8 @@ class LessonItem(pytest.Item):
         self.failed_line: int | None = None
 
     def runtest(self) -> None:
-        from .execute import RunOptions, parse_parameter
+        from .config import parse_parameter
+        from .execute import RunOptions
         from .pipeline import Job, Outcome, execute
 
         opt = self.config.getoption

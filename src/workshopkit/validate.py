@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import difflib
 import functools
 import re
 import unicodedata
 from collections.abc import Collection, Iterable, Mapping, Sequence
-from typing import Any
 
-from .config import ID_PATTERN, did_you_mean
 from .load import LessonSource
 from .markers import (
     marker_problems,
@@ -20,8 +17,7 @@ from .markers import (
     tag_problems,
 )
 from .model import (
-    KINDS,
-    LEVEL_NAMES,
+    SLIDE_TYPES,
     TAG_PARAMETERS,
     TAG_RAISES,
     Cell,
@@ -31,26 +27,25 @@ from .model import (
     Level,
     Severity,
 )
+from .schema import HEADER, LEVEL, RESOURCES, brief, did_you_mean, id_problem, read_table
 from .transforms import stub_breaks_cell
 
-BLOCK_KEYS = (
-    "id",
-    "title",
-    "level",
-    "minutes",
-    "tags",
-    "requires",
-    "objectives",
-    "kind",
-    "resources",
-)
-RESOURCE_KEYS = ("gpu",)
-SLIDE_TYPES = ("slide", "subslide", "fragment", "skip", "notes", "-")
-_WINDOWS_RESERVED = frozenset(
-    {"con", "prn", "aux", "nul"}
-    | {f"com{i}" for i in range(1, 10)}
-    | {f"lpt{i}" for i in range(1, 10)}
-)
+__all__ = [
+    "BLOCK_KEYS",
+    "SLIDE_TYPES",
+    "check_declared_ids",
+    "check_ids",
+    "check_lesson",
+    "check_requires",
+    "declared_id",
+    "id_key",
+    "id_problem",
+    "slugify",
+    "unknown_level_message",
+]
+
+BLOCK_KEYS = HEADER.names
+RESOURCE_KEYS = RESOURCES.names
 
 
 def slugify(stem: str) -> str:
@@ -58,23 +53,9 @@ def slugify(stem: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text).strip("-")[:64]
 
 
-def id_problem(ident: str) -> str | None:
-    """Why `ident` is not a valid lesson id, or None."""
-    if "\x00" in ident:
-        return "contains a NUL character"
-    if not ID_PATTERN.match(ident):
-        return f"must match {ID_PATTERN.pattern} (lower-case letters, digits and '-', at most 64)"
-    if ident in _WINDOWS_RESERVED:
-        return "is a reserved file name on Windows"
-    return None
-
-
 def unknown_level_message(name: object) -> str:
     """`unknown level 'expert' (expected beginner, intermediate, advanced)`, with a close match."""
-    close = did_you_mean(str(name), LEVEL_NAMES).strip().removeprefix("(").removesuffix(")")
-    return (
-        f"unknown level {name!r} (expected {', '.join(LEVEL_NAMES)}{'; ' + close if close else ''})"
-    )
+    return LEVEL.problems("level", name)[0][1]
 
 
 def id_key(ident: str) -> str:
@@ -88,111 +69,38 @@ class _Checker:
         self.diagnostics: list[Diagnostic] = []
 
     def report(self, key: str, message: str, severity: Severity = Severity.ERROR) -> None:
-        line = self.source.key_lines.get(key, self.source.key_lines.get("", 1))
+        """A problem at the line of header key `key` (`resources.gpu` falls back to `resources`,
+        then to the block's line)."""
+        lines = self.source.key_lines
+        while key and key not in lines:
+            key = key.rpartition(".")[0]
+        line = lines.get(key, lines.get("", 1))
         self.diagnostics.append(Diagnostic(self.source.relpath, line, severity, message))
-
-    def strings(self, block: Mapping[str, Any], key: str) -> tuple[str, ...]:
-        value = block.get(key, [])
-        if value is None:
-            return ()
-        if isinstance(value, str):
-            return (value,)
-        if not isinstance(value, list) or not all(isinstance(v, str | int) for v in value):
-            self.report(key, f"'{key}' must be a list of strings, not {value!r}")
-            return ()
-        return tuple(str(v) for v in value)
 
 
 def check_lesson(source: LessonSource) -> tuple[Lesson | None, list[Diagnostic]]:
-    """Validate one lesson's `workshopkit` block and cells."""
+    """Validate one lesson's `workshopkit` block (the fields of `schema.HEADER`) and cells."""
     c = _Checker(source)
     block = source.block
     if not isinstance(block, dict):
         c.report("", "the 'workshopkit' block must be a mapping of keys such as title and level")
         return None, c.diagnostics
-    misspelled: set[str] = set()  # keys that an unknown key is probably a typo of
-    for key in block:
-        if key not in BLOCK_KEYS:
-            misspelled.update(difflib.get_close_matches(str(key), BLOCK_KEYS, n=1, cutoff=0.6))
-            c.report(
-                str(key),
-                f"unknown key '{key}' in the workshopkit block{did_you_mean(str(key), BLOCK_KEYS)}"
-                f"; expected one of: {', '.join(BLOCK_KEYS)}",
-            )
-    raw_id = block.get("id")
-    if raw_id is None:
-        ident = slugify(source.path.stem)
-    elif isinstance(raw_id, str):
-        ident = raw_id
-    else:
-        c.report("id", f"'id' must be a string, not {raw_id!r}")
-        ident = slugify(source.path.stem)
-    problem = id_problem(ident)
-    if problem:
-        shown = ident if len(ident) <= 80 else ident[:77] + "..."
-        origin = "" if "id" in block else " (from the file name; set 'id' in the header)"
-        slug = slugify(ident)
-        suggest = slug and slug != ident and len(ident) <= 64 and not id_problem(slug)
-        hint = f" (try '{slug}')" if suggest else ""
-        c.report("id", f"lesson id {shown!r}{origin} {problem}{hint}")
-    title = block.get("title")
-    if not isinstance(title, str) or not title.strip():
-        if "title" in block or "title" not in misspelled:
-            c.report("title" if "title" in block else "", "missing 'title' (a non-empty string)")
-        title = ident
-    level_name = block.get("level")
-    level: Level | None = None
-    if level_name is None:
-        if "level" not in misspelled:
-            c.report("", f"missing 'level' (expected {', '.join(LEVEL_NAMES)})")
-    elif level_name not in LEVEL_NAMES:
-        c.report("level", unknown_level_message(level_name))
-    else:
-        level = Level(level_name)
-    minutes = block.get("minutes")
-    if minutes is None:
-        if "minutes" not in misspelled:
-            c.report("", "missing 'minutes' (a positive integer: the teaching time)")
-    elif isinstance(minutes, bool) or not isinstance(minutes, int) or minutes <= 0:
-        c.report("minutes", f"'minutes' must be a positive integer, not {minutes!r}")
-        minutes = None
-    kind = block.get("kind", "lesson")
-    if kind not in KINDS:
-        c.report(
-            "kind",
-            f"unknown kind {kind!r}{did_you_mean(str(kind), KINDS)} (expected {', '.join(KINDS)})",
-        )
-        kind = "lesson"
-    resources = block.get("resources") or {}
-    gpu = False
-    if not isinstance(resources, dict):
-        c.report("resources", "'resources' must be a mapping such as {gpu: true}")
-    else:
-        for key in resources:
-            if key not in RESOURCE_KEYS:
-                c.report(
-                    "resources", f"unknown resource '{key}'{did_you_mean(str(key), RESOURCE_KEYS)}"
-                )
-        gpu = resources.get("gpu", False)
-        if not isinstance(gpu, bool):
-            c.report("resources", f"'resources.gpu' must be true or false, not {gpu!r}")
-            gpu = False
-    meta_tags = c.strings(block, "tags")
-    requires = c.strings(block, "requires")
-    objectives = c.strings(block, "objectives")
+    values = read_table(HEADER, block, "", c.report)
+    ident = _lesson_id(source, values["id"], "id" in block, c)
+    resources = read_table(RESOURCES, values["resources"], "resources", c.report)
     _check_cells(source, c)
-    if any(d.is_error for d in c.diagnostics) or level is None or minutes is None:
+    if any(d.is_error for d in c.diagnostics):
         return None, c.diagnostics
     meta = LessonMeta(
         id=ident,
-        title=title.strip(),
-        level=level,
-        minutes=minutes,
-        tags=meta_tags,
-        requires=requires,
-        objectives=objectives,
-        kind=str(kind),
-        gpu=gpu,
+        title=values["title"],
+        level=Level(values["level"]),
+        minutes=values["minutes"],
+        tags=values["tags"],
+        requires=values["requires"],
+        objectives=values["objectives"],
+        kind=values["kind"],
+        gpu=resources["gpu"],
     )
     lesson = Lesson(
         path=source.path,
@@ -202,8 +110,23 @@ def check_lesson(source: LessonSource) -> tuple[Lesson | None, list[Diagnostic]]
         text=source.text,
         kernel=source.kernel,
         key_lines=source.key_lines,
+        notebook_metadata=source.notebook_metadata,
     )
     return lesson, c.diagnostics
+
+
+def _lesson_id(source: LessonSource, given: str | None, explicit: bool, c: _Checker) -> str:
+    """The lesson's id (given, else its slugified file stem), reporting why it is unusable."""
+    ident = given if given is not None else slugify(source.path.stem)
+    problem = id_problem(ident)
+    if problem:
+        shown = ident if len(ident) <= 80 else ident[:77] + "..."
+        origin = "" if explicit else " (from the file name; set 'id' in the header)"
+        slug = slugify(ident)
+        suggest = slug and slug != ident and len(ident) <= 64 and not id_problem(slug)
+        hint = f" (try '{slug}')" if suggest else ""
+        c.report("id", f"lesson id {shown!r}{origin} {problem}{hint}")
+    return ident
 
 
 def _check_cells(source: LessonSource, c: _Checker) -> None:
@@ -213,7 +136,7 @@ def _check_cells(source: LessonSource, c: _Checker) -> None:
         report = functools.partial(_report_cell, c.diagnostics, relpath, cell.marker_line)
         tags = cell.metadata.get("tags", [])
         if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
-            report(f"'tags' must be a list of strings such as [\"exercise\"], not {tags!r}")
+            report(f"'tags' must be a list of strings such as [\"exercise\"], not {brief(tags)}")
             tags = []
         if TAG_PARAMETERS in tags:
             parameter_cells += 1
@@ -228,14 +151,14 @@ def _check_cells(source: LessonSource, c: _Checker) -> None:
         if slideshow is not None and not isinstance(slideshow, dict):
             report(
                 '\'slideshow\' must be a mapping such as {"slide_type": "fragment"}, '
-                f"not {slideshow!r}"
+                f"not {brief(slideshow)}"
             )
         elif slideshow is not None:
             slide_type = slideshow.get("slide_type")
             if slide_type not in SLIDE_TYPES:
                 close = did_you_mean(str(slide_type), SLIDE_TYPES)
                 report(
-                    f"unknown slide_type {slide_type!r}{close}; "
+                    f"unknown slide_type {brief(slide_type)}{close}; "
                     f"expected one of: {', '.join(repr(t) for t in SLIDE_TYPES)}"
                 )
         _check_solution_marks(relpath, cell, tags, c.diagnostics)
@@ -321,7 +244,7 @@ def _clashes(claims: Iterable[tuple[str, str, int, bool]]) -> list[Diagnostic]:
         where = f"{other[1]}:{other[2]}"
         origin = "" if explicit else " (from the file name)"
         if other[0] == ident:
-            message = f"lesson id {ident!r}{origin} is already used by {where}"
+            message = f"lesson id {brief(ident)}{origin} is already used by {where}"
         else:
             message = (
                 f"lesson id {ident!a}{origin} differs only by case or Unicode form from "
@@ -346,60 +269,54 @@ def check_requires(lessons: Sequence[Lesson], known: Collection[str] = ()) -> li
     `known` adds the ids of lessons that failed validation, so that requiring one of those is not
     reported a second time as an unknown id.
     """
-    out: list[Diagnostic] = []
     by_id = {lesson.id: lesson for lesson in lessons}
+    out: list[Diagnostic] = []
     for lesson in lessons:
         for req in lesson.meta.requires:
             if req in known and req not in by_id:
                 continue
             if req == lesson.id:
-                out.append(
-                    Diagnostic(
-                        lesson.relpath,
-                        lesson.line_of("requires"),
-                        Severity.ERROR,
-                        f"lesson '{req}' requires itself",
-                    )
-                )
+                message = f"lesson '{req}' requires itself"
             elif req not in by_id:
-                out.append(
-                    Diagnostic(
-                        lesson.relpath,
-                        lesson.line_of("requires"),
-                        Severity.ERROR,
-                        f"requires unknown lesson '{req}'{did_you_mean(req, by_id)}",
-                    )
-                )
-    # Cycles: depth-first search, reporting each cycle once at its first lesson in path order.
-    state: dict[str, int] = {}
-    reported: set[frozenset[str]] = set()
-
-    def visit(ident: str, stack: list[str]) -> None:
-        state[ident] = 1
-        stack.append(ident)
-        for req in by_id[ident].meta.requires:
-            if req not in by_id or req == ident:
+                message = f"requires unknown lesson '{req}'{did_you_mean(req, by_id)}"
+            else:
                 continue
-            if state.get(req) == 1:
-                cycle = [*stack[stack.index(req) :], req]
-                members = frozenset(cycle)
-                if members not in reported:
-                    reported.add(members)
-                    start = by_id[cycle[0]]
-                    out.append(
-                        Diagnostic(
-                            start.relpath,
-                            start.line_of("requires"),
-                            Severity.ERROR,
-                            f"prerequisites form a cycle: {' -> '.join(cycle)}",
-                        )
-                    )
-            elif req not in state:
-                visit(req, stack)
-        stack.pop()
-        state[ident] = 2
-
-    for lesson in lessons:
-        if lesson.id not in state:
-            visit(lesson.id, [])
+            out.append(
+                Diagnostic(lesson.relpath, lesson.line_of("requires"), Severity.ERROR, message)
+            )
+    for cycle in _cycles(lessons, by_id):
+        start = by_id[cycle[0]]
+        message = f"prerequisites form a cycle: {' -> '.join(cycle)}"
+        out.append(Diagnostic(start.relpath, start.line_of("requires"), Severity.ERROR, message))
     return out
+
+
+def _cycles(lessons: Sequence[Lesson], by_id: Mapping[str, Lesson]) -> list[list[str]]:
+    """Each cycle of `requires` once, from the lesson where a depth-first search in path order
+    meets it (iterative: a chain of 10,000 prerequisites must not exhaust the stack)."""
+    state: dict[str, int] = {}  # 1: on the current path, 2: done
+    found: list[list[str]] = []
+    reported: set[frozenset[str]] = set()
+    for lesson in lessons:
+        if lesson.id in state:
+            continue
+        path: list[str] = [lesson.id]
+        todo = [iter(lesson.meta.requires)]
+        state[lesson.id] = 1
+        while todo:
+            req = next(todo[-1], None)
+            if req is None:
+                state[path.pop()] = 2
+                todo.pop()
+            elif req not in by_id or req == path[-1]:
+                continue
+            elif state.get(req) == 1:
+                cycle = [*path[path.index(req) :], req]
+                if frozenset(cycle) not in reported:
+                    reported.add(frozenset(cycle))
+                    found.append(cycle)
+            elif req not in state:
+                state[req] = 1
+                path.append(req)
+                todo.append(iter(by_id[req].meta.requires))
+    return found

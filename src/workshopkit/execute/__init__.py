@@ -8,7 +8,7 @@ times out or the run is interrupted. Nothing here raises for a fault inside a le
 ends as a `LessonResult`, its error built by `failures` and located by `locate`, its warnings
 found by `judge`.
 
-    plan.py       options, workshop.toml and headers -> LessonPlan; parse_parameter
+    plan.py       options, workshop.toml and headers -> LessonPlan
     pool.py       the Executor protocol, LocalExecutor, run_pool (the worker threads)
     lesson.py     one lesson through papermill: its kernel's events, its clock, its result
     failures.py   what a run raised -> LessonError (the one mapping)
@@ -37,7 +37,8 @@ from ..model import (
     Status,
     Workshop,
 )
-from .plan import RunOptions, parse_parameter, plan_lessons
+from ..strict import strict_result
+from .plan import RunOptions, plan_lessons
 from .pool import Executor, LocalExecutor, run_pool
 from .processes import gpu_available, kernel_environment
 
@@ -49,7 +50,6 @@ __all__ = [
     "RunReport",
     "gpu_available",
     "kernel_environment",
-    "parse_parameter",
     "plan_lessons",
     "run_lessons",
 ]
@@ -84,18 +84,24 @@ def run_lessons(
     keys: dict[str, str] = {}
     todo: list[LessonPlan] = []
     gpu = _GpuCheck(options.require_gpu)
+    # Under --strict a warning about the lesson fails it, cached or not; the cache keeps the
+    # result as it ran, so dropping --strict passes the lesson again without running it.
+    strict = options.strict or workshop.config.execution.strict
+    judged = strict_result if strict else (lambda result: result)
     for plan in plans:
         lesson = plan.lesson
         known = gpu.result(lesson) or _cached(plan, cache, keys, options.use_cache)
         if known is None:
             todo.append(plan)
             continue
+        known = judged(known)
         results[lesson.id] = known
         emit(RunEvent("done", lesson, known))
 
     def done(plan: LessonPlan, result: LessonResult) -> None:
         if result.status is Status.PASSED:
             result = cache.put(keys[plan.lesson.id], plan.lesson, result)
+        result = judged(result)
         results[plan.lesson.id] = result
         emit(RunEvent("done", plan.lesson, result))
 

@@ -8,6 +8,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from ..model import TAG_SKIP, Lesson, LessonError, LessonResult, Location, Status, cell_tags
+from ..notebookchecks import missing_error_warnings
 from .locate import locate, source_of
 
 if TYPE_CHECKING:
@@ -31,6 +32,7 @@ def judge(
         for index, dropped in sorted(truncated.items())
     ]
     warnings += static_warnings(lesson, nb)
+    warnings += missing_error_warnings(lesson.relpath, nb)
     missing = not_executed(nb)
     if missing:
         error = _not_executed_error(lesson, nb, missing)

@@ -10,7 +10,8 @@ The rule (documented for authors in the README):
    from its own folder (`from helpers import plot` with `helpers.py` beside the lesson).
 3. **A lesson's own folder**: when a lesson's folder holds no other lesson (and is not the
    workshop root), every file in it and below is an asset, except `.py` files (lessons, or
-   helper scripts not imported), hidden files, `*.ipynb`, `*.pyc`, caches and build folders.
+   helper scripts not imported), hidden files, `*.ipynb`, `*.pyc`, and the folders a lesson's
+   scratch copy leaves out too (`lessonfiles.IGNORED_FOLDERS`, virtualenvs).
 
 Assets keep their path relative to the lesson's folder: `lessons/<id>/<path>` in `dist/` and in
 every bundle, so the code's relative paths still work.
@@ -42,9 +43,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote
 
-from ..discover import SKIP_DIRS
-from ..lessonfiles import LeftOut, list_folder, special_kind
-from ..model import Diagnostic, Lesson, Severity, Workshop
+from ..lessonfiles import (
+    LeftOut,
+    ignored_folder,
+    is_virtualenv,
+    list_folder,
+    special_kind,
+    within,
+)
+from ..model import WINDOWS_RESERVED, Diagnostic, Lesson, Severity, Workshop, exported_names
 
 __all__ = [
     "Asset",
@@ -58,13 +65,7 @@ __all__ = [
 ]
 
 MAX_NAME = 255
-_WINDOWS_RESERVED = frozenset(
-    {"con", "prn", "aux", "nul"}
-    | {f"com{i}" for i in range(1, 10)}
-    | {f"lpt{i}" for i in range(1, 10)}
-)
 _SKIP_SUFFIXES = (".py", ".pyc", ".pyo", ".ipynb")
-_SKIP_DIRS = SKIP_DIRS | {".ipynb_checkpoints", ".workshopkit"}
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
 _MD_IMAGE = re.compile(r"!\[[^\]]*\]\(\s*(<[^>]*>|[^)\s]+)(?:\s+(?:\"[^\"]*\"|'[^']*'))?\s*\)")
 _MD_LINK = re.compile(r"(?<!!)\[[^\]]*\]\(\s*(<[^>]*>|[^)\s]+)(?:\s+(?:\"[^\"]*\"|'[^']*'))?\s*\)")
@@ -105,7 +106,7 @@ def name_problem(name: str) -> str | None:
             return "is not a plain relative path"
         if len(part) > MAX_NAME:
             return f"has a name longer than {MAX_NAME} characters"
-        if part.split(".")[0].lower() in _WINDOWS_RESERVED:
+        if part.split(".")[0].lower() in WINDOWS_RESERVED:
             return f"uses {part!r}, a reserved file name on Windows"
         if part.endswith((" ", ".")):
             return "has a name ending in a space or '.', which Windows cannot store"
@@ -193,8 +194,8 @@ def _string_literals(source: str) -> Iterator[tuple[int, str]]:
 
 def _code_refs(lesson: Lesson) -> Iterator[_Ref]:
     for cell in lesson.cells:
-        if cell.cell_type != "code":
-            continue
+        if cell.cell_type != "code" or not ("'" in cell.source or '"' in cell.source):
+            continue  # no string literal, nothing to tokenize
         for offset, value in _string_literals(cell.source):
             if _SCHEME.match(value) and len(value.split(":")[0]) > 1:
                 continue
@@ -224,29 +225,38 @@ def _imported_modules(lesson: Lesson) -> Iterator[tuple[str, int]]:
 # Checking and collecting
 
 
-def _within(path: Path, folder: Path) -> bool:
-    return path == folder or folder in path.parents
-
-
 def _normal(path: Path) -> Path:
     """`path` with `.` and `..` collapsed lexically (symlinks are not resolved)."""
     return Path(os.path.normpath(path))
 
 
+def _kind(path: Path) -> str:
+    """What is at `path`: "missing", "dangling" (a broken symlink), "dir" or "file" (anything
+    else that exists), from one `lstat` (and a `stat` for a symlink)."""
+    try:
+        mode = os.lstat(path).st_mode
+        if stat.S_ISLNK(mode):
+            try:
+                mode = path.stat().st_mode
+            except OSError:
+                return "dangling"
+    except (OSError, ValueError):
+        return "missing"
+    return "dir" if stat.S_ISDIR(mode) else "file"
+
+
 class _Collector:
-    def __init__(self, lesson: Lesson, root: Path) -> None:
+    def __init__(self, lesson: Lesson, layout: _Layout) -> None:
         self.lesson = lesson
-        self.root = _normal(root)
-        self.real_root = root.resolve()
+        self.root = layout.root
+        self.real_root = layout.real_root
         self.folder = _normal(lesson.folder)
+        self.prefix = str(self.folder) + os.sep
+        self.real_folder = os.path.realpath(self.folder)
         self.assets: dict[str, Asset] = {}
         self.diagnostics: list[Diagnostic] = []
         self.refused: set[Path] = set()
-        self.reserved = {
-            f"{lesson.id}.ipynb",
-            f"{lesson.id}.solution.ipynb",
-            f"{lesson.id}.slides.html",
-        }
+        self.reserved = set(exported_names(lesson.id))
 
     def error(self, line: int, message: str, path: str | None = None) -> None:
         self.diagnostics.append(
@@ -259,9 +269,37 @@ class _Collector:
     def rel_to_root(self, path: Path) -> str:
         return Path(os.path.relpath(path, self.root)).as_posix()
 
+    def name_of(self, path: Path) -> str:
+        """`path` relative to the lesson's folder, POSIX (string slicing when it is inside)."""
+        text = str(path)
+        if text.startswith(self.prefix) and os.sep == "/":
+            return text[len(self.prefix) :]
+        return Path(os.path.relpath(path, self.folder)).as_posix()
+
+    def resolve(self, name: str) -> tuple[Path, int | None]:
+        """The real path of `folder/name` and its mode (None: broken), with one `lstat` per
+        part below the lesson's folder unless a part is a symlink (then `realpath`)."""
+        current = self.real_folder
+        mode: int | None = None
+        for part in name.split("/"):
+            current = f"{current}/{part}"  # POSIX paths (see errors.unsupported_platform)
+            try:
+                mode = os.lstat(current).st_mode
+            except OSError:
+                mode = None
+            if mode is None or stat.S_ISLNK(mode):
+                real = Path(os.path.realpath(self.folder / name))
+                try:
+                    return real, real.stat().st_mode
+                except OSError:
+                    return real, None
+        return Path(current), mode
+
     def add(self, path: Path, reason: str, line: int, ref: str) -> None:
         """Add the file at lexical `path` (inside the lesson folder) after the safety checks."""
-        name = Path(os.path.relpath(path, self.folder)).as_posix()
+        name = self.name_of(path)
+        if name in self.assets:
+            return  # the same file, found again (by a reference and by the folder walk)
         problem = name_problem(name)
         who = f"lesson '{self.lesson.id}'"
         if problem:
@@ -270,8 +308,8 @@ class _Collector:
         if name in self.reserved:
             self.error(line, f"{who}: asset '{name}' clashes with the lesson's exported {name}")
             return
-        real = path.resolve()
-        if not _within(real, self.real_root):
+        real, mode = self.resolve(name)
+        if not within(real, self.real_root):
             if path in self.refused:
                 return
             self.refused.add(path)
@@ -283,10 +321,6 @@ class _Collector:
                 path=None if line else link,
             )
             return
-        try:
-            mode = real.stat().st_mode
-        except OSError:
-            mode = None
         if mode is None or not stat.S_ISREG(mode):
             reason_left = "broken" if mode is None else "special"
             detail = "a broken symlink" if mode is None else special_kind(mode)
@@ -294,41 +328,49 @@ class _Collector:
                 return  # vanished meanwhile
             self.diagnostics.append(_left_out(LeftOut(path, reason_left, detail), self.root))
             return
-        if name not in self.assets:
-            self.assets[name] = Asset(name, real, reason)
+        self.assets[name] = Asset(name, real, reason)
 
     def reference(self, ref: _Ref) -> None:
-        who = f"lesson '{self.lesson.id}'"
-        shown = _shown(ref.text)
+        """Check a reference and add the file it names, if it names one in the lesson's folder."""
+        lexical = self._locate(ref)
+        if lexical is None:
+            return
+        who, shown = f"lesson '{self.lesson.id}'", _shown(ref.text)
+        kind = _kind(lexical)
+        exists, dangling, is_dir = kind in ("dir", "file"), kind == "dangling", kind == "dir"
+        if dangling and not within(Path(os.path.realpath(lexical)), self.real_root):
+            self.add(lexical, "markdown", ref.line, ref.text)  # reports the outside link
+        elif dangling:
+            self.warning(ref.line, f"{who}: '{shown}' is a broken symlink")
+        elif not exists:
+            if ref.kind == "image":
+                self.warning(ref.line, f"{who}: image '{shown}' not found")
+        elif not is_dir:
+            self.add(lexical, "code" if ref.kind == "code" else "markdown", ref.line, ref.text)
+
+    def _locate(self, ref: _Ref) -> Path | None:
+        """The lexical path a reference names inside the lesson's folder, or None (reporting
+        why, unless it is a code string that names no file here)."""
+        who, shown = f"lesson '{self.lesson.id}'", _shown(ref.text)
         if "\x00" in ref.text or len(ref.text) > 4096:
             if ref.kind != "code":
                 self.error(ref.line, f"{who}: reference '{shown}' is not a usable file name")
-            return
+            return None
         absolute = ref.text.startswith("/") or re.match(r"^[A-Za-z]:[\\/]", ref.text)
         if ref.kind == "code" and (absolute or ref.text.startswith("~") or "\\" in ref.text):
-            return  # code may read absolute paths of its own; they are not assets
+            return None  # code may read absolute paths of its own; they are not assets
         if absolute:
-            self.error(
-                ref.line,
-                f"{who}: reference '{shown}' is an absolute path; use a path relative to the "
-                "lesson",
-            )
-            return
-        lexical = _normal(self.folder / ref.text)
-        if ref.kind == "code":
-            try:
-                if not (lexical.exists() or lexical.is_symlink()) or lexical.is_dir():
-                    return  # a string that does not name a file here
-            except (OSError, ValueError):
-                return
-        if not _within(lexical, self.root):
-            self.error(
-                ref.line,
-                f"{who}: reference '{shown}' leaves the workshop root; assets must sit inside "
-                "the workshop",
-            )
-            return
-        if not _within(lexical, self.folder):
+            message = "is an absolute path; use a path relative to the lesson"
+            self.error(ref.line, f"{who}: reference '{shown}' {message}")
+            return None
+        lexical = Path(os.path.normpath(f"{self.folder}/{ref.text}"))
+        if ref.kind == "code" and _kind(lexical) in ("missing", "dir"):
+            return None  # a string that does not name a file here
+        if not within(lexical, self.root):
+            message = "leaves the workshop root; assets must sit inside the workshop"
+            self.error(ref.line, f"{who}: reference '{shown}' {message}")
+            return None
+        if not within(lexical, self.folder):
             if ref.kind == "image":
                 self.error(
                     ref.line,
@@ -341,26 +383,12 @@ class _Collector:
                     f"{who}: '{shown}' is outside the lesson's folder and will not be next to "
                     "the exported notebook",
                 )
-            return
+            return None
         problem = name_problem(Path(os.path.relpath(lexical, self.folder)).as_posix())
         if problem:
             self.error(ref.line, f"{who}: reference '{shown}' {problem}")
-            return
-        try:
-            exists = lexical.exists()
-            dangling = not exists and lexical.is_symlink()
-            is_dir = lexical.is_dir()
-        except (OSError, ValueError):
-            exists, dangling, is_dir = False, False, False
-        if dangling and not _within(Path(os.path.realpath(lexical)), self.real_root):
-            self.add(lexical, "markdown", ref.line, ref.text)  # reports the outside link
-        elif dangling:
-            self.warning(ref.line, f"{who}: '{shown}' is a broken symlink")
-        elif not exists:
-            if ref.kind == "image":
-                self.warning(ref.line, f"{who}: image '{shown}' not found")
-        elif not is_dir:
-            self.add(lexical, "code" if ref.kind == "code" else "markdown", ref.line, ref.text)
+            return None
+        return lexical
 
     def module(self, name: str, line: int) -> None:
         module = self.folder / f"{name}.py"
@@ -371,10 +399,10 @@ class _Collector:
             for path in _walk(package, include_py=True):
                 self.add(path, "import", line, os.path.relpath(path, self.folder))
 
-    def folder_files(self, lesson_paths: set[Path]) -> None:
+    def folder_files(self, lesson_paths: frozenset[Path]) -> None:
         for path in _walk(self.folder, include_py=False, links=self):
             if path not in lesson_paths:
-                self.add(path, "folder", 0, Path(os.path.relpath(path, self.folder)).as_posix())
+                self.add(path, "folder", 0, self.name_of(path))
 
 
 def _left_out(item: LeftOut, root: Path) -> Diagnostic:
@@ -389,16 +417,14 @@ def folder_warnings(workshop: Workshop) -> list[Diagnostic]:
     devices, broken or looping symlinks, and symlinks leaving the workshop (an error, reported
     by `lesson_assets`, in a folder a lesson owns)."""
     found: list[Diagnostic] = []
-    owned = {
-        _normal(lesson.folder)
-        for lesson in workshop.lessons
-        if _owns_folder(lesson, workshop.root, workshop.lessons)
-    }
-    for folder in sorted({_normal(lesson.folder) for lesson in workshop.lessons}):
+    owned = _layout(workshop).owned
+    root = _normal(workshop.root)
+    folders = {os.path.dirname(os.path.normpath(lesson.path)) for lesson in workshop.lessons}  # noqa: PTH120
+    for folder in map(Path, sorted(folders)):
         for item in list_folder(folder, workshop.root).left_out:
             if item.reason == "outside" and folder in owned:
                 continue
-            found.append(_left_out(item, _normal(workshop.root)))
+            found.append(_left_out(item, root))
     return found
 
 
@@ -407,11 +433,11 @@ def _walk(folder: Path, *, include_py: bool, links: _Collector | None = None) ->
     for here, dirs, names in os.walk(folder):
         keep = []
         for d in sorted(dirs):
-            if d.startswith((".", "dist.")) or d in _SKIP_DIRS:
-                continue
             full = Path(here) / d
+            if ignored_folder(d) or is_virtualenv(full):
+                continue
             if full.is_symlink():
-                if links is not None and not _within(full.resolve(), links.real_root):
+                if links is not None and not within(full.resolve(), links.real_root):
                     link = links.rel_to_root(full)
                     links.error(
                         0,
@@ -429,29 +455,65 @@ def _walk(folder: Path, *, include_py: bool, links: _Collector | None = None) ->
             yield Path(here) / name
 
 
-def _owns_folder(lesson: Lesson, workshop_root: Path, lessons: tuple[Lesson, ...]) -> bool:
-    folder = _normal(lesson.folder)
-    if folder == _normal(workshop_root):
-        return False
-    return not any(
-        other is not lesson and _within(_normal(other.path), folder) for other in lessons
-    )
+@dataclass(frozen=True, slots=True)
+class _Layout:
+    """Where a workshop's lessons sit, computed once per workshop (linear in its lessons)."""
+
+    lesson_paths: frozenset[Path]  # every lesson file, lexically normalised
+    owned: frozenset[Path]  # folders holding exactly one lesson, at any depth (not the root)
+    root: Path  # the workshop root, lexically normalised
+    real_root: Path  # the workshop root, symlinks resolved
+
+
+_layouts: dict[int, tuple[tuple[Lesson, ...], _Layout]] = {}
+
+
+def _layout(workshop: Workshop) -> _Layout:
+    """The workshop's `_Layout`, cached for the lessons tuple it was computed from (a build asks
+    once per lesson; asking each lesson about every other one made `check` quadratic)."""
+    cached = _layouts.get(id(workshop.lessons))
+    if cached is not None and cached[0] is workshop.lessons:
+        return cached[1]
+    # strings, not Paths: 10,000 lessons times their depth
+    root = os.path.normpath(workshop.root)
+    below: dict[str, int] = {}  # folder -> lessons at or below it
+    paths = []
+    for lesson in workshop.lessons:
+        path = os.path.normpath(lesson.path)
+        paths.append(Path(path))
+        folder = os.path.dirname(path)  # noqa: PTH120
+        while True:
+            below[folder] = below.get(folder, 0) + 1
+            parent = os.path.dirname(folder)  # noqa: PTH120
+            if folder == root or parent == folder:
+                break
+            folder = parent
+    owned = frozenset(Path(f) for f, count in below.items() if count == 1 and f != root)
+    layout = _Layout(frozenset(paths), owned, Path(root), workshop.root.resolve())
+    _layouts.clear()  # one workshop at a time: never holds more than the last one
+    _layouts[id(workshop.lessons)] = (workshop.lessons, layout)
+    return layout
+
+
+def _owns_folder(lesson: Lesson, layout: _Layout) -> bool:
+    """Whether the lesson's folder holds no other lesson (and is not the workshop root)."""
+    return _normal(lesson.folder) in layout.owned
 
 
 def lesson_assets(
     lesson: Lesson, workshop: Workshop
 ) -> tuple[tuple[Asset, ...], tuple[Diagnostic, ...]]:
     """The lesson's assets, sorted by name, and the problems found (see the module docstring)."""
-    own = _owns_folder(lesson, workshop.root, workshop.lessons)
-    collector = _Collector(lesson, workshop.root)
+    layout = _layout(workshop)
+    collector = _Collector(lesson, layout)
     for ref in _markdown_refs(lesson):
         collector.reference(ref)
     for ref in _code_refs(lesson):
         collector.reference(ref)
     for name, line in _imported_modules(lesson):
         collector.module(name, line)
-    if own:
-        collector.folder_files({_normal(other.path) for other in workshop.lessons})
+    if _owns_folder(lesson, layout):
+        collector.folder_files(layout.lesson_paths)
     has_error = any(d.is_error for d in collector.diagnostics)
     assets = () if has_error else tuple(collector.assets[k] for k in sorted(collector.assets))
     return assets, tuple(dict.fromkeys(collector.diagnostics))
@@ -465,8 +527,8 @@ def requirements_file(workshop: Workshop) -> tuple[Path | None, list[Diagnostic]
     lexical = _normal(workshop.root / name)
     if (
         Path(name).is_absolute()
-        or not _within(lexical, _normal(workshop.root))
-        or not _within(lexical.resolve(), workshop.root.resolve())
+        or not within(lexical, _normal(workshop.root))
+        or not within(lexical.resolve(), workshop.root.resolve())
     ):
         message = f"requirements file '{_shown(name)}' is outside the workshop root"
         line = workshop.config.line_of("requirements")

@@ -23,7 +23,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..events import Programme, plan_programme
-from ..model import TAG_SKIP, Diagnostic, EventSpec, LessonResult, Severity, Status, Workshop
+from ..model import (
+    HIDDEN_SLIDE_TYPES,
+    NEW_SLIDE_TYPES,
+    TAG_SKIP,
+    Diagnostic,
+    EventSpec,
+    LessonResult,
+    Severity,
+    Status,
+    Workshop,
+)
 from ._io import write_text
 from .site import event_deck_path, event_page_path, event_views, render_event, site_view
 
@@ -93,7 +103,7 @@ def _title_slide(event: EventSpec, programme: Programme) -> NotebookNode:
 def _visible(cell: NotebookNode) -> bool:
     slideshow = cell.get("metadata", {}).get("slideshow", {})
     slide_type = slideshow.get("slide_type", "-") if isinstance(slideshow, dict) else "-"
-    return slide_type not in ("skip", "notes")
+    return slide_type not in HIDDEN_SLIDE_TYPES
 
 
 def event_deck(
@@ -208,9 +218,9 @@ def deck_facts(nb: Any) -> DeckFacts:
     visible_seen = False
     for cell in deck.cells:
         slide_type = cell.get("metadata", {}).get("slideshow", {}).get("slide_type", "-")
-        if slide_type in ("skip", "notes"):
+        if slide_type in HIDDEN_SLIDE_TYPES:
             continue
-        if slide_type in ("slide", "subslide") or not visible_seen:
+        if slide_type in NEW_SLIDE_TYPES or not visible_seen:
             slides += 1  # nbconvert forces the first visible cell to start a slide
         visible_seen = True
         tags = cell.get("metadata", {}).get("tags", [])

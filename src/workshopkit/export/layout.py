@@ -39,6 +39,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..model import HIDDEN_SLIDE_TYPES, NEW_SLIDE_TYPES, SLIDE_TYPES
+
 if TYPE_CHECKING:
     from nbformat import NotebookNode
 
@@ -149,9 +151,6 @@ _HTML_BLOCK = re.compile(
 )
 _HEADING_LINE = re.compile(r"^ {0,3}(#{1,6})(?:[ \t]+|$)(.*)$")
 _MATH_BLOCK = re.compile(r"\$\$.+?\$\$", re.DOTALL)
-
-
-SLIDE_TYPES = frozenset({"slide", "subslide", "fragment", "skip", "notes", "-"})
 
 
 def slide_type(cell: Any) -> str | None:
@@ -1009,10 +1008,10 @@ class _Layout:
         out: list[_Piece] = []
         for key, cell in enumerate(cells):
             kind = slide_type(cell)
-            if kind in ("skip", "notes") or cell.get("cell_type") not in ("markdown", "code"):
+            if kind in HIDDEN_SLIDE_TYPES or cell.get("cell_type") not in ("markdown", "code"):
                 out.append(_Piece("hidden", 0.0, cell, key))
                 continue
-            starts = kind if kind in ("slide", "subslide") else None
+            starts = kind if kind in NEW_SLIDE_TYPES else None
             fragment = kind == "fragment"
             if cell.get("cell_type") == "markdown":
                 out.extend(self.markdown_pieces(cell, key, starts, fragment))

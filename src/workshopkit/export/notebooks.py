@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..model import Diagnostic, Lesson, Severity
+from ..model import Diagnostic, Lesson, Severity, exported_names
 from ._io import copy_file, write_bytes, write_text
 from .assets import Asset
 
@@ -41,15 +41,15 @@ STATIC_PREFIX = "../../_static"  # from dist/lessons/<id>/ to dist/_static
 
 
 def learner_path(lesson_id: str) -> str:
-    return f"lessons/{lesson_id}/{lesson_id}.ipynb"
+    return f"lessons/{lesson_id}/{exported_names(lesson_id)[0]}"
 
 
 def solution_path(lesson_id: str) -> str:
-    return f"lessons/{lesson_id}/{lesson_id}.solution.ipynb"
+    return f"lessons/{lesson_id}/{exported_names(lesson_id)[1]}"
 
 
 def slides_path(lesson_id: str) -> str:
-    return f"lessons/{lesson_id}/{lesson_id}.slides.html"
+    return f"lessons/{lesson_id}/{exported_names(lesson_id)[2]}"
 
 
 def notebook_bytes(nb: NotebookNode) -> bytes:

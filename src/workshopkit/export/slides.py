@@ -48,7 +48,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import InfrastructureError
 from ..markers import is_solution_cell, solution_regions
-from ..model import TAG_PARAMETERS, cell_tags
+from ..model import HIDDEN_SLIDE_TYPES, STRUCTURAL_SLIDE_TYPES, TAG_PARAMETERS, cell_tags
 from .layout import set_slide_type, slide_type
 from .sanitize import clean_html, sanitize_notebook
 
@@ -85,7 +85,6 @@ TAG_INJECTED_PARAMETERS = "injected-parameters"
 TAG_REMOVE_CELL = "remove-cell"  # Jupyter Book's tag: never shown anywhere
 _DROPPED_TAGS = frozenset({TAG_PAPERMILL_ERROR, TAG_INJECTED_PARAMETERS, TAG_REMOVE_CELL})
 
-_STRUCTURAL_SLIDE_TYPES = frozenset({"slide", "subslide", "fragment"})
 
 _CSP_PLACEHOLDER = "__WORKSHOPKIT_CSP__"
 KATEX_STYLESHEET = "/katex/katex.min.css"  # in a deck's HTML only when it typesets math
@@ -226,7 +225,7 @@ def prepare_deck(
         kept.append(cell)
     out.cells = kept
 
-    infer = not any(slide_type(c) in _STRUCTURAL_SLIDE_TYPES for c in out.cells)
+    infer = not any(slide_type(c) in STRUCTURAL_SLIDE_TYPES for c in out.cells)
     for cell in out.cells:
         if slide_type(cell) is None and TAG_PARAMETERS in cell_tags(cell):
             set_slide_type(cell, "skip")
@@ -439,7 +438,7 @@ def render_slides(
     work: NotebookNode = copy.deepcopy(nb)
     work.metadata["title"] = title
     sanitize_notebook(work, rich_content=sanitize_html)
-    if all(slide_type(c) in {"skip", "notes"} for c in work.cells):
+    if all(slide_type(c) in HIDDEN_SLIDE_TYPES for c in work.cells):
         heading = nbformat.v4.new_markdown_cell(f"# {_escape(title)}")  # type: ignore[no-untyped-call]
         work.cells.insert(0, heading)
     resources: dict[str, Any] = {
