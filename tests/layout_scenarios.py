@@ -37,7 +37,7 @@ class LayoutBuild:
 
 
 def _build(folder: Path) -> LayoutBuild:
-    from workshopkit.build import build
+    from workshopkit.pipeline import build
 
     root = copy_resources(RESOURCES, folder / "workshop")
     outcome = build(root)
