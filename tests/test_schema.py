@@ -111,3 +111,14 @@ def test_the_readers_use_the_table() -> None:
 
     assert HEADER.names == BLOCK_KEYS
     assert "strict" in EXECUTION.names
+
+
+def test_the_readme_reference_is_generated_from_the_field_table() -> None:
+    from pathlib import Path
+
+    from workshopkit.schema import reference_markdown
+
+    readme = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
+    start, end = "<!-- reference:start -->\n", "\n<!-- reference:end -->"
+    shown = readme[readme.index(start) + len(start) : readme.index(end)]
+    assert shown == reference_markdown().strip(), "regenerate the README's reference section"
