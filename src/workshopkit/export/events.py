@@ -35,6 +35,7 @@ from ..model import (
     Workshop,
 )
 from ._io import write_text
+from .layout import set_slide_type
 from .site import event_deck_path, event_page_path, event_views, render_event, site_view
 
 if TYPE_CHECKING:
@@ -147,10 +148,7 @@ def event_deck(
                     if isinstance(data.get(mime), str):
                         data[mime] = _relocate_links(data[mime], lesson.id)
             if not started and _visible(cell):
-                slideshow = cell.metadata.get("slideshow")
-                slideshow = dict(slideshow) if isinstance(slideshow, dict) else {}
-                slideshow["slide_type"] = "slide"  # every talk starts on a slide of its own
-                cell.metadata["slideshow"] = slideshow
+                set_slide_type(cell, "slide")  # every talk starts on a slide of its own
                 started = True
             cells.append(cell)
     for number, cell in enumerate(cells):
