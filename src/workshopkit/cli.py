@@ -229,23 +229,71 @@ def _make_options(kw: dict[str, Any]) -> Any:
     )
 
 
+def _shard(ctx: click.Context, param: click.Parameter, value: str | None) -> Any:
+    if value is None:
+        return None
+    from .shard import parse_shard
+
+    try:
+        return parse_shard(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), ctx=ctx, param=param) from None
+
+
 @cli.command()
 @click.argument("paths", type=PATH_ARG, nargs=-1)
 @run_options
 @report_options("Where to write report.json [default: .workshopkit/report.json].")
+@click.option(
+    "--shard",
+    callback=_shard,
+    metavar="K/N",
+    help="Run part K of N of the lessons (the same parts on every machine; see --durations).",
+)
+@click.option(
+    "--durations",
+    type=click.Path(path_type=Path, exists=True, dir_okay=False),
+    help="A report.json of an earlier run or merge: balance the --shard parts by its durations "
+    "[default: equal counts].",
+)
+@click.option(
+    "--results",
+    "results",
+    type=PATH_ARG,
+    help="Keep the results here as files for `merge` and `build --from-results` "
+    "[default with --shard: .workshopkit/shard-K-of-N].",
+)
 def run(
-    paths: tuple[Path, ...], junit_xml: Path | None, report_path: Path | None, **kw: Any
+    paths: tuple[Path, ...],
+    junit_xml: Path | None,
+    report_path: Path | None,
+    shard: Any,
+    durations: Path | None,
+    results: Path | None,
+    **kw: Any,
 ) -> None:
     """Execute every lesson of the workshop (or the lessons and folders given).
 
     Failures name the lesson's source line: lessons/intro.py:42 (cell 3): ValueError: boom
     """
-    from .pipeline import RUN, Job
+    from .pipeline import RUN, RUN_RESULTS, RUN_SHARD, Job
 
+    if durations is not None and shard is None:
+        raise click.UsageError("--durations balances the parts of --shard K/N; give --shard")
     start = paths[0] if paths else Path()
     folder = start if start.is_dir() else start.parent
-    job = Job(folder, paths, _make_options(kw), report=report_path, junit_xml=junit_xml)
-    _run_and_show(RUN, job, "")
+    job = Job(
+        folder,
+        paths,
+        _make_options(kw),
+        report=report_path,
+        junit_xml=junit_xml,
+        shard=shard,
+        durations=durations,
+        results=results,
+    )
+    stages = RUN_SHARD if shard is not None else RUN_RESULTS if results is not None else RUN
+    _run_and_show(stages, job, "")
 
 
 def _run_and_show(stages: tuple[Stage, ...], job: Job, note: str) -> NoReturn:
@@ -278,12 +326,19 @@ def _run_and_show(stages: tuple[Stage, ...], job: Job, note: str) -> NoReturn:
     is_flag=True,
     help="Write dist/ even when lessons fail (they are marked and left out of bundles).",
 )
+@click.option(
+    "--from-results",
+    type=PATH_ARG,
+    help="Export the results in this folder (of `merge` or `run --results`) instead of "
+    "running lessons: no kernel starts; a lesson without a result there is an error (exit 2).",
+)
 @run_options
 @report_options("Also write report.json here (dist/report.json is always written with dist/).")
 def build(
     path: Path,
     output: Path | None,
     keep_going: bool,
+    from_results: Path | None,
     junit_xml: Path | None,
     report_path: Path | None,
     **kw: Any,
@@ -294,7 +349,7 @@ def build(
     interrupted build leaves the previous one as it was. Broken event rules (slide limits,
     code on every talk's slides, the minutes budget) exit 1 but do not stop the build.
     """
-    from .pipeline import BUILD, Job
+    from .pipeline import BUILD, BUILD_FROM_RESULTS, Job
 
     options = _make_options(kw)
     job = Job(
@@ -305,8 +360,44 @@ def build(
         report=report_path,
         junit_xml=junit_xml,
         command="build",
+        from_results=from_results,
     )
-    _run_and_show(BUILD, job, "; dist/ is as it was")
+    stages = BUILD_FROM_RESULTS if from_results is not None else BUILD
+    _run_and_show(stages, job, "; dist/ is as it was")
+
+
+@cli.command()
+@click.argument("folders", type=PATH_ARG, nargs=-1, required=True)
+@click.option(
+    "-o",
+    "--output",
+    type=PATH_ARG,
+    default=Path("results"),
+    show_default=True,
+    help="The merged results folder (replaced if it is one already).",
+)
+def merge(folders: tuple[Path, ...], output: Path) -> None:
+    """Join the results folders of `run --shard K/N --results DIR` into one.
+
+    One cache entry per lesson, one report.json and one junit.xml; `build --from-results
+    OUTPUT` then exports without running. Exit 2, writing nothing, when a part is missing or
+    given twice, two parts ran the same lesson, a lesson has no result, or an entry is corrupt;
+    else the merged report's code (1 when a lesson failed).
+    """
+    from .shard import merge as merge_parts
+
+    merged = merge_parts(folders, output)
+    for problem in merged.problems:
+        click.echo(f"error: {problem}", err=True)
+    if merged.report is None:
+        click.echo(f"nothing written: {len(merged.problems)} problem(s)", err=True)
+        sys.exit(int(merged.exit_code))
+    summary = merged.report["summary"]
+    counts = ", ".join(f"{n} {status}" for status, n in summary.items() if n)
+    click.echo(
+        f"merged {len(merged.parts)} folder(s) into {output}: {merged.lessons} lessons ({counts})"
+    )
+    sys.exit(int(merged.exit_code))
 
 
 @cli.group()
@@ -340,12 +431,18 @@ def new_lesson_cmd(path: Path, title: str, level: str, lesson_id: str | None) ->
 @new.command(name="workshop")
 @click.argument("folder", type=PATH_ARG)
 @click.option("--title", "-t", help="The workshop's title.")
-def new_workshop_cmd(folder: Path, title: str | None) -> None:
+@click.option(
+    "--shards",
+    type=click.IntRange(min=2, max=256),
+    help="Write a CI workflow that runs the lessons in N parallel jobs, then merges and builds "
+    "[default: one job].",
+)
+def new_workshop_cmd(folder: Path, title: str | None, shards: int | None) -> None:
     """Write a starter workshop into FOLDER: workshop.toml, a lesson, CI workflow, guides."""
     from .starters import new_workshop
 
     try:
-        written = new_workshop(folder, title)
+        written = new_workshop(folder, title, shards=shards)
     except WorkshopkitError as error:
         _fail(error)
     for path in written:

@@ -59,6 +59,7 @@ if TYPE_CHECKING:
     from .execute import RunEvent, RunOptions, RunReport
     from .export import ExportResult
     from .report import ReportFacts
+    from .shard import ShardSpec
 
 
 # --------------------------------------------------------------------------------------------
@@ -83,6 +84,10 @@ class Job:
     command: Literal["check", "run", "build"] = "run"
     on_event: OnEvent = _ignore
     strict: bool = False  # --strict on `check` (`run` and `build`: also `options.strict`)
+    shard: ShardSpec | None = None  # run --shard K/N: this part of the selected lessons
+    durations: Path | None = None  # run --durations: a report.json to balance the parts by
+    results: Path | None = None  # run --results: write a results folder here (shard.py)
+    from_results: Path | None = None  # build --from-results: results instead of kernels
 
     @property
     def is_strict(self) -> bool:
@@ -108,6 +113,9 @@ class Outcome:
     error: WorkshopkitError | None = None  # what stopped the command (no kernel, disk full)
     messages: tuple[str, ...] = ()  # lines for the user, in order
     timings: tuple[tuple[str, float], ...] = ()  # (stage, seconds), in the order they ran
+    # run --shard / --results: every lesson of the run, in order, and the plan's digest
+    selection: tuple[str, ...] = ()
+    plan: str = ""
     stopped: bool = False  # set by a stage when the command cannot go on
     # what stages hold until the pipeline ends (the build's lock, its staging folder)
     held: contextlib.ExitStack = field(
@@ -198,6 +206,117 @@ def execute(job: Job, outcome: Outcome) -> Outcome:
     except WorkshopkitError as error:  # before any lesson ran: no such kernel
         return _failed(outcome, error)
     return replace(outcome, run=report)
+
+
+def select_shard(job: Job, outcome: Outcome) -> Outcome:
+    """run --shard K/N: keep part K of the selected lessons (shard.py: balanced by the durations
+    in --durations, identical on every runner); also checks the --results folder (exit 2)."""
+    from .shard import ShardError, assign, read_durations
+
+    workshop = _workshop(outcome)
+    ids = [lesson.id for lesson in outcome.selected]
+    try:
+        if job.results is not None:
+            problem = _results_problem(job.results, workshop)
+            if problem:
+                raise ShardError(problem)
+        durations = read_durations(job.durations) if job.durations is not None else {}
+    except ShardError as exc:
+        return _failed(outcome, WorkshopkitError(str(exc)), stop=True)
+    count = job.shard.count if job.shard is not None else 1
+    assignment = assign(ids, durations, count)
+    part = set(assignment.parts[job.shard.index - 1 if job.shard is not None else 0])
+    selected = tuple(lesson for lesson in outcome.selected if lesson.id in part)
+    messages = outcome.messages
+    if job.shard is not None:
+        load = assignment.load(job.shard.index - 1) / 1000
+        known = sum(1 for i in ids if i in durations)
+        note = (
+            f"shard {job.shard}: {len(selected)} of {len(ids)} lessons "
+            f"(~{load:.1f} s by {known} recorded durations)"
+            if known
+            else f"shard {job.shard}: {len(selected)} of {len(ids)} lessons (no durations: "
+            "equal counts)"
+        )
+        messages = (*messages, note)
+    return replace(
+        outcome,
+        selected=selected,
+        selection=tuple(ids),
+        plan=assignment.plan,
+        messages=messages,
+    )
+
+
+def load_results(job: Job, outcome: Outcome) -> Outcome:
+    """build --from-results: each selected lesson's result from the results folder, by the
+    cache key computed here; no kernel starts. A lesson without a result there, or with a
+    corrupt one, is an error (exit 2) naming the lesson and the entry."""
+    from .cache import Cache
+    from .execute import RunOptions, RunReport, plan_lessons
+    from .shard import results_for
+
+    assert job.from_results is not None
+    began = time.monotonic()
+    workshop = _workshop(outcome)
+    options = job.options or RunOptions()
+    try:
+        plans = plan_lessons(workshop, outcome.selected, options)
+    except WorkshopkitError as error:
+        return _failed(outcome, error, stop=True)
+    cache = Cache(workshop.root)
+    found = results_for(job.from_results, plans, cache.key)
+    if found.problems:
+        problems = tuple(
+            Diagnostic(path or str(job.from_results), 0, Severity.ERROR, message)
+            for path, message in found.problems
+        )
+        diagnostics = tuple(sorted({*outcome.diagnostics, *problems}))
+        return replace(outcome, diagnostics=diagnostics, stopped=True)
+    results = found.results
+    if job.is_strict or workshop.config.execution.strict:
+        from .strict import strict_results
+
+        results = strict_results(results)
+    return replace(outcome, run=RunReport(results, 0, time.monotonic() - began))
+
+
+def write_results(job: Job, outcome: Outcome) -> Outcome:
+    """run --shard / --results: the results folder (shard.py): an entry per lesson by cache key,
+    the manifest, the report fragment and JUnit XML. Written only when the lessons ran."""
+    from .cache import Cache
+    from .execute import RunOptions, plan_lessons
+    from .report import junit_xml
+    from .shard import ShardError
+    from .shard import write_results as write
+
+    if outcome.run is None:
+        return outcome
+    workshop = _workshop(outcome)
+    target = job.results or _default_results(job, workshop.root)
+    options = job.options or RunOptions()
+    cache = Cache(workshop.root)
+    ran = {r.lesson_id for r in outcome.results}
+    plans = plan_lessons(workshop, [x for x in outcome.selected if x.id in ran], options)
+    keys = {plan.lesson.id: cache.key(plan) for plan in plans}
+    try:
+        written = write(
+            target,
+            workshop_title=workshop.config.title,
+            shard=job.shard,
+            selection=outcome.selection,
+            plan=outcome.plan,
+            results=outcome.results,
+            keys=keys,
+            report=report_of(job, outcome),
+            junit=junit_xml(outcome.results, outcome.seconds),
+        )
+    except ShardError as exc:
+        return _failed(outcome, WorkshopkitError(str(exc)))
+    except OSError as exc:
+        return _failed(outcome, _os_error(exc, target))
+    note = f"results of {written.lessons} lesson(s) in {written.folder}"
+    return replace(outcome, messages=(*outcome.messages, note))
 
 
 def judge_events(job: Job, outcome: Outcome) -> Outcome:
@@ -297,11 +416,32 @@ def write_reports(job: Job, outcome: Outcome) -> Outcome:
 
 CHECK: tuple[Stage, ...] = (check,)
 RUN: tuple[Stage, ...] = (validate, execute, judge_events, write_reports)
+# run --shard K/N or --results DIR: a part of the lessons, its results kept as files (the
+# event rules wait for the merged build, which sees every lesson)
+RUN_SHARD: tuple[Stage, ...] = (validate, select_shard, execute, write_results, write_reports)
+RUN_RESULTS: tuple[Stage, ...] = (
+    validate,
+    select_shard,
+    execute,
+    judge_events,
+    write_results,
+    write_reports,
+)
 # RUN, with the output folder claimed before any kernel starts and dist/ replaced at the end
 BUILD: tuple[Stage, ...] = (
     validate,
     claim_output,
     execute,
+    judge_events,
+    export,
+    swap,
+    write_reports,
+)
+# BUILD from a results folder (`merge` or `run --results`): no kernel starts
+BUILD_FROM_RESULTS: tuple[Stage, ...] = (
+    validate,
+    claim_output,
+    load_results,
     judge_events,
     export,
     swap,
@@ -358,6 +498,11 @@ def report_of(job: Job, outcome: Outcome) -> dict[str, Any]:
         lesson for lesson in outcome.selected if job.command == "build" or lesson.id in results
     ]
     exported = outcome.export if outcome.written else None
+    if job.shard is not None:
+        assigned = [lesson.id for lesson in outcome.selected]
+        report = report_json(_workshop(outcome), lessons, results, _report_facts(job, outcome))
+        report["shard"] = {**job.shard.to_json(), "lessons": assigned, "plan": outcome.plan}
+        return report
     return report_json(
         _workshop(outcome),
         lessons,
@@ -384,6 +529,28 @@ def _report_facts(job: Job, outcome: Outcome) -> ReportFacts:
         event_rules=outcome.rule_breaks,
         diagnostics=outcome.diagnostics,
     )
+
+
+def _results_problem(results: Path, workshop: Workshop) -> str | None:
+    """Why `run --results` must not write `results`, or None: a folder the lessons would see
+    (their keys would change with every run), or one that is not a results folder."""
+    from .build import _is_within, _seen_by_lessons
+    from .shard import destination_problem
+
+    target = results.resolve()
+    for lesson in sorted(lesson.path for lesson in workshop.lessons):
+        folder = lesson.parent.resolve()
+        if _is_within(target, folder) and _seen_by_lessons(target, folder):
+            return (
+                f"results folder {results} is inside the folder of lesson {lesson}: the "
+                "lessons there would hash and ship it; choose a folder outside lesson folders"
+            )
+    return destination_problem(results)
+
+
+def _default_results(job: Job, root: Path) -> Path:
+    name = f"shard-{job.shard.index}-of-{job.shard.count}" if job.shard else "results"
+    return root / ".workshopkit" / name
 
 
 def _workshop(outcome: Outcome) -> Workshop:

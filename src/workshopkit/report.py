@@ -28,6 +28,11 @@ lessons          one entry per lesson run (build: every lesson), in the workshop
                  {path, line, cell, ename, evalue, kind, traceback}
 tracks           build only: {id, title, minutes, lessons, left_out, bundle}; bundle is null
                  (no zip written) or {file, size, sha256}
+shard            `run --shard K/N` only: {index, count, lessons, plan}: the part, the lesson
+                 ids assigned to it, the digest of what the parts were planned from (shard.py)
+shards           `merge` only: each part joined, {index, count, lessons, plan, seconds,
+                 kernels_started, exit_code}; the merged `seconds` is the longest part's,
+                 `kernels_started` their sum
 ```
 """
 

@@ -14,6 +14,8 @@ from .validate import id_problem, slugify
 
 STARTER_LESSON = "lesson.py"
 STARTER_WORKSHOP = "workshop"
+STARTER_SHARDED_CI = "ci/workshop-shards.yml"  # `new workshop --shards N` writes it instead
+WORKFLOW = ".github/workflows/workshop.yml"
 
 
 def starters_dir() -> Path:
@@ -61,8 +63,22 @@ def new_lesson(path: Path, title: str, level: str, lesson_id: str | None = None)
     return target
 
 
-def new_workshop(folder: Path, title: str | None = None) -> list[Path]:
-    """Copy the starter workshop into `folder` (which must be empty or absent)."""
+def sharded_workflow(shards: int) -> str:
+    """The starter workflow that runs the lessons in `shards` parallel jobs, then merges their
+    results and builds from them (README: Sharding over CI jobs)."""
+    if shards < 2:
+        raise WorkshopkitError(f"--shards must be at least 2, got {shards}")
+    text = (starters_dir() / STARTER_SHARDED_CI).read_text(encoding="utf-8")
+    text = text.replace("__SHARDS__", ", ".join(str(n) for n in range(1, shards + 1)))
+    return text.replace("__N__", str(shards))
+
+
+def new_workshop(
+    folder: Path, title: str | None = None, *, shards: int | None = None
+) -> list[Path]:
+    """Copy the starter workshop into `folder` (which must be empty or absent); with `shards`,
+    its CI workflow runs the lessons in that many parallel jobs."""
+    workflow = sharded_workflow(shards) if shards is not None else None
     if folder.exists() and any(folder.iterdir()):
         raise WorkshopkitError("folder is not empty; not overwriting anything", path=str(folder))
     source = starters_dir() / STARTER_WORKSHOP
@@ -75,4 +91,6 @@ def new_workshop(folder: Path, title: str | None = None) -> list[Path]:
         line = f"title = {_yaml_str(title)}"
         text = re.sub(r'^title = ".*"$', lambda _: line, text, count=1, flags=re.MULTILINE)
         toml.write_text(text, encoding="utf-8")
+    if workflow is not None:
+        (folder / WORKFLOW).write_text(workflow, encoding="utf-8")
     return sorted(p for p in folder.rglob("*") if p.is_file())
