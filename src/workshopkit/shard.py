@@ -285,14 +285,7 @@ def read_entry(folder: Path, lesson_id: str, key: str) -> LessonResult:
                 raise ValueError("a passed result without its executed notebook")
             notebook = None
         else:
-            assert notebook is not None
-            try:
-                content = notebook.read_bytes()
-            except FileNotFoundError:
-                raise ValueError(f"{NOTEBOOK} is missing") from None
-            if hashlib.sha256(content).hexdigest() != expected:
-                raise ValueError(f"{NOTEBOOK} does not match its checksum")
-            _check_notebook(content)
+            _check_kept_notebook(folder / NOTEBOOK, expected)
         error = data.get("error")
         result = LessonResult(
             lesson_id,
@@ -308,6 +301,21 @@ def read_entry(folder: Path, lesson_id: str, key: str) -> LessonResult:
     except (ValueError, KeyError, TypeError) as exc:
         raise ShardError(f"{record_path}: corrupt entry ({exc})") from None
     return result
+
+
+def _check_kept_notebook(notebook: Path, expected: Any) -> None:
+    try:
+        content = notebook.read_bytes()
+    except FileNotFoundError:
+        raise ShardError(f"{notebook}: missing (its result.json names it)") from None
+    except OSError as exc:
+        raise ShardError(f"{notebook}: cannot read: {exc.strerror}") from None
+    if hashlib.sha256(content).hexdigest() != expected:
+        raise ShardError(f"{notebook}: corrupt entry, does not match the checksum in {RESULT}")
+    try:
+        _check_notebook(content)
+    except ValueError as exc:
+        raise ShardError(f"{notebook}: corrupt entry ({exc})") from None
 
 
 def _error(data: Any) -> LessonError:
