@@ -5,6 +5,9 @@ workshopkit check, list   CHECK = (check,)
 workshopkit run           RUN   = (validate, execute, judge_events, write_reports)
 workshopkit build         BUILD = (validate, claim_output, execute, judge_events,
                                    export, swap, write_reports)
+run --shard K/N          RUN_SHARD = (validate, select_shard, execute, write_results,
+                                       write_reports)
+build --from-results DIR  BUILD_FROM_RESULTS = BUILD with load_results in place of execute
 pytest --lessons          open_workshop to collect, then `execute` for each item
 
 check          discover -> load -> validate -> assemble, and the event programme rules; no kernel
@@ -13,6 +16,12 @@ validate       the same without the event rules (they never keep a lesson from r
 claim_output   build: check and lock the output folder, before any kernel starts (exit 2)
 execute        run the selected lessons, cache first (`execute.run_lessons`); a fault inside a
                lesson is a result (exit 1), a missing kernel an error (exit 3)
+select_shard   run --shard / --results: part K of N of the selected lessons (shard.py), and the
+               results folder checked before any kernel starts (exit 2)
+load_results   build --from-results: each lesson's kept result by its cache key; no kernel
+               starts; a lesson without one is an error (exit 2)
+write_results  run --shard / --results: the results folder (an entry per cache key, report
+               fragment, JUnit XML) for `workshopkit merge`
 judge_events   every rule of every event, together: the programme and each talk's executed deck
                (a broken rule: exit 1)
 export         build: dist/ into a staging folder beside it, unless a lesson failed (--keep-going
