@@ -239,18 +239,20 @@ def test_new_workshop_shards_writes_a_matrix_workflow(tmp_path: Path) -> None:
     assert shard["strategy"]["fail-fast"] is False
     runs = " ".join(step.get("run", "") for step in shard["steps"])
     assert "workshopkit run $RUN_FLAGS --shard ${{ matrix.shard }}/3" in runs
-    assert "--results results/shard-${{ matrix.shard }}" in runs
+    assert "--results ${{ runner.temp }}/results" in runs  # outside every lesson's folder
     assert "--durations durations.json" in runs
     upload = next(s for s in shard["steps"] if s.get("uses", "").startswith("actions/upload-"))
-    assert upload["with"]["path"] == "results/shard-${{ matrix.shard }}"
+    assert upload["with"]["path"] == "${{ runner.temp }}/results"
+    assert upload["with"]["name"] == "results-${{ matrix.shard }}"
     assert upload["if"] == "${{ !cancelled() }}"  # a failing part still hands in its results
     build = jobs["build"]
     assert build["needs"] == "shard"
     download = next(s for s in build["steps"] if "download-artifact" in s.get("uses", ""))
     assert download["with"]["pattern"] == "results-*"
     commands = [step.get("run", "") for step in build["steps"]]
-    assert "workshopkit merge parts/results-* -o merged" in commands
-    assert "workshopkit build . -o dist $RUN_FLAGS --from-results merged" in commands
+    temp = "${{ runner.temp }}"
+    assert f"workshopkit merge {temp}/parts/results-* -o {temp}/merged" in commands
+    assert f"workshopkit build . -o dist $RUN_FLAGS --from-results {temp}/merged" in commands
     assert any(
         s.get("uses", "").startswith("actions/upload-pages-artifact") for s in build["steps"]
     )
@@ -591,3 +593,42 @@ def test_a_failing_lesson_keeps_its_failure_through_merge_and_build(tmp_path: Pa
     assert done.returncode == 1, done.stdout + done.stderr
     kept = json.loads((tmp_path / "dist" / "report.json").read_text(encoding="utf-8"))
     assert kept["tracks"][0]["left_out"] == ["broken"]
+
+
+def fake_part(folder: Path, lessons: dict[str, str], selection: list[str]) -> Path:
+    folder.mkdir(parents=True)
+    manifest = {"format": 1, "workshop": "W", "shard": {"index": 1, "count": 1},
+                "selection": selection, "plan": "p", "lessons": lessons}  # fmt: skip
+    (folder / "shard.json").write_text(json.dumps(manifest), encoding="utf-8")
+    return folder
+
+
+@pytest.mark.parametrize("lesson_id", ["../../etc", "a/b", "UPPER", ""])
+def test_merge_refuses_a_manifest_naming_a_path(tmp_path: Path, lesson_id: str) -> None:
+    """A lesson id or key is used as a folder name: one that is not an id is a corrupt part."""
+    part = fake_part(tmp_path / "p", {lesson_id: "0" * 32}, [lesson_id])
+    message = refused(part, out=tmp_path / "out")
+    assert f"{part / 'shard.json'}: corrupt or of another format" in message
+
+
+def test_merge_refuses_a_key_that_is_not_a_key(tmp_path: Path) -> None:
+    part = fake_part(tmp_path / "p", {"a": "../../../x"}, ["a"])
+    assert "corrupt or of another format" in refused(part, out=tmp_path / "out")
+
+
+def test_merge_refuses_to_write_over_a_folder_it_merges(tmp_path: Path) -> None:
+    part = fake_part(tmp_path / "p", {}, [])
+    before = files_of(part)
+    result = invoke(["merge", str(part), "-o", str(part)])
+    assert result.exit_code == 2 and "is one of the folders to merge" in result.stderr
+    assert files_of(part) == before
+
+
+def test_build_from_results_inside_a_lesson_folder_exits_2(tmp_path: Path) -> None:
+    root = copy(SCENARIO, tmp_path / "ws")
+    inside = fake_part(root / "lessons" / "02-data" / "merged", {}, [])
+    done = invoke(["build", str(root), "-o", str(tmp_path / "dist"), "--from-results",
+                   str(inside)])  # fmt: skip
+    assert done.exit_code == 2, done.stdout + done.stderr
+    assert "inside the folder of lesson" in done.stdout + done.stderr
+    assert not (tmp_path / "dist").exists()

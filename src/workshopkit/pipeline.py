@@ -268,6 +268,9 @@ def load_results(job: Job, outcome: Outcome) -> Outcome:
     assert job.from_results is not None
     began = time.monotonic()
     workshop = _workshop(outcome)
+    problem = _results_problem(job.from_results, workshop, writing=False)
+    if problem:
+        return _failed(outcome, WorkshopkitError(problem), stop=True)
     options = job.options or RunOptions()
     try:
         plans = plan_lessons(workshop, outcome.selected, options)
@@ -540,9 +543,10 @@ def _report_facts(job: Job, outcome: Outcome) -> ReportFacts:
     )
 
 
-def _results_problem(results: Path, workshop: Workshop) -> str | None:
-    """Why `run --results` must not write `results`, or None: a folder the lessons would see
-    (their keys would change with every run), or one that is not a results folder."""
+def _results_problem(results: Path, workshop: Workshop, *, writing: bool = True) -> str | None:
+    """Why `run --results` must not write `results` (or `build --from-results` read it), or
+    None: a folder the lessons would see (their keys would change with it), or, to write, one
+    that is not a results folder."""
     from .build import _is_within, _seen_by_lessons
     from .shard import destination_problem
 
@@ -554,7 +558,7 @@ def _results_problem(results: Path, workshop: Workshop) -> str | None:
                 f"results folder {results} is inside the folder of lesson {lesson}: the "
                 "lessons there would hash and ship it; choose a folder outside lesson folders"
             )
-    return destination_problem(results)
+    return destination_problem(results) if writing else None
 
 
 def _default_results(job: Job, root: Path) -> Path:

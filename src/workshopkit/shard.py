@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import shutil
 import tempfile
 from collections.abc import Mapping, Sequence
@@ -59,6 +60,8 @@ RESULT = "result.json"
 NOTEBOOK = "executed.ipynb"
 REPORT = "report.json"
 JUNIT = "junit.xml"
+LESSON_ID = re.compile(r"\A[a-z0-9][a-z0-9-]{0,63}\Z")  # validate.py's rule: no path in it
+KEY = re.compile(r"\A[0-9a-f]{32}\Z")  # cache.lesson_key
 
 
 class ShardError(Exception):
@@ -351,12 +354,16 @@ def read_manifest(folder: Path) -> dict[str, Any]:
         and data.get("format") == RESULTS_FORMAT
         and isinstance(data.get("selection"), list)
         and isinstance(data.get("lessons"), dict)
-        and all(isinstance(k, str) and isinstance(v, str) for k, v in data["lessons"].items())
+        and all(isinstance(i, str) and LESSON_ID.match(i) for i in data["selection"])
+        and all(
+            isinstance(k, str) and LESSON_ID.match(k) and isinstance(v, str) and KEY.match(v)
+            for k, v in data["lessons"].items()
+        )
     )
     if not ok:
         raise ShardError(
             f"{path}: corrupt or of another format (expected format {RESULTS_FORMAT} with "
-            "'selection' and 'lessons')"
+            "'selection', a list of lesson ids, and 'lessons', lesson id -> cache key)"
         )
     return dict(data)
 
@@ -390,6 +397,8 @@ def merge(folders: Sequence[Path], out: Path) -> Merged:
 
     problems: list[str] = []
     manifests: dict[Path, dict[str, Any]] = {}
+    if any(out.resolve() == folder.resolve() for folder in folders):
+        problems.append(f"{out}: the output is one of the folders to merge; choose another -o")
     for folder in folders:
         try:
             manifests[folder] = read_manifest(folder)
