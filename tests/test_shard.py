@@ -632,3 +632,15 @@ def test_build_from_results_inside_a_lesson_folder_exits_2(tmp_path: Path) -> No
     assert done.exit_code == 2, done.stdout + done.stderr
     assert "inside the folder of lesson" in done.stdout + done.stderr
     assert not (tmp_path / "dist").exists()
+
+
+def test_a_part_with_no_lesson_is_an_empty_part(tmp_path: Path) -> None:
+    """More parts than lessons: the extra part runs nothing and still hands in its folder."""
+    root = copy(FAILING, tmp_path / "ws")
+    result = invoke(["run", str(root), "--shard", "3/3", "--results", str(tmp_path / "p3")])
+    assert result.exit_code == 0, result.stdout + result.stderr
+    manifest = json.loads((tmp_path / "p3" / "shard.json").read_text(encoding="utf-8"))
+    assert manifest["lessons"] == {} and manifest["selection"] == ["broken", "fine"]
+    fragment = json.loads((tmp_path / "p3" / "report.json").read_text(encoding="utf-8"))
+    validate(fragment)
+    assert fragment["shard"]["lessons"] == [] and fragment["kernels_started"] == 0
