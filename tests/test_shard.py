@@ -644,3 +644,19 @@ def test_a_part_with_no_lesson_is_an_empty_part(tmp_path: Path) -> None:
     fragment = json.loads((tmp_path / "p3" / "report.json").read_text(encoding="utf-8"))
     validate(fragment)
     assert fragment["shard"]["lessons"] == [] and fragment["kernels_started"] == 0
+
+
+@pytest.mark.parametrize("shard", [{"index": "1", "count": 1}, {"index": 2, "count": 1}, [1, 1]])
+def test_merge_refuses_a_manifest_with_a_bad_shard(tmp_path: Path, shard: Any) -> None:
+    part = fake_part(tmp_path / "p", {}, [])
+    manifest = json.loads((part / "shard.json").read_text(encoding="utf-8"))
+    (part / "shard.json").write_text(json.dumps({**manifest, "shard": shard}), encoding="utf-8")
+    assert "corrupt or of another format" in refused(part, out=tmp_path / "out")
+
+
+def test_merge_refuses_a_fragment_that_disagrees_with_its_manifest(tmp_path: Path) -> None:
+    part = fake_part(tmp_path / "p", {}, [])
+    fragment = {"schema": 1, "lessons": [{"id": "intruder", "status": "passed"}]}
+    (part / "report.json").write_text(json.dumps(fragment), encoding="utf-8")
+    message = refused(part, out=tmp_path / "out")
+    assert f"{part / 'report.json'}: corrupt or missing report fragment" in message

@@ -349,9 +349,18 @@ def read_manifest(folder: Path) -> dict[str, Any]:
         raise ShardError(f"{path}: cannot read: {exc.strerror}") from None
     except ValueError as exc:
         raise ShardError(f"{path}: corrupt, not JSON ({exc})") from None
+    shard = data.get("shard") if isinstance(data, dict) else None
     ok = (
         isinstance(data, dict)
         and data.get("format") == RESULTS_FORMAT
+        and (
+            shard is None
+            or (
+                isinstance(shard, dict)
+                and all(type(shard.get(k)) is int for k in ("index", "count"))
+                and 1 <= shard["index"] <= shard["count"]
+            )
+        )
         and isinstance(data.get("selection"), list)
         and isinstance(data.get("lessons"), dict)
         and all(isinstance(i, str) and LESSON_ID.match(i) for i in data["selection"])
@@ -363,7 +372,8 @@ def read_manifest(folder: Path) -> dict[str, Any]:
     if not ok:
         raise ShardError(
             f"{path}: corrupt or of another format (expected format {RESULTS_FORMAT} with "
-            "'selection', a list of lesson ids, and 'lessons', lesson id -> cache key)"
+            "'shard' null or {index, count}, 'selection', a list of lesson ids, and 'lessons', "
+            "lesson id -> cache key)"
         )
     return dict(data)
 
@@ -459,17 +469,23 @@ def merge(folders: Sequence[Path], out: Path) -> Merged:
         except ShardError as exc:
             problems.append(str(exc))
     fragments = []
-    for folder in manifests:
+    for folder, manifest in manifests.items():
         try:
             fragment = json.loads((folder / REPORT).read_text(encoding="utf-8"))
             if not isinstance(fragment, dict) or not isinstance(fragment.get("lessons"), list):
                 raise ValueError("not a workshopkit report")
+            ids = [e.get("id") if isinstance(e, dict) else None for e in fragment["lessons"]]
+            if sorted(map(str, ids)) != sorted(manifest["lessons"]):
+                raise ValueError(f"its lessons are not those of {MANIFEST}")
             fragments.append(fragment)
         except (OSError, ValueError) as exc:
             problems.append(f"{folder / REPORT}: corrupt or missing report fragment ({exc})")
     if problems:
         return Merged(None, tuple(problems))
-    report = merged_report(fragments, selection, [parts[k] for k in sorted(parts)], manifests)
+    try:
+        report = merged_report(fragments, selection)
+    except (KeyError, TypeError, ValueError) as exc:
+        return Merged(None, (f"a report fragment is corrupt ({exc!r})",))
     ordered = [results[i] for i in selection]
     junit = junit_xml(ordered, float(report["seconds"]))
     shards = [m["shard"] for m in manifests.values() if isinstance(m.get("shard"), dict)]
@@ -502,10 +518,7 @@ def merge(folders: Sequence[Path], out: Path) -> Merged:
 
 
 def merged_report(
-    fragments: Sequence[Mapping[str, Any]],
-    selection: Sequence[str],
-    part_folders: Sequence[Path],
-    manifests: Mapping[Path, Mapping[str, Any]],
+    fragments: Sequence[Mapping[str, Any]], selection: Sequence[str]
 ) -> dict[str, Any]:
     """One report (schema 1) from the parts' reports: lessons in the run's order, counts and
     exit code over all of them, kernels summed, `seconds` the longest part (they ran side by
