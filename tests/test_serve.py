@@ -7,7 +7,6 @@ import base64
 import hashlib
 import http.client
 import json
-import os
 import re
 import shutil
 import socket
@@ -449,15 +448,36 @@ def test_ctrl_c_stops_the_server_and_every_kernel(tmp_path: Path) -> None:
 
 @pytest.mark.kernel
 @pytest.mark.slow
-def test_a_second_serve_of_the_same_workshop_is_refused(tmp_path: Path) -> None:
+def test_lesson_opens_its_deck_and_a_second_serve_is_refused(tmp_path: Path) -> None:
     root = workshop(tmp_path)
     mark, env = mark_env()
-    first = ServeProcess(root, env=env, mark=mark)
+    first = ServeProcess(root, "--lesson", "intro", env=env, mark=mark)
     try:
+        assert first.wait_for("preview: ").endswith(f"{first.url}lessons/intro/intro.slides.html")
         done = cli("serve", root, "--port", "0", env=env, timeout=60)
         assert done.returncode == 2
         assert f"is previewing {root}" in done.stderr and str(first.proc.pid) in done.stderr
+        assert first.interrupt() == 130  # Ctrl-C while waiting for a change
+        assert wait_gone(mark, 10) == []
     finally:
         first.close()
         kill_marked(mark)
-    assert os.path.exists(root / ".workshopkit")
+
+
+def test_an_unknown_lesson_is_a_usage_error(tmp_path: Path) -> None:
+    done = cli("serve", workshop(tmp_path), "--port", "0", "--lesson", "nope", timeout=60)
+    assert done.returncode == 2
+    assert "--lesson nope: no such lesson; the lessons are intro" in done.stderr
+
+
+def test_before_the_first_build_every_page_waits_for_it(tmp_path: Path) -> None:
+    state = BuildState()
+    server = make_server(tmp_path / "not-built-yet", state, "127.0.0.1", 0)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        code, body = raw_get("127.0.0.1", server.server_address[1], "/lessons/a/a.slides.html")
+        assert code == 503 and b"Building the preview" in body and b"EventSource" in body
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -628,7 +628,8 @@ class Preview:
         self.state.publish(Published(self.builds, False, errors))
         self.last = outcome
         ran = [r for r in outcome.results if not r.cached and r.status is not Status.SKIPPED]
-        what = f"{len(ran)} lesson(s) run, {len(outcome.results) - len(ran)} cached"
+        stages = ", ".join(f"{name} {took:.1f}" for name, took in outcome.timings if took >= 0.05)
+        what = f"{len(ran)} lesson(s) run, {len(outcome.results) - len(ran)} cached; {stages}"
         if outcome.written:
             self.echo(f"  rebuilt in {seconds:.2f} s ({what}); pages reload")
         else:
@@ -650,6 +651,21 @@ def _lesson_url(root: Path, lesson_id: str) -> str | None:
     ):
         return "/" + deck.relative_to(folder).as_posix()
     return None
+
+
+def _check_lesson_id(root: Path, lesson_id: str) -> None:
+    """`--lesson ID` names a lesson of the workshop (exit 2 if not); an invalid workshop is
+    left to the first build, which shows why."""
+    from .pipeline import open_workshop
+
+    opened = open_workshop(root, event_rules=False)
+    if opened.workshop is None:
+        return
+    ids = [lesson.id for lesson in opened.workshop.lessons]
+    if lesson_id not in ids:
+        raise WorkshopkitError(
+            f"--lesson {lesson_id}: no such lesson; the lessons are {', '.join(ids)}"
+        )
 
 
 def serve(options: ServeOptions, echo: Callable[[str], None]) -> ExitCode:
@@ -687,6 +703,8 @@ def serve(options: ServeOptions, echo: Callable[[str], None]) -> ExitCode:
             raise WorkshopkitError(
                 f"another workshopkit serve ({who}) is previewing {root}; stop it first"
             ) from None
+        if options.lesson:
+            _check_lesson_id(root, options.lesson)
         stack.enter_context(_serving(server, state))
         echo(f"serving {root} at {url} (Ctrl-C stops)")
         loop = Preview(root, state, echo)
@@ -697,7 +715,9 @@ def serve(options: ServeOptions, echo: Callable[[str], None]) -> ExitCode:
         if options.lesson:
             found = _lesson_url(root, options.lesson)
             if found is None:
-                echo(f"  no deck for lesson '{options.lesson}' in the preview; opening the index")
+                echo(
+                    f"  lesson '{options.lesson}' has no deck in the preview yet; opening the index"
+                )
             else:
                 page = url.rstrip("/") + found
         echo(f"preview: {page}")
