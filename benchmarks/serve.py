@@ -18,6 +18,7 @@ import contextlib
 import os
 import re
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -66,6 +67,8 @@ def main() -> None:
     parser.add_argument("--work", type=Path, default=HERE / "_work" / "serve")
     parser.add_argument("--output", type=Path, default=HERE / "RESULTS-serve.md")
     args = parser.parse_args()
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:  # started with `&` by a script:
+        signal.signal(signal.SIGINT, signal.default_int_handler)  # serve must get Ctrl-C
 
     root = args.work / "ml-meetup"
     if not root.exists():
@@ -129,7 +132,11 @@ def main() -> None:
             browser.close()
         cpu = tree_cpu(serve.proc.pid) - cpu_before
     finally:
-        code = serve.interrupt()
+        try:
+            code: int | str = serve.interrupt()
+        except subprocess.TimeoutExpired:
+            serve.proc.kill()
+            code = "nothing: killed after 60 s"
         lesson.write_text((REPO / "workshops" / "ml-meetup" / LESSON).read_text())
     git = subprocess.run(
         ["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"], capture_output=True, text=True

@@ -340,10 +340,9 @@ def serve(path: Path, port: int, host: str, open_browser: bool, lesson_id: str |
     options = ServeOptions(path, host, port, open_browser, lesson_id)
     with _stopping_kernels("; the server is stopped"):
         try:
-            code = run_serve(options, lambda line: click.echo(line, err=True))
+            run_serve(options, lambda line: click.echo(line, err=True))
         except WorkshopkitError as error:
             _fail(error)
-    sys.exit(int(code))
 
 
 @cli.group()

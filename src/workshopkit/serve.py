@@ -48,18 +48,18 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 from urllib.parse import unquote, urlsplit
 
 from .config import CONFIG_NAME, find_root
-from .errors import ExitCode, WorkshopkitError
+from .errors import WorkshopkitError
 from .lessonfiles import ignored_folder
 from .model import Status
 
 if TYPE_CHECKING:
     from http.server import ThreadingHTTPServer
 
-    from .pipeline import Event, Outcome
+    from .pipeline import Outcome
 
 __all__ = [
     "EVENTS_PATH",
@@ -295,6 +295,20 @@ _SCRIPT = """
     overlay.addEventListener("click", hide);
     document.body.appendChild(overlay);
   }
+  var badge = null;
+  function building(on) {
+    if (!on) { if (badge) { badge.remove(); badge = null; } return; }
+    if (badge || !document.body) { return; }
+    badge = document.createElement("div");
+    badge.id = "workshopkit-building";
+    badge.textContent = "rebuilding\\u2026";
+    Object.assign(badge.style, {
+      position: "fixed", right: "8px", top: "8px", zIndex: "2147483647",
+      background: "#1f2937", color: "#f9fafb", font: "12px/1.4 system-ui, sans-serif",
+      padding: "3px 8px", borderRadius: "4px", opacity: "0.85", pointerEvents: "none"
+    });
+    document.body.appendChild(badge);
+  }
   var source = new EventSource("__EVENTS__");
   source.addEventListener("status", function (message) {
     var state = JSON.parse(message.data);
@@ -304,6 +318,7 @@ _SCRIPT = """
       location.reload();  // a deck keeps its slide: reveal.js holds it in the URL hash
       return;
     }
+    building(state.building);
     if (!state.building) { show(state); }
   });
 })();
@@ -610,23 +625,21 @@ class Preview:
         self.state = state
         self.echo = echo
         self.builds = 0  # builds swapped into the preview folder
-        self.last: Outcome | None = None
 
     def build(self, trigger: str) -> Outcome:
         from .pipeline import BUILD, Job, run_pipeline
 
         current = self.state.current
         self.state.publish(Published(current.build, True, current.errors))
-        self.echo(trigger)
+        self.echo(f"[{time.strftime('%H:%M:%S')}] {trigger}")
         started = time.monotonic()
-        job = Job(self.root, output=self.output, command="build", on_event=self._on_event)
+        job = Job(self.root, output=self.output, command="build")
         outcome = run_pipeline(BUILD, job)
         seconds = time.monotonic() - started
         errors = errors_of(outcome)
         if outcome.written:
             self.builds += 1
         self.state.publish(Published(self.builds, False, errors))
-        self.last = outcome
         ran = [r for r in outcome.results if not r.cached and r.status is not Status.SKIPPED]
         stages = ", ".join(f"{name} {took:.1f}" for name, took in outcome.timings if took >= 0.05)
         what = f"{len(ran)} lesson(s) run, {len(outcome.results) - len(ran)} cached; {stages}"
@@ -639,18 +652,12 @@ class Preview:
             self.echo(f"  {where}: error: {message}")
         return outcome
 
-    def _on_event(self, event: Event) -> None:
-        return None
-
 
 def _lesson_url(root: Path, lesson_id: str) -> str | None:
-    """The deck of lesson `lesson_id` in the preview, as a URL path, if it was built."""
-    folder = root / STATE_DIR / PREVIEW
-    for deck in sorted(folder.glob(f"**/{lesson_id}*.slides.html")) + sorted(
-        folder.glob(f"**/{lesson_id}/*.html")
-    ):
-        return "/" + deck.relative_to(folder).as_posix()
-    return None
+    """The deck of lesson `lesson_id` in the preview (`lessons/<id>/<id>.slides.html`, as
+    export writes it), as a URL path, if it was built."""
+    deck = f"lessons/{lesson_id}/{lesson_id}.slides.html"
+    return "/" + deck if (root / STATE_DIR / PREVIEW / deck).is_file() else None
 
 
 def _check_lesson_id(root: Path, lesson_id: str) -> None:
@@ -668,7 +675,7 @@ def _check_lesson_id(root: Path, lesson_id: str) -> None:
         )
 
 
-def serve(options: ServeOptions, echo: Callable[[str], None]) -> ExitCode:
+def serve(options: ServeOptions, echo: Callable[[str], None]) -> NoReturn:
     """Run the preview until Ctrl-C (KeyboardInterrupt propagates: the caller exits 130)."""
     from .build import BuildInProgress, BuildLock, output_problem
 
@@ -680,6 +687,8 @@ def serve(options: ServeOptions, echo: Callable[[str], None]) -> ExitCode:
     problem = output_problem(preview, root, [])
     if problem:
         raise WorkshopkitError(problem)
+    if options.lesson:
+        _check_lesson_id(root, options.lesson)
     try:
         (root / STATE_DIR).mkdir(exist_ok=True)
     except OSError as exc:
@@ -703,8 +712,6 @@ def serve(options: ServeOptions, echo: Callable[[str], None]) -> ExitCode:
             raise WorkshopkitError(
                 f"another workshopkit serve ({who}) is previewing {root}; stop it first"
             ) from None
-        if options.lesson:
-            _check_lesson_id(root, options.lesson)
         stack.enter_context(_serving(server, state))
         echo(f"serving {root} at {url} (Ctrl-C stops)")
         loop = Preview(root, state, echo)

@@ -83,6 +83,7 @@ def test_a_deck_shows_a_markdown_edit_on_the_slide_it_showed(served: Served, pag
     present = page.locator(".reveal .slides section.present:not(.stack)")
     expect(present).to_contain_text("ALPHA")
     served.edit("Text ALPHA on slide two.", "Text BRAVO on slide two.")
+    expect(page.locator("#workshopkit-building")).to_have_text("rebuilding\u2026", timeout=60_000)
     expect(present).to_contain_text("BRAVO", timeout=WAIT_MS)
     assert page.url.endswith("#/1")
     assert page.locator("#workshopkit-overlay").count() == 0
