@@ -454,6 +454,9 @@ def test_lesson_opens_its_deck_and_a_second_serve_is_refused(tmp_path: Path) -> 
     first = ServeProcess(root, "--lesson", "intro", env=env, mark=mark)
     try:
         assert first.wait_for("preview: ").endswith(f"{first.url}lessons/intro/intro.slides.html")
+        time.sleep(3)  # its own output written, nothing saved: no rebuild follows
+        assert "changed:" not in first.output, first.output
+        assert not (root / "dist").exists()  # the preview is not the user's dist/
         done = cli("serve", root, "--port", "0", env=env, timeout=60)
         assert done.returncode == 2
         assert f"is previewing {root}" in done.stderr and str(first.proc.pid) in done.stderr
