@@ -64,6 +64,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--edits", type=int, default=5, help="markdown edits")
     parser.add_argument("--code-edits", type=int, default=3)
+    parser.add_argument(
+        "--toml-edits", type=int, default=2, help="workshop.toml title edits (no lesson runs)"
+    )
     parser.add_argument("--work", type=Path, default=HERE / "_work" / "serve")
     parser.add_argument("--output", type=Path, default=HERE / "RESULTS-serve.md")
     args = parser.parse_args()
@@ -75,6 +78,8 @@ def main() -> None:
         shutil.copytree(REPO / "workshops" / "ml-meetup", root)
     lesson = root / LESSON
     lesson.write_text((REPO / "workshops" / "ml-meetup" / LESSON).read_text())
+    toml = root / "workshop.toml"
+    toml.write_text((REPO / "workshops" / "ml-meetup" / "workshop.toml").read_text())
     env = {**os.environ, "NO_COLOR": "1"}
     started = time.time()
     serve = ServeProcess(root, env=env)
@@ -98,10 +103,23 @@ def main() -> None:
             pairs = min(args.edits, args.code_edits)
             order = ["markdown", "code"] * pairs
             order += ["markdown"] * (args.edits - pairs) + ["code"] * (args.code_edits - pairs)
+            order += ["toml"] * args.toml_edits
+            index = browser.new_page(viewport={"width": 1280, "height": 800})
+            index.goto(serve.url)
             for n, kind in enumerate(order, start=1):
-                text = lesson.read_text()
                 word = f"EDIT{n}X"
-                if kind == "markdown":
+                edited = toml if kind == "toml" else lesson
+                text = edited.read_text()
+                if kind == "toml":
+                    new = re.sub(
+                        r'^title = "(.*?)( EDIT\d+X)?"$',
+                        rf'title = "\1 {word}"',
+                        text,
+                        count=1,
+                        flags=re.M,
+                    )
+                    target = index.locator("body")
+                elif kind == "markdown":
                     new = re.sub(
                         r"^# # Attention from scratch.*$",
                         f"{HEADING} {word}",
@@ -122,7 +140,7 @@ def main() -> None:
                 assert new != text
                 loads.append(os.getloadavg()[0])
                 t0 = time.monotonic()
-                lesson.write_text(new)
+                edited.write_text(new)
                 shown = poll(target, word) - t0
                 line = serve.wait_built(600)
                 built = float(re.search(r"in ([\d.]+) s", line).group(1))  # type: ignore[union-attr]
@@ -138,6 +156,7 @@ def main() -> None:
             serve.proc.kill()
             code = "nothing: killed after 60 s"
         lesson.write_text((REPO / "workshops" / "ml-meetup" / LESSON).read_text())
+        toml.write_text((REPO / "workshops" / "ml-meetup" / "workshop.toml").read_text())
     git = subprocess.run(
         ["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"], capture_output=True, text=True
     ).stdout.strip()
@@ -161,6 +180,8 @@ def main() -> None:
         f"| {span('markdown')} | {median('markdown', 2)} | {overhead('markdown')} |",
         f"| code edit, new output in the deck | {args.code_edits} | **{median('code', 1)}** "
         f"| {span('code')} | {median('code', 2)} | {overhead('code')} |",
+        f"| workshop.toml title edit, shown on the index (no lesson runs) | {args.toml_edits} "
+        f"| **{median('toml', 1)}** | {span('toml')} | {median('toml', 2)} | {overhead('toml')} |",
     ]
     report = [
         "# `workshopkit serve`: from a save to the browser",
@@ -168,7 +189,7 @@ def main() -> None:
         f"- date: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime(started))}; "
         f"took {(time.time() - started) / 60:.1f} min",
         "- command: `python benchmarks/serve.py "
-        f"--edits {args.edits} --code-edits {args.code_edits}`",
+        f"--edits {args.edits} --code-edits {args.code_edits} --toml-edits {args.toml_edits}`",
         f"- machine: nproc {os.cpu_count()}, shared; 1-min load average at each save "
         f"{min(loads):.1f}-{max(loads):.1f}",
         f"- workshopkit from git {git}; workshop: a copy of workshops/ml-meetup (12 lessons), "
