@@ -23,7 +23,9 @@ The reload script is the only thing added to pages, and only to the responses of
 `<meta>` is rewritten in the response to allow that one script by its hash and its connection to
 this server ('self'); nothing else is loosened. A deck reloads on the slide it showed: the decks
 keep the slide in the URL hash (reveal.js `history`), which a reload keeps; other pages get their
-scroll position back.
+scroll position back. Only visible pages hold an event stream (a browser opens at most six
+connections to one server); a hidden tab reconnects, and reloads if the preview changed, when
+it is shown again.
 
 Requests are mapped to files by `resolve_request`: percent-decoded once, then refused if they
 hold a NUL, a backslash, an empty, `.` or `..` part, and refused if the real path (symlinks
@@ -309,18 +311,31 @@ _SCRIPT = """
     });
     document.body.appendChild(badge);
   }
-  var source = new EventSource("__EVENTS__");
-  source.addEventListener("status", function (message) {
-    var state = JSON.parse(message.data);
-    if (state.build !== BUILD && !state.building) {
-      source.close();
-      sessionStorage.setItem(KEY, String(window.scrollY));
-      location.reload();  // a deck keeps its slide: reveal.js holds it in the URL hash
-      return;
-    }
-    building(state.building);
-    if (!state.building) { show(state); }
+  // One stream per visible page: a browser opens at most 6 connections to a server, so a
+  // hidden tab lets go of its stream, and catches up (reloads if needed) when shown again.
+  var source = null;
+  function connect() {
+    if (source) { return; }
+    source = new EventSource("__EVENTS__");
+    source.addEventListener("status", function (message) {
+      var state = JSON.parse(message.data);
+      if (state.build !== BUILD && !state.building) {
+        disconnect();
+        sessionStorage.setItem(KEY, String(window.scrollY));
+        location.reload();  // a deck keeps its slide: reveal.js holds it in the URL hash
+        return;
+      }
+      building(state.building);
+      if (!state.building) { show(state); }
+    });
+  }
+  function disconnect() {
+    if (source) { source.close(); source = null; }
+  }
+  document.addEventListener("visibilitychange", function () {
+    if (document.visibilityState === "hidden") { disconnect(); } else { connect(); }
   });
+  if (document.visibilityState !== "hidden") { connect(); }
 })();
 """
 
