@@ -467,6 +467,24 @@ def test_lesson_opens_its_deck_and_a_second_serve_is_refused(tmp_path: Path) -> 
         kill_marked(mark)
 
 
+@pytest.mark.kernel
+@pytest.mark.slow
+def test_sigterm_stops_the_server_with_143(tmp_path: Path) -> None:
+    root = workshop(tmp_path)
+    mark, env = mark_env()
+    serve = ServeProcess(root, env=env, mark=mark)
+    try:
+        assert "rebuilt in" in serve.wait_built(), serve.output
+        serve.proc.terminate()
+        assert serve.proc.wait(timeout=60) == 143, serve.output
+        assert wait_gone(mark, 10) == []
+        with socket.socket() as probe:  # the port is free again
+            probe.bind(("127.0.0.1", int(serve.url.rsplit(":", 1)[1].strip("/"))))
+    finally:
+        serve.close()
+        kill_marked(mark)
+
+
 def test_an_unknown_lesson_is_a_usage_error(tmp_path: Path) -> None:
     done = cli("serve", workshop(tmp_path), "--port", "0", "--lesson", "nope", timeout=60)
     assert done.returncode == 2
