@@ -150,7 +150,7 @@ def test_the_real_watcher_ignores_the_builds_own_output(tmp_path: Path) -> None:
     changes = ChangeQueue()
     ignored = Ignored(root, (root / ".workshopkit" / "preview",))
     with _watching(root, ignored, changes):
-        time.sleep(0.5)  # the watcher is set up
+        time.sleep(1.0)  # the watcher is set up
         (root / ".workshopkit" / "preview" / "index.html").write_text("built")
         (root / ".workshopkit" / "preview.tmp-1").mkdir()
         (root / "dist" / "index.html").write_text("built")
