@@ -469,6 +469,33 @@ def test_lesson_opens_its_deck_and_a_second_serve_is_refused(tmp_path: Path) -> 
 
 @pytest.mark.kernel
 @pytest.mark.slow
+def test_saves_during_a_rebuild_make_one_more_rebuild(tmp_path: Path) -> None:
+    root = workshop(tmp_path)
+    lesson = root / LESSON
+    original = lesson.read_text()
+    mark, env = mark_env()
+    serve = ServeProcess(root, env=env, mark=mark)
+    try:
+        assert "rebuilt in" in serve.wait_built(), serve.output
+        lesson.write_text(original.replace("ALPHA", "FIRST"))
+        serve.wait_for("changed: lessons/intro/intro.py", 60)
+        for word in ("SECOND", "THIRD"):  # saved while the first rebuild runs its kernel
+            lesson.write_text(original.replace("ALPHA", word))
+            time.sleep(0.3)
+        assert "rebuilt in" in serve.wait_built(), serve.output
+        serve.wait_for("changed: lessons/intro/intro.py", 60)
+        assert "rebuilt in" in serve.wait_built(), serve.output
+        time.sleep(3)
+        assert serve.output.count("changed:") == 2, serve.output  # not one per save
+        deck = root / ".workshopkit/preview/lessons/intro/intro.slides.html"
+        assert "THIRD" in deck.read_text() and "SECOND" not in deck.read_text()
+    finally:
+        serve.close()
+        kill_marked(mark)
+
+
+@pytest.mark.kernel
+@pytest.mark.slow
 def test_sigterm_stops_the_server_with_143(tmp_path: Path) -> None:
     root = workshop(tmp_path)
     mark, env = mark_env()
