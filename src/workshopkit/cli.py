@@ -400,6 +400,42 @@ def merge(folders: tuple[Path, ...], output: Path) -> None:
     sys.exit(int(merged.exit_code))
 
 
+@cli.command()
+@click.argument("path", type=PATH_ARG, default=Path())
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=8000,
+    show_default=True,
+    help="Port to serve on (0: any free port).",
+)
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Address to serve on; another than 127.0.0.1 makes the preview reachable from there.",
+)
+@click.option("--open", "open_browser", is_flag=True, help="Open the preview in a web browser.")
+@click.option("--lesson", "lesson_id", metavar="ID", help="Open and print this lesson's deck.")
+def serve(path: Path, port: int, host: str, open_browser: bool, lesson_id: str | None) -> None:
+    """Preview the workshop at PATH while you write it: build, serve, rebuild on each save.
+
+    The preview is built into .workshopkit/preview (dist/ is not touched) and served on
+    127.0.0.1; each save rebuilds it and the open pages reload (a deck on the slide it showed).
+    A failed build keeps the last good preview and shows the errors over the page. Ctrl-C stops
+    the server and every kernel (exit 130).
+    """
+    from .serve import ServeOptions
+    from .serve import serve as run_serve
+
+    options = ServeOptions(path, host, port, open_browser, lesson_id)
+    with _stopping_kernels("; the server is stopped"):
+        try:
+            run_serve(options, lambda line: click.echo(line, err=True))
+        except WorkshopkitError as error:
+            _fail(error)
+
+
 @cli.group()
 def new() -> None:
     """Create a lesson or a workshop from the commented starters."""
