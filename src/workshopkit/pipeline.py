@@ -52,6 +52,7 @@ from .export.assets import check_assets
 from .load import LessonSource, load_lesson
 from .model import Diagnostic, Lesson, LessonResult, Severity, Status, Workshop
 from .placeholders import placeholder_warnings
+from .requirements import requirements_diagnostics
 from .strict import promote
 from .validate import check_declared_ids, check_lesson, check_requires, declared_id, slugify
 
@@ -487,6 +488,7 @@ def open_workshop(
     diagnostics.extend(check_events(workshop) if event_rules else event_references(workshop))
     diagnostics.extend(check_assets(workshop))
     diagnostics.extend(placeholder_warnings(config, lessons))
+    diagnostics.extend(requirements_diagnostics(config, lessons))
     if strict or config.execution.strict:
         diagnostics = list(promote(diagnostics))
     ordered = tuple(sorted(set(diagnostics)))
