@@ -187,3 +187,13 @@ def test_an_unreadable_requirement_stops_check(tmp_path: Path) -> None:
     result = cli("check", root)
     assert result.returncode == 2
     assert "requirements.txt:1: error: pip cannot read this requirement" in result.stderr
+
+
+def test_files_outside_the_workshop_are_never_read(tmp_path: Path) -> None:
+    (tmp_path / "secret.txt").write_text("top secret\n")
+    root = workshop(tmp_path, "x = 1", requirements="-r ../secret.txt\nnumpy==2.0.0\n")
+    found = messages(root)
+    assert found == [
+        "requirements.txt:1: error: -r ../secret.txt: outside the workshop root (not read)"
+    ]
+    assert not any("secret" in m and "top" in m for m in found)

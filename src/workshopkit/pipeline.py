@@ -3,14 +3,15 @@
 ```
 workshopkit check, list   CHECK = (check,)
 workshopkit run           RUN   = (validate, execute, judge_events, write_reports)
-workshopkit build         BUILD = (validate, claim_output, execute, judge_events,
-                                   export, swap, write_reports)
+workshopkit build         BUILD = (validate, claim_output, fetch_wheels, execute,
+                                   judge_events, export, swap, write_reports)
 pytest --lessons          open_workshop to collect, then `execute` for each item
 
 check          discover -> load -> validate -> assemble, and the event programme rules; no kernel
 validate       the same without the event rules (they never keep a lesson from running);
                any error stops the command here: exit 2, no kernel started
 claim_output   build: check and lock the output folder, before any kernel starts (exit 2)
+fetch_wheels   build --wheelhouse: wheels for the requirements and JupyterLab (no network: exit 3)
 execute        run the selected lessons, cache first (`execute.run_lessons`); a fault inside a
                lesson is a result (exit 1), a missing kernel an error (exit 3)
 judge_events   every rule of every event, together: the programme and each talk's executed deck
@@ -60,6 +61,7 @@ if TYPE_CHECKING:
     from .execute import RunEvent, RunOptions, RunReport
     from .export import ExportResult
     from .report import ReportFacts
+    from .wheelhouse import Wheelhouse, WheelhouseSpec
 
 
 # --------------------------------------------------------------------------------------------
@@ -84,6 +86,7 @@ class Job:
     command: Literal["check", "run", "build"] = "run"
     on_event: OnEvent = _ignore
     strict: bool = False  # --strict on `check` (`run` and `build`: also `options.strict`)
+    wheelhouse: WheelhouseSpec | None = None  # build --wheelhouse: wheels for offline installs
 
     @property
     def is_strict(self) -> bool:
@@ -105,6 +108,7 @@ class Outcome:
     epoch: int | None = None  # build: SOURCE_DATE_EPOCH
     staged: Path | None = None  # build: the export, not yet in place of `dist`
     export: ExportResult | None = None
+    wheelhouse: Wheelhouse | None = None  # build --wheelhouse: the wheels to zip
     written: bool = False  # build: `dist` was replaced
     error: WorkshopkitError | None = None  # what stopped the command (no kernel, disk full)
     messages: tuple[str, ...] = ()  # lines for the user, in order
@@ -189,6 +193,25 @@ def claim_output(job: Job, outcome: Outcome) -> Outcome:
     return replace(outcome, dist=claimed.output, epoch=claimed.source_date_epoch, messages=notes)
 
 
+def fetch_wheels(job: Job, outcome: Outcome) -> Outcome:
+    """Build --wheelhouse: download (or take from the cache) the wheels for the requirements and
+    JupyterLab, before any kernel starts; pip failing (no network) stops the build (exit 3)."""
+    if job.wheelhouse is None:
+        return outcome
+    from .wheelhouse import fetch_wheelhouse
+
+    workshop = _workshop(outcome)
+    name = workshop.config.requirements
+    requirements = workshop.root / name if name else None
+    try:
+        wheels = fetch_wheelhouse(workshop.root, requirements, job.wheelhouse)
+    except WorkshopkitError as error:
+        return _failed(outcome, error, stop=True)
+    how = "from the cache" if wheels.cached else f"in {wheels.seconds:.1f} s"
+    note = f"wheelhouse: {len(wheels.wheels)} wheels for {wheels.describe()}, {how}"
+    return replace(outcome, wheelhouse=wheels, messages=(*outcome.messages, note))
+
+
 def execute(job: Job, outcome: Outcome) -> Outcome:
     """Run the selected lessons, cache first; a fault inside a lesson is a result, not an error."""
     from .execute import RunOptions, run_lessons
@@ -239,6 +262,7 @@ def export(job: Job, outcome: Outcome) -> Outcome:
             staged,
             source_date_epoch=outcome.epoch,
             facts=facts,
+            wheelhouse=outcome.wheelhouse,
         )
     except ValidationFailed as exc:
         found = tuple(sorted({*outcome.diagnostics, *exc.diagnostics}))
@@ -302,6 +326,7 @@ RUN: tuple[Stage, ...] = (validate, execute, judge_events, write_reports)
 BUILD: tuple[Stage, ...] = (
     validate,
     claim_output,
+    fetch_wheels,
     execute,
     judge_events,
     export,

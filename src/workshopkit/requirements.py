@@ -222,6 +222,10 @@ def read_requirements(path: Path, root: Path) -> RequirementsFile:
     return RequirementsFile(tuple(requirements), tuple(diagnostics))
 
 
+def _inside(path: Path, root: Path) -> bool:
+    return path.resolve().is_relative_to(root.resolve())
+
+
 def _relative(path: Path, root: Path) -> str:
     try:
         return path.resolve().relative_to(root.resolve()).as_posix()
@@ -248,7 +252,10 @@ def _read_into(
         include = re.match(r"^(-r|--requirement)(?:\s+|=)(.+)$", line)
         if include:
             target = path.parent / include.group(2).strip()
-            if not target.is_file():
+            if not _inside(target, root):
+                message = f"-r {include.group(2).strip()}: outside the workshop root (not read)"
+                diagnostics.append(Diagnostic(where, number, Severity.ERROR, message))
+            elif not target.is_file():
                 message = f"-r {include.group(2).strip()}: no such file (next to {path.name})"
                 diagnostics.append(Diagnostic(where, number, Severity.ERROR, message))
             elif target.resolve() not in seen:
@@ -281,7 +288,7 @@ def _python_source(source: str) -> str | None:
     for line in lines:
         stripped = line.lstrip()
         indent = line[: len(line) - len(stripped)]
-        if stripped.startswith(("%", "!")) or stripped.endswith("?") and stripped[:1].isalpha():
+        if stripped.startswith(("%", "!")) or (stripped.endswith("?") and stripped[:1].isalpha()):
             out.append(f"{indent}pass")
         else:
             out.append(re.sub(r"^(\s*[\w.,\s]+=\s*)[!%].*$", r"\1None", line))
@@ -408,8 +415,9 @@ def _suggestion(module: str) -> str:
 def requirements_diagnostics(config: WorkshopConfig, lessons: Sequence[Lesson]) -> list[Diagnostic]:
     """Every import no requirement provides, every unpinned requirement (see the module doc)."""
     found = None
-    if config.requirements and (config.root / config.requirements).is_file():
-        found = read_requirements(config.root / config.requirements, config.root)
+    path = config.root / config.requirements if config.requirements else None
+    if path is not None and path.is_file() and _inside(path, config.root):
+        found = read_requirements(path, config.root)  # outside: config reports it, unread
     out: list[Diagnostic] = list(found.diagnostics) if found else []
     provided = found.names if found else frozenset()
     missing_somewhere: set[str] = set()

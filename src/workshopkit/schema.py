@@ -305,7 +305,8 @@ def _branch_problems(name: str, value: Any) -> Problems:
 def _folder_problems(name: str, value: Any) -> Problems:
     parts = value.strip("/").split("/") if isinstance(value, str) else [".."]
     ok = isinstance(value, str) and (
-        not value.strip("/") or all(GITHUB_REPO.fullmatch(p) and p not in {".", ".."} for p in parts)
+        not value.strip("/")
+        or all(GITHUB_REPO.fullmatch(p) and p not in {".", ".."} for p in parts)
     )
     return [] if ok else [("", f"'{name}' must be a folder inside the branch, not {brief(value)}")]
 
@@ -574,8 +575,8 @@ EVENTS = Table(
 LAUNCH = Table(
     "launch",
     "[launch]",
-    "Where the built `dist/` is published, for \"Open in Colab\", \"Open in Binder\" and "
-    "\"View\" links on the pages. None: no links.",
+    'Where the built `dist/` is published, for "Open in Colab", "Open in Binder" and '
+    '"View" links on the pages. None: no links.',
     (
         Field(
             "repository",
@@ -589,11 +590,17 @@ LAUNCH = Table(
             "The branch holding the built `dist/` (Colab and Binder read it there).",
             "gh-pages",
         ),
-        Field("path", FOLDER, "The folder of that branch holding `dist/`.", "", shown_default="the root"),
+        Field(
+            "path",
+            FOLDER,
+            "The folder of that branch holding `dist/`.",
+            "",
+            shown_default="the root",
+        ),
         Field(
             "pages_url",
             URL,
-            "The published site (`https://owner.github.io/repo/`); \"View\" links go there.",
+            'The published site (`https://owner.github.io/repo/`); "View" links go there.',
             shown_default="none",
         ),
     ),
