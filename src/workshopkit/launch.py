@@ -36,17 +36,17 @@ class LaunchLinks:
 
 
 def _branch_path(launch: LaunchConfig, path: str) -> str:
-    """The notebook's path inside the branch, URL-quoted (the `path` folder first, if any)."""
-    inside = f"{launch.path}/{path}" if launch.path else path
-    return quote(inside, safe="/")
+    """The notebook's path inside the branch (the `path` folder first, if any), unquoted."""
+    return f"{launch.path}/{path}" if launch.path else path
 
 
 def launch_links(launch: LaunchConfig, notebook: str) -> LaunchLinks:
     """The links for `notebook`, a path relative to the dist root (`lessons/x/x.ipynb`)."""
     owner, repo, branch = quote(launch.owner), quote(launch.repo), quote(launch.branch, safe="")
-    path = _branch_path(launch, notebook)
+    inside = _branch_path(launch, notebook)
+    path = quote(inside, safe="/")
     colab = f"https://colab.research.google.com/github/{owner}/{repo}/blob/{branch}/{path}"
-    binder = f"https://mybinder.org/v2/gh/{owner}/{repo}/{branch}?labpath={quote(path, safe='')}"
+    binder = f"https://mybinder.org/v2/gh/{owner}/{repo}/{branch}?labpath={quote(inside, safe='')}"
     if launch.pages_url:
         published = launch.pages_url.removeprefix("https://") + quote(notebook, safe="/")
         view = f"https://nbviewer.org/urls/{published}"
