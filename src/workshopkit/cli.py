@@ -278,6 +278,25 @@ def _run_and_show(stages: tuple[Stage, ...], job: Job, note: str) -> NoReturn:
     is_flag=True,
     help="Write dist/ even when lessons fail (they are marked and left out of bundles).",
 )
+@click.option(
+    "--wheelhouse",
+    is_flag=True,
+    help="Put wheels of the requirements and JupyterLab in each zip, for offline installs.",
+)
+@click.option(
+    "--platform",
+    "platforms",
+    type=click.Choice(["manylinux", "macos", "windows"]),
+    multiple=True,
+    help="With --wheelhouse: wheels for this platform (repeat it) [default: this machine's].",
+)
+@click.option(
+    "--python",
+    "python_version",
+    metavar="X.Y",
+    callback=lambda ctx, param, value: _python_version(value),
+    help="With --wheelhouse: wheels for this Python [default: the one running workshopkit].",
+)
 @run_options
 @report_options("Also write report.json here (dist/report.json is always written with dist/).")
 def build(
@@ -286,6 +305,9 @@ def build(
     keep_going: bool,
     junit_xml: Path | None,
     report_path: Path | None,
+    wheelhouse: bool,
+    platforms: tuple[str, ...],
+    python_version: str | None,
     **kw: Any,
 ) -> None:
     """Check, run and export the workshop into dist/: index page, notebooks, slides, zips.
@@ -305,8 +327,27 @@ def build(
         report=report_path,
         junit_xml=junit_xml,
         command="build",
+        wheelhouse=_wheelhouse_spec(wheelhouse, platforms, python_version),
     )
     _run_and_show(BUILD, job, "; dist/ is as it was")
+
+
+def _python_version(value: str | None) -> str | None:
+    import re
+
+    if value is not None and not re.fullmatch(r"3\.\d{1,2}", value):
+        raise click.BadParameter(f"{value!r} is not a Python version like 3.11")
+    return value
+
+
+def _wheelhouse_spec(wanted: bool, platforms: tuple[str, ...], python: str | None) -> Any:
+    if not wanted:
+        if platforms or python:
+            raise click.UsageError("--platform and --python go with --wheelhouse")
+        return None
+    from .wheelhouse import WheelhouseSpec
+
+    return WheelhouseSpec(tuple(dict.fromkeys(platforms)), python)
 
 
 @cli.group()

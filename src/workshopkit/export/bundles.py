@@ -283,11 +283,12 @@ def _order_lines(included: Sequence[Lesson], left_out: Sequence[Lesson]) -> list
 def _start_lines(install: Install) -> list[str]:
     """How to install and start Jupyter, saying exactly what needs the network."""
     comment = "" if install.offline else "   # needs the network"
+    python = install.wheelhouse.python if install.wheelhouse else "3.10 or newer"
     lines = [
         "",
         "## Start",
         "",
-        f"{install.needs} With Python 3.10 or newer:",
+        f"{install.needs} With Python {python}:",
         "",
         "```",
         "python -m venv .venv",
