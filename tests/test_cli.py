@@ -266,3 +266,18 @@ def imported_modules(*args: str | Path) -> set[str]:
 )
 def test_cheap_commands_do_not_import_the_notebook_stack(args: tuple[str | Path, ...]) -> None:
     assert sorted(imported_modules(*args) & set(HEAVY)) == []
+
+
+def test_shell_completion_script_is_produced() -> None:
+    """README: `eval "$(_WORKSHOPKIT_COMPLETE=bash_source workshopkit)"` (issue 17)."""
+    for shell in ("bash", "zsh", "fish"):
+        env = {**os.environ, "_WORKSHOPKIT_COMPLETE": f"{shell}_source"}
+        result = subprocess.run(
+            [sys.executable, "-m", "workshopkit"], env=env, capture_output=True, text=True
+        )
+        assert result.returncode == 0, result.stderr
+        assert "_WORKSHOPKIT_COMPLETE" in result.stdout, shell
+    env = {**os.environ, "_WORKSHOPKIT_COMPLETE": "bash_complete", "COMP_WORDS": "workshopkit bu"}
+    env["COMP_CWORD"] = "1"
+    done = subprocess.run([sys.executable, "-m", "workshopkit"], env=env, capture_output=True)
+    assert b"build" in done.stdout

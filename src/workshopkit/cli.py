@@ -25,10 +25,13 @@ def _fail(error: WorkshopkitError) -> NoReturn:
     sys.exit(int(error.exit_code))
 
 
-def _checked(path: Path, *, stdout_is_data: bool = False, strict: bool = False) -> Any:
+def _checked(
+    path: Path, *, stdout_is_data: bool = False, strict: bool = False, verbose: bool | None = None
+) -> Any:
     """Run the CHECK stages and print every diagnostic; exit 2 if the workshop is invalid.
 
-    GitHub annotations go to stdout, except when stdout carries data (`list --json`).
+    GitHub annotations go to stdout, except when stdout carries data (`list --json`). With
+    `verbose` set (`check`), the .py files that are not lessons are counted (True: listed).
     """
     from .pipeline import CHECK, Job, run_pipeline
     from .report import diagnostics_summary
@@ -39,8 +42,30 @@ def _checked(path: Path, *, stdout_is_data: bool = False, strict: bool = False) 
     _annotate(outcome, err=stdout_is_data)
     if outcome.workshop is None:
         click.echo(diagnostics_summary(outcome.diagnostics, outcome.lesson_count), err=True)
+        _show_skipped(outcome, verbose)
         sys.exit(int(outcome.exit_code))
     return outcome
+
+
+def _show_skipped(outcome: Outcome, verbose: bool | None) -> None:
+    """How many .py files `check` skipped as not lessons; with --verbose, which."""
+    if verbose is None or not outcome.skipped:
+        return
+    count = len(outcome.skipped)
+    hint = "" if verbose else "; --verbose lists them"
+    click.echo(
+        f"skipped {count} .py file{'s' * (count != 1)} that "
+        f"{'is not a lesson' if count == 1 else 'are not lessons'} (no 'workshopkit' block in "
+        f"the header){hint}",
+        err=True,
+    )
+    if verbose:
+        root = outcome.workshop.root if outcome.workshop is not None else None
+        for path in outcome.skipped:
+            shown = (
+                path.relative_to(root).as_posix() if root and path.is_relative_to(root) else path
+            )
+            click.echo(f"  {shown}", err=True)
 
 
 def _annotate(outcome: Outcome, *, err: bool = False) -> None:
@@ -80,12 +105,13 @@ STRICT_HELP = "Make every warning an error [default: [execution] strict, else of
 @cli.command()
 @click.argument("path", type=PATH_ARG, default=Path())
 @click.option("--strict", is_flag=True, help=STRICT_HELP)
-def check(path: Path, strict: bool) -> None:
+@click.option("-v", "--verbose", is_flag=True, help="List the .py files skipped as not lessons.")
+def check(path: Path, strict: bool, verbose: bool) -> None:
     """Validate the workshop at PATH without starting a kernel."""
     from .events import plan_programme
     from .report import diagnostics_summary
 
-    outcome = _checked(path, strict=strict)
+    outcome = _checked(path, strict=strict, verbose=verbose)
     for event in outcome.workshop.config.events:
         programme = plan_programme(event, outcome.workshop)
         budget = f" of {event.minutes}" if event.minutes else ""
@@ -96,6 +122,7 @@ def check(path: Path, strict: bool) -> None:
             err=True,
         )
     click.echo(diagnostics_summary(outcome.diagnostics, outcome.lesson_count), err=True)
+    _show_skipped(outcome, verbose)
 
 
 @cli.command(name="list")

@@ -101,6 +101,7 @@ class Outcome:
     workshop: Workshop | None = None  # None until opened, and when it is invalid
     selected: tuple[Lesson, ...] = ()  # the lessons to run
     lesson_count: int = 0  # lesson files found, valid or not
+    skipped: tuple[Path, ...] = ()  # .py files that are not lessons (no workshopkit block)
     diagnostics: tuple[Diagnostic, ...] = ()  # from check and export: errors and warnings
     run: RunReport | None = None  # the executor's results
     rule_breaks: tuple[Diagnostic, ...] = ()  # event rules, judged after the lessons ran
@@ -455,6 +456,7 @@ def _opened(opened: Opened, outcome: Outcome) -> Outcome:
         workshop=opened.workshop,
         selected=opened.selected,
         lesson_count=opened.lesson_count,
+        skipped=opened.skipped,
         diagnostics=opened.diagnostics,
         stopped=opened.workshop is None,
     )
@@ -473,6 +475,7 @@ class Opened:
     selected: tuple[Lesson, ...] = ()  # the lessons named on the command line (all by default)
     root: Path | None = None
     lesson_count: int = 0
+    skipped: tuple[Path, ...] = ()  # .py files found that are not lessons
 
     @property
     def errors(self) -> list[Diagnostic]:
@@ -499,11 +502,14 @@ def open_workshop(
         return Opened(None, (Diagnostic(str(path), 0, Severity.ERROR, missing),))
     config, diagnostics = load_config(root / CONFIG_NAME)
     diagnostics.extend(state_problems(root))  # `.workshopkit` taken by a file
-    paths = discover(root)
+    not_lessons: list[Path] = []
+    paths = discover(root, skipped=not_lessons)
+    skipped = tuple(not_lessons)
     sources = _load(paths, root, diagnostics)
     lessons, invalid = _validate(sources, paths, diagnostics)
     if config is None:
-        return Opened(None, tuple(sorted(set(diagnostics))), root=root, lesson_count=len(paths))
+        ordered = tuple(sorted(set(diagnostics)))
+        return Opened(None, ordered, root=root, lesson_count=len(paths), skipped=skipped)
     tracks, problems = assemble_tracks(config, lessons, invalid)
     diagnostics.extend(problems)
     diagnostics.extend(check_event_items(config, lessons, invalid))
@@ -518,8 +524,8 @@ def open_workshop(
         diagnostics = list(promote(diagnostics))
     ordered = tuple(sorted(set(diagnostics)))
     if any(d.is_error for d in ordered):
-        return Opened(None, ordered, root=root, lesson_count=len(paths))
-    return Opened(workshop, ordered, tuple(selected), root, len(paths))
+        return Opened(None, ordered, root=root, lesson_count=len(paths), skipped=skipped)
+    return Opened(workshop, ordered, tuple(selected), root, len(paths), skipped)
 
 
 def _load(paths: Sequence[Path], root: Path, diagnostics: list[Diagnostic]) -> list[LessonSource]:
