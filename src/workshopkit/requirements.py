@@ -363,6 +363,7 @@ def _installed_distributions() -> Mapping[str, tuple[str, ...]]:
     return {k: tuple(v) for k, v in packages_distributions().items()}
 
 
+@functools.lru_cache(maxsize=1024)
 def _installed_version(distribution: str) -> str | None:
     from importlib.metadata import PackageNotFoundError, version
 
@@ -372,6 +373,7 @@ def _installed_version(distribution: str) -> str | None:
         return None
 
 
+@functools.lru_cache(maxsize=4096)
 def distributions_for(module: str) -> tuple[str, ...]:
     """The distributions that may provide `module` (normalised), most likely first."""
     found = [*KNOWN_IMPORTS.get(module, ())]
@@ -424,9 +426,9 @@ def requirements_diagnostics(config: WorkshopConfig, lessons: Sequence[Lesson]) 
     for lesson in lessons:
         local = written_modules(lesson)
         for site in lesson_imports(lesson):
+            if not provided.isdisjoint(distributions_for(site.module)):
+                continue  # checked first: a set lookup, where the rest asks the file system
             if _is_builtin(site.module, lesson.folder, local):
-                continue
-            if provided & set(distributions_for(site.module)):
                 continue
             missing_somewhere.add(site.module)
             if found is not None:
