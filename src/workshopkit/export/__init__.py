@@ -125,7 +125,7 @@ def export_workshop(
     bundles_by_id = {b.track_id: b for b in bundles}
     install = Install(requirements is not None, wheelhouse)
     files.extend(write_site(workshop, by_id, done, bundles_by_id, dest, install=install))
-    files.extend(write_events(workshop, by_id, done, passed, dest))
+    files.extend(write_events(workshop, by_id, done, passed, dest, install=install))
     facts = replace(
         facts or ReportFacts(),
         diagnostics=tuple(sorted({*(facts.diagnostics if facts else ()), *diagnostics})),
