@@ -148,7 +148,7 @@ def scenario(
     root.mkdir(parents=True, exist_ok=True)
     files: dict[str, str | bytes] = {
         "workshop.toml": toml,
-        "requirements.txt": "numpy\n",
+        "requirements.txt": "numpy==2.0.0\n",
         "lessons/01-exercises/lesson.py": lesson_text(
             "exercises",
             title="Exercises and solutions",

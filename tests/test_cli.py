@@ -45,7 +45,13 @@ def test_check_passes_on_the_starter_workshop() -> None:
 def test_check_passes_on_the_synthetic_workload(synthetic_workshop: Path) -> None:
     result = invoke(["check", synthetic_workshop])
     assert result.exit_code == 0, result.stderr
-    assert result.stderr.splitlines()[-1] == "checked 24 lessons: 0 errors, 0 warnings"
+    # the generated workload imports numpy with no requirements file: the one warning (issue 17)
+    assert result.stderr.splitlines() == [
+        "workshop.toml:1: warning: the lessons import numpy, but workshop.toml names no "
+        "'requirements' file: attendees cannot know what to install (add requirements = "
+        '"requirements.txt")',
+        "checked 24 lessons: 0 errors, 1 warning",
+    ]
 
 
 def test_check_defaults_to_the_current_folder(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -266,3 +272,18 @@ def imported_modules(*args: str | Path) -> set[str]:
 )
 def test_cheap_commands_do_not_import_the_notebook_stack(args: tuple[str | Path, ...]) -> None:
     assert sorted(imported_modules(*args) & set(HEAVY)) == []
+
+
+def test_shell_completion_script_is_produced() -> None:
+    """README: `eval "$(_WORKSHOPKIT_COMPLETE=bash_source workshopkit)"` (issue 17)."""
+    for shell in ("bash", "zsh", "fish"):
+        env = {**os.environ, "_WORKSHOPKIT_COMPLETE": f"{shell}_source"}
+        result = subprocess.run(
+            [sys.executable, "-m", "workshopkit"], env=env, capture_output=True, text=True
+        )
+        assert result.returncode == 0, result.stderr
+        assert "_WORKSHOPKIT_COMPLETE" in result.stdout, shell
+    env = {**os.environ, "_WORKSHOPKIT_COMPLETE": "bash_complete", "COMP_WORDS": "workshopkit bu"}
+    env["COMP_CWORD"] = "1"
+    done = subprocess.run([sys.executable, "-m", "workshopkit"], env=env, capture_output=True)
+    assert b"build" in done.stdout

@@ -110,7 +110,7 @@ def test_every_key_is_read(tmp_path: Path) -> None:
             'title = "T"\nowner = "me"\n',
             [
                 "workshop.toml:2: error: unknown key 'owner' in the top level; expected one of: "
-                "title, description, requirements, execution, tracks, events"
+                "title, description, requirements, execution, tracks, events, launch"
             ],
         ),
         (
@@ -349,7 +349,7 @@ def test_a_table_line_inside_a_multiline_string_is_text(tmp_path: Path) -> None:
     assert "tracks.1" not in config.key_lines  # type: ignore[attr-defined]
     assert diagnostics == [
         "workshop.toml:6: error: unknown key 'notes' in the top level; expected one of: "
-        "title, description, requirements, execution, tracks, events",
+        "title, description, requirements, execution, tracks, events, launch",
         "workshop.toml:11: error: unknown level 'expert' (expected beginner, intermediate, "
         "advanced)",
     ]

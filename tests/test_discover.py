@@ -132,3 +132,42 @@ def test_is_lesson_needs_a_py_file(tmp_path: Path) -> None:
     assert not is_lesson(tmp_path / "missing.py")
     (tmp_path / "folder.py").mkdir()
     assert not is_lesson(tmp_path / "folder.py")
+
+
+# -- .py files that are not lessons are counted, not hidden (issue 17) --------------------------
+
+
+def test_skipped_files_are_reported_sorted(tmp_path: Path) -> None:
+    lesson = write(tmp_path, "lessons/a/lesson.py")
+    write(tmp_path, "lessons/a/helpers.py", HELPER)
+    write(tmp_path, "make_data.py", "print(1)\n")
+    write(tmp_path, "_drafts/old.py", HELPER)  # an ignored folder: not even looked at
+    write(tmp_path, "lessons/a/.hidden.py", HELPER)
+    write(tmp_path, "notes.txt", "not python")
+    skipped: list[Path] = []
+    assert discover(tmp_path, skipped=skipped) == [lesson.resolve()]
+    assert [p.relative_to(tmp_path.resolve()).as_posix() for p in skipped] == [
+        "lessons/a/helpers.py",
+        "make_data.py",
+    ]
+
+
+def test_check_counts_skipped_files_and_verbose_lists_them(tmp_path: Path) -> None:
+    from helpers import cli
+
+    (tmp_path / "workshop.toml").write_text('title = "T"\n')
+    write(tmp_path, "lessons/a/lesson.py")
+    write(tmp_path, "lessons/a/helpers.py", HELPER)
+    quiet = cli("check", tmp_path)
+    assert quiet.returncode == 0, quiet.stderr
+    assert quiet.stderr.splitlines()[-1] == (
+        "skipped 1 .py file that is not a lesson (no 'workshopkit' block in the header); "
+        "--verbose lists them"
+    )
+    loud = cli("check", tmp_path, "--verbose")
+    assert loud.stderr.splitlines()[-2:] == [
+        "skipped 1 .py file that is not a lesson (no 'workshopkit' block in the header)",
+        "  lessons/a/helpers.py",
+    ]
+    write(tmp_path, "lessons/a/more.py", HELPER)
+    assert "skipped 2 .py files that are not lessons" in cli("check", tmp_path).stderr

@@ -112,7 +112,8 @@ def test_each_command_runs_a_prefix_of_the_same_stages() -> None:
     assert names(CHECK) == ["check"]
     assert names(RUN) == ["validate", "execute", "judge_events", "write_reports"]
     assert names(BUILD) == [
-        "validate", "claim_output", "execute", "judge_events", "export", "swap", "write_reports",
+        "validate", "claim_output", "fetch_wheels", "execute", "judge_events", "export", "swap",
+        "write_reports",
     ]  # fmt: skip
 
 

@@ -3,6 +3,7 @@ overwritten."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -145,3 +146,73 @@ def test_a_new_lesson_joins_a_new_workshop(tmp_path: Path) -> None:
     opened = open_workshop(target)
     assert opened.workshop is not None, [str(d) for d in opened.diagnostics]
     assert [x.id for x in opened.workshop.lessons] == ["welcome", "arrays"]
+
+
+# -- the first hour (issue 17) -------------------------------------------------------------------
+
+
+def test_new_workshop_readme_is_headed_with_the_title(tmp_path: Path) -> None:
+    new_workshop(tmp_path / "ws", "Weather data for beginners")
+    readme = (tmp_path / "ws/README.md").read_text(encoding="utf-8")
+    assert readme.splitlines()[0] == "# Weather data for beginners"
+    new_workshop(tmp_path / "plain")
+    assert (tmp_path / "plain/README.md").read_text().startswith("# My workshop\n")
+
+
+def test_no_starter_text_installs_workshopkit_from_pypi(tmp_path: Path) -> None:
+    """It is not released: every install line names the wheel `new workshop` wrote."""
+    target = tmp_path / "ws"
+    new_workshop(target, "T")
+    wheel = next((target / "_tools").glob("workshopkit-*-py3-none-any.whl"))
+    for rel in ("README.md", "CONTRIBUTING.md", ".github/workflows/workshop.yml"):
+        text = (target / rel).read_text(encoding="utf-8")
+        assert "pip install workshopkit" not in text and "WORKSHOPKIT_WHEEL" not in text, rel
+        assert f"pip install _tools/{wheel.name} -r requirements.txt" in text, rel
+    workflow = (target / ".github/workflows/workshop.yml").read_text(encoding="utf-8")
+    assert workflow.index(f"pip install _tools/{wheel.name}") < workflow.index("workshopkit build")
+    # `_tools/` holds no lessons and is not reported as holding any
+    opened = open_workshop(target)
+    assert opened.skipped == ()
+
+
+def test_the_vendored_wheel_is_the_running_workshopkit_and_installs(tmp_path: Path) -> None:
+    """pip installs the wheel; from it, `workshopkit new workshop` runs (starters included) and
+    writes the same wheel again, byte for byte."""
+    import importlib.metadata
+    import subprocess
+    import sys
+    import zipfile
+
+    new_workshop(tmp_path / "ws")
+    wheel = next((tmp_path / "ws/_tools").glob("*.whl"))
+    version = importlib.metadata.version("workshopkit")
+    assert wheel.name == f"workshopkit-{version}-py3-none-any.whl"
+    with zipfile.ZipFile(wheel) as zf:
+        names = zf.namelist()
+        assert "workshopkit/cli.py" in names and "workshopkit/_starters/lesson.py" in names
+        assert not any("__pycache__" in n or n.endswith(".pyc") for n in names)
+        entry_points = zf.read(f"workshopkit-{version}.dist-info/entry_points.txt").decode()
+        assert "workshopkit = workshopkit.cli:main" in entry_points
+        assert "workshopkit = workshopkit.pytest_plugin" in entry_points
+    target = tmp_path / "site"
+    pip = [sys.executable, "-m", "pip", "install", "--no-deps", "--no-index", "--target"]
+    done = subprocess.run([*pip, str(target), str(wheel)], capture_output=True, text=True)
+    if "No module named pip" in done.stderr:
+        pytest.skip("pip is not installed in this environment")
+    assert done.returncode == 0, done.stderr
+    env = {**os.environ, "PYTHONPATH": str(target)}
+    code = (
+        "import sys, workshopkit, pathlib; from workshopkit.cli import main; "
+        "print(workshopkit.__file__, file=sys.stderr); main()"
+    )
+    again = tmp_path / "again"
+    ran = subprocess.run(
+        [sys.executable, "-c", code, "new", "workshop", str(again), "--title", "Again"],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    assert ran.returncode == 0, ran.stderr
+    assert ran.stderr.startswith(str(target / "workshopkit"))  # the installed copy ran
+    assert (again / "README.md").read_text().startswith("# Again\n")
+    assert (again / "_tools" / wheel.name).read_bytes() == wheel.read_bytes()

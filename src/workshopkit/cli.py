@@ -25,10 +25,13 @@ def _fail(error: WorkshopkitError) -> NoReturn:
     sys.exit(int(error.exit_code))
 
 
-def _checked(path: Path, *, stdout_is_data: bool = False, strict: bool = False) -> Any:
+def _checked(
+    path: Path, *, stdout_is_data: bool = False, strict: bool = False, verbose: bool | None = None
+) -> Any:
     """Run the CHECK stages and print every diagnostic; exit 2 if the workshop is invalid.
 
-    GitHub annotations go to stdout, except when stdout carries data (`list --json`).
+    GitHub annotations go to stdout, except when stdout carries data (`list --json`). With
+    `verbose` set (`check`), the .py files that are not lessons are counted (True: listed).
     """
     from .pipeline import CHECK, Job, run_pipeline
     from .report import diagnostics_summary
@@ -39,8 +42,30 @@ def _checked(path: Path, *, stdout_is_data: bool = False, strict: bool = False) 
     _annotate(outcome, err=stdout_is_data)
     if outcome.workshop is None:
         click.echo(diagnostics_summary(outcome.diagnostics, outcome.lesson_count), err=True)
+        _show_skipped(outcome, verbose)
         sys.exit(int(outcome.exit_code))
     return outcome
+
+
+def _show_skipped(outcome: Outcome, verbose: bool | None) -> None:
+    """How many .py files `check` skipped as not lessons; with --verbose, which."""
+    if verbose is None or not outcome.skipped:
+        return
+    count = len(outcome.skipped)
+    hint = "" if verbose else "; --verbose lists them"
+    click.echo(
+        f"skipped {count} .py file{'s' * (count != 1)} that "
+        f"{'is not a lesson' if count == 1 else 'are not lessons'} (no 'workshopkit' block in "
+        f"the header){hint}",
+        err=True,
+    )
+    if verbose:
+        root = outcome.workshop.root if outcome.workshop is not None else None
+        for path in outcome.skipped:
+            shown = (
+                path.relative_to(root).as_posix() if root and path.is_relative_to(root) else path
+            )
+            click.echo(f"  {shown}", err=True)
 
 
 def _annotate(outcome: Outcome, *, err: bool = False) -> None:
@@ -80,12 +105,13 @@ STRICT_HELP = "Make every warning an error [default: [execution] strict, else of
 @cli.command()
 @click.argument("path", type=PATH_ARG, default=Path())
 @click.option("--strict", is_flag=True, help=STRICT_HELP)
-def check(path: Path, strict: bool) -> None:
+@click.option("-v", "--verbose", is_flag=True, help="List the .py files skipped as not lessons.")
+def check(path: Path, strict: bool, verbose: bool) -> None:
     """Validate the workshop at PATH without starting a kernel."""
     from .events import plan_programme
     from .report import diagnostics_summary
 
-    outcome = _checked(path, strict=strict)
+    outcome = _checked(path, strict=strict, verbose=verbose)
     for event in outcome.workshop.config.events:
         programme = plan_programme(event, outcome.workshop)
         budget = f" of {event.minutes}" if event.minutes else ""
@@ -96,6 +122,7 @@ def check(path: Path, strict: bool) -> None:
             err=True,
         )
     click.echo(diagnostics_summary(outcome.diagnostics, outcome.lesson_count), err=True)
+    _show_skipped(outcome, verbose)
 
 
 @cli.command(name="list")
@@ -332,6 +359,25 @@ def _run_and_show(stages: tuple[Stage, ...], job: Job, note: str) -> NoReturn:
     help="Export the results in this folder (of `merge` or `run --results`) instead of "
     "running lessons: no kernel starts; a lesson without a result there is an error (exit 2).",
 )
+@click.option(
+    "--wheelhouse",
+    is_flag=True,
+    help="Put wheels of the requirements and JupyterLab in each zip, for offline installs.",
+)
+@click.option(
+    "--platform",
+    "platforms",
+    type=click.Choice(["manylinux", "macos", "windows"]),
+    multiple=True,
+    help="With --wheelhouse: wheels for this platform (repeat it) [default: this machine's].",
+)
+@click.option(
+    "--python",
+    "python_version",
+    metavar="X.Y",
+    callback=lambda ctx, param, value: _python_version(value),
+    help="With --wheelhouse: wheels for this Python [default: the one running workshopkit].",
+)
 @run_options
 @report_options("Also write report.json here (dist/report.json is always written with dist/).")
 def build(
@@ -341,6 +387,9 @@ def build(
     from_results: Path | None,
     junit_xml: Path | None,
     report_path: Path | None,
+    wheelhouse: bool,
+    platforms: tuple[str, ...],
+    python_version: str | None,
     **kw: Any,
 ) -> None:
     """Check, run and export the workshop into dist/: index page, notebooks, slides, zips.
@@ -361,6 +410,7 @@ def build(
         junit_xml=junit_xml,
         command="build",
         from_results=from_results,
+        wheelhouse=_wheelhouse_spec(wheelhouse, platforms, python_version),
     )
     stages = BUILD_FROM_RESULTS if from_results is not None else BUILD
     _run_and_show(stages, job, "; dist/ is as it was")
@@ -434,6 +484,24 @@ def serve(path: Path, port: int, host: str, open_browser: bool, lesson_id: str |
             run_serve(options, lambda line: click.echo(line, err=True))
         except WorkshopkitError as error:
             _fail(error)
+
+
+def _python_version(value: str | None) -> str | None:
+    import re
+
+    if value is not None and not re.fullmatch(r"3\.\d{1,2}", value):
+        raise click.BadParameter(f"{value!r} is not a Python version like 3.11")
+    return value
+
+
+def _wheelhouse_spec(wanted: bool, platforms: tuple[str, ...], python: str | None) -> Any:
+    if not wanted:
+        if platforms or python:
+            raise click.UsageError("--platform and --python go with --wheelhouse")
+        return None
+    from .wheelhouse import WheelhouseSpec
+
+    return WheelhouseSpec(tuple(dict.fromkeys(platforms)), python)
 
 
 @cli.group()

@@ -20,6 +20,7 @@ from .model import (
     Diagnostic,
     EventSpec,
     ExecutionConfig,
+    LaunchConfig,
     Level,
     LightningRules,
     Severity,
@@ -32,11 +33,13 @@ from .schema import (
     EVENTS,
     EXECUTION,
     ID_PATTERN,
+    LAUNCH,
     TRACKS,
     WORKSHOP,
     Table,
     brief,
     did_you_mean,
+    github_repository,
     id_problem,
     parameter_problem,
     read_table,
@@ -323,12 +326,45 @@ def load_config(path: Path) -> tuple[WorkshopConfig | None, list[Diagnostic]]:
         tracks=tracks,
         events=events,
         key_lines=r.lines,
+        launch=_launch(r, top["launch"]),
     )
     if config.requirements and not (root / config.requirements).is_file():
         r.error("requirements", f"requirements file {brief(config.requirements)} not found")
     _check_unique(r, "tracks", [t.id for t in config.tracks])
     _check_unique(r, "events", [e.id for e in config.events])
     return config, r.diagnostics
+
+
+def _launch(r: _Reader, table: Mapping[str, Any] | None) -> LaunchConfig | None:
+    """`[launch]`: the repository comes from `repository`, else from a github.io `pages_url`."""
+    if table is None:
+        return None
+    values = r.read(LAUNCH, table, "launch")
+    repository = values["repository"]
+    pages = values["pages_url"] or ""
+    found = github_repository(repository) if repository else _repository_of_pages(pages)
+    if found is None:
+        if repository is None and "repository" not in table:
+            r.error(
+                "launch",
+                "[launch] needs 'repository' (\"owner/repo\"), or a 'pages_url' of the form "
+                "https://owner.github.io/repo/",
+            )
+        return None
+    return LaunchConfig(found[0], found[1], values["branch"], values["path"], pages)
+
+
+def _repository_of_pages(url: str) -> tuple[str, str] | None:
+    """(owner, repo) of "https://owner.github.io/repo/" (or of "https://owner.github.io/")."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    if not host.endswith(".github.io"):
+        return None
+    owner = host.removesuffix(".github.io")
+    first = parts.path.strip("/").split("/")[0]
+    return github_repository(f"{owner}/{first or host}")
 
 
 def _check_unique(r: _Reader, name: str, ids: list[str]) -> None:

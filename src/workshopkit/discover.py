@@ -35,14 +35,20 @@ def is_lesson(path: Path) -> bool:
     return has_workshopkit_block(head.decode("utf-8", errors="replace"))
 
 
-def discover(root: Path, paths: Iterable[Path] = ()) -> list[Path]:
+def discover(
+    root: Path, paths: Iterable[Path] = (), skipped: list[Path] | None = None
+) -> list[Path]:
     """Lesson files under `root` (or under the given files and folders), sorted by path.
 
     Hidden and `_`-prefixed folders, `dist/`, build folders, caches and virtualenvs are skipped.
-    A file named explicitly is returned if it is a lesson, whatever folder it sits in.
+    A file named explicitly is returned if it is a lesson, whatever folder it sits in. The `.py`
+    files found in the folders searched that are not lessons (no `workshopkit` block: helper
+    modules, scripts, a lesson whose header was lost) are appended to `skipped`, sorted, so
+    `check` can say how many there are.
     """
     wanted = [p.resolve() for p in paths] or [root.resolve()]
     found: set[Path] = set()
+    not_lessons: set[Path] = set()
     for start in wanted:
         if start.is_file():
             if is_lesson(start):
@@ -53,8 +59,12 @@ def discover(root: Path, paths: Iterable[Path] = ()) -> list[Path]:
             dirs[:] = sorted(d for d in dirs if not _skip_dir(here, d))
             for name in files:
                 candidate = here / name
-                if name.endswith(".py") and not name.startswith(".") and is_lesson(candidate):
+                if not name.endswith(".py") or name.startswith("."):
+                    continue
+                if is_lesson(candidate):
                     found.add(candidate)
+                elif skipped is not None and candidate.is_file():
+                    not_lessons.add(candidate)
     real_root = root.resolve()
     prefix = str(real_root).rstrip("/") + "/"
 
@@ -62,4 +72,6 @@ def discover(root: Path, paths: Iterable[Path] = ()) -> list[Path]:
         text = str(path)
         return text[len(prefix) :] if text.startswith(prefix) else text
 
+    if skipped is not None:
+        skipped.extend(sorted(not_lessons, key=key))
     return sorted(found, key=key)

@@ -217,6 +217,17 @@ class EventSpec:
 
 
 @dataclass(frozen=True, slots=True)
+class LaunchConfig:
+    """`[launch]`: where the built dist/ is published (for Colab, Binder and view links)."""
+
+    owner: str
+    repo: str
+    branch: str = "gh-pages"
+    path: str = ""  # the folder of the branch holding dist/, "" for its root
+    pages_url: str = ""  # "https://owner.github.io/repo/", or ""
+
+
+@dataclass(frozen=True, slots=True)
 class WorkshopConfig:
     """The parsed `workshop.toml`."""
 
@@ -229,6 +240,7 @@ class WorkshopConfig:
     tracks: tuple[TrackSpec, ...] = ()
     events: tuple[EventSpec, ...] = ()
     key_lines: Mapping[str, int] = field(default_factory=dict, repr=False, compare=False)
+    launch: LaunchConfig | None = None
 
     @property
     def relpath(self) -> str:

@@ -3,8 +3,8 @@
 ```
 workshopkit check, list   CHECK = (check,)
 workshopkit run           RUN   = (validate, execute, judge_events, write_reports)
-workshopkit build         BUILD = (validate, claim_output, execute, judge_events,
-                                   export, swap, write_reports)
+workshopkit build         BUILD = (validate, claim_output, fetch_wheels, execute,
+                                   judge_events, export, swap, write_reports)
 run --shard K/N          RUN_SHARD = (validate, select_shard, execute, write_results,
                                        write_reports)
 build --from-results DIR  BUILD_FROM_RESULTS = BUILD with load_results in place of execute
@@ -14,6 +14,7 @@ check          discover -> load -> validate -> assemble, and the event programme
 validate       the same without the event rules (they never keep a lesson from running);
                any error stops the command here: exit 2, no kernel started
 claim_output   build: check and lock the output folder, before any kernel starts (exit 2)
+fetch_wheels   build --wheelhouse: wheels for the requirements and JupyterLab (no network: exit 3)
 execute        run the selected lessons, cache first (`execute.run_lessons`); a fault inside a
                lesson is a result (exit 1), a missing kernel an error (exit 3)
 select_shard   run --shard / --results: part K of N of the selected lessons (shard.py), and the
@@ -61,6 +62,7 @@ from .export.assets import check_assets
 from .load import LessonSource, load_lesson
 from .model import Diagnostic, Lesson, LessonResult, Severity, Status, Workshop
 from .placeholders import placeholder_warnings
+from .requirements import requirements_diagnostics
 from .strict import promote
 from .validate import check_declared_ids, check_lesson, check_requires, declared_id, slugify
 
@@ -69,6 +71,7 @@ if TYPE_CHECKING:
     from .export import ExportResult
     from .report import ReportFacts
     from .shard import ShardSpec
+    from .wheelhouse import Wheelhouse, WheelhouseSpec
 
 
 # --------------------------------------------------------------------------------------------
@@ -97,6 +100,7 @@ class Job:
     durations: Path | None = None  # run --durations: a report.json to balance the parts by
     results: Path | None = None  # run --results: write a results folder here (shard.py)
     from_results: Path | None = None  # build --from-results: results instead of kernels
+    wheelhouse: WheelhouseSpec | None = None  # build --wheelhouse: wheels for offline installs
 
     @property
     def is_strict(self) -> bool:
@@ -111,6 +115,7 @@ class Outcome:
     workshop: Workshop | None = None  # None until opened, and when it is invalid
     selected: tuple[Lesson, ...] = ()  # the lessons to run
     lesson_count: int = 0  # lesson files found, valid or not
+    skipped: tuple[Path, ...] = ()  # .py files that are not lessons (no workshopkit block)
     diagnostics: tuple[Diagnostic, ...] = ()  # from check and export: errors and warnings
     run: RunReport | None = None  # the executor's results
     rule_breaks: tuple[Diagnostic, ...] = ()  # event rules, judged after the lessons ran
@@ -118,6 +123,7 @@ class Outcome:
     epoch: int | None = None  # build: SOURCE_DATE_EPOCH
     staged: Path | None = None  # build: the export, not yet in place of `dist`
     export: ExportResult | None = None
+    wheelhouse: Wheelhouse | None = None  # build --wheelhouse: the wheels to zip
     written: bool = False  # build: `dist` was replaced
     error: WorkshopkitError | None = None  # what stopped the command (no kernel, disk full)
     messages: tuple[str, ...] = ()  # lines for the user, in order
@@ -203,6 +209,25 @@ def claim_output(job: Job, outcome: Outcome) -> Outcome:
         return _failed(outcome, WorkshopkitError(claimed), stop=True)
     notes = (*outcome.messages, *claimed.notes)
     return replace(outcome, dist=claimed.output, epoch=claimed.source_date_epoch, messages=notes)
+
+
+def fetch_wheels(job: Job, outcome: Outcome) -> Outcome:
+    """Build --wheelhouse: download (or take from the cache) the wheels for the requirements and
+    JupyterLab, before any kernel starts; pip failing (no network) stops the build (exit 3)."""
+    if job.wheelhouse is None:
+        return outcome
+    from .wheelhouse import fetch_wheelhouse
+
+    workshop = _workshop(outcome)
+    name = workshop.config.requirements
+    requirements = workshop.root / name if name else None
+    try:
+        wheels = fetch_wheelhouse(workshop.root, requirements, job.wheelhouse)
+    except WorkshopkitError as error:
+        return _failed(outcome, error, stop=True)
+    how = "from the cache" if wheels.cached else f"in {wheels.seconds:.1f} s"
+    note = f"wheelhouse: {len(wheels.wheels)} wheels for {wheels.describe()}, {how}"
+    return replace(outcome, wheelhouse=wheels, messages=(*outcome.messages, note))
 
 
 def execute(job: Job, outcome: Outcome) -> Outcome:
@@ -369,6 +394,7 @@ def export(job: Job, outcome: Outcome) -> Outcome:
             staged,
             source_date_epoch=outcome.epoch,
             facts=facts,
+            wheelhouse=outcome.wheelhouse,
         )
     except ValidationFailed as exc:
         found = tuple(sorted({*outcome.diagnostics, *exc.diagnostics}))
@@ -443,6 +469,7 @@ RUN_RESULTS: tuple[Stage, ...] = (
 BUILD: tuple[Stage, ...] = (
     validate,
     claim_output,
+    fetch_wheels,
     execute,
     judge_events,
     export,
@@ -609,6 +636,7 @@ def _opened(opened: Opened, outcome: Outcome) -> Outcome:
         workshop=opened.workshop,
         selected=opened.selected,
         lesson_count=opened.lesson_count,
+        skipped=opened.skipped,
         diagnostics=opened.diagnostics,
         stopped=opened.workshop is None,
     )
@@ -627,6 +655,7 @@ class Opened:
     selected: tuple[Lesson, ...] = ()  # the lessons named on the command line (all by default)
     root: Path | None = None
     lesson_count: int = 0
+    skipped: tuple[Path, ...] = ()  # .py files found that are not lessons
 
     @property
     def errors(self) -> list[Diagnostic]:
@@ -653,11 +682,14 @@ def open_workshop(
         return Opened(None, (Diagnostic(str(path), 0, Severity.ERROR, missing),))
     config, diagnostics = load_config(root / CONFIG_NAME)
     diagnostics.extend(state_problems(root))  # `.workshopkit` taken by a file
-    paths = discover(root)
+    not_lessons: list[Path] = []
+    paths = discover(root, skipped=not_lessons)
+    skipped = tuple(not_lessons)
     sources = _load(paths, root, diagnostics)
     lessons, invalid = _validate(sources, paths, diagnostics)
     if config is None:
-        return Opened(None, tuple(sorted(set(diagnostics))), root=root, lesson_count=len(paths))
+        ordered = tuple(sorted(set(diagnostics)))
+        return Opened(None, ordered, root=root, lesson_count=len(paths), skipped=skipped)
     tracks, problems = assemble_tracks(config, lessons, invalid)
     diagnostics.extend(problems)
     diagnostics.extend(check_event_items(config, lessons, invalid))
@@ -667,12 +699,13 @@ def open_workshop(
     diagnostics.extend(check_events(workshop) if event_rules else event_references(workshop))
     diagnostics.extend(check_assets(workshop))
     diagnostics.extend(placeholder_warnings(config, lessons))
+    diagnostics.extend(requirements_diagnostics(config, lessons))
     if strict or config.execution.strict:
         diagnostics = list(promote(diagnostics))
     ordered = tuple(sorted(set(diagnostics)))
     if any(d.is_error for d in ordered):
-        return Opened(None, ordered, root=root, lesson_count=len(paths))
-    return Opened(workshop, ordered, tuple(selected), root, len(paths))
+        return Opened(None, ordered, root=root, lesson_count=len(paths), skipped=skipped)
+    return Opened(workshop, ordered, tuple(selected), root, len(paths), skipped)
 
 
 def _load(paths: Sequence[Path], root: Path, diagnostics: list[Diagnostic]) -> list[LessonSource]:

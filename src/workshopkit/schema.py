@@ -25,12 +25,14 @@ from .model import KINDS, LEVEL_NAMES, WINDOWS_RESERVED
 __all__ = [
     "HEADER",
     "ID_PATTERN",
+    "LAUNCH",
     "WORKSHOP",
     "Field",
     "Kind",
     "Table",
     "brief",
     "did_you_mean",
+    "github_repository",
     "id_problem",
     "parameter_problem",
     "read_table",
@@ -254,6 +256,76 @@ def _speakers_problems(name: str, value: Any) -> Problems:
 
 
 SPEAKERS = Kind("table of id = name", _speakers_problems, dict)
+
+
+# GitHub's rules: an owner of letters, digits and single '-'; a repository of letters, digits,
+# '.', '_' and '-' (not '.' or '..').
+GITHUB_OWNER = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}")
+GITHUB_REPO = re.compile(r"[A-Za-z0-9._-]{1,100}")
+GIT_BRANCH = re.compile(r"[A-Za-z0-9._/-]{1,200}")
+
+
+def github_repository(value: str) -> tuple[str, str] | None:
+    """(owner, repo) of "OWNER/REPO" or "https://github.com/OWNER/REPO[.git][/]", else None."""
+    text = value.strip()
+    for prefix in ("https://github.com/", "http://github.com/", "github.com/"):
+        if text.lower().startswith(prefix):
+            text = text[len(prefix) :].rstrip("/").removesuffix(".git")
+            break
+    owner, _, repo = text.partition("/")
+    if not (GITHUB_OWNER.fullmatch(owner) and GITHUB_REPO.fullmatch(repo)):
+        return None
+    return None if repo in {".", ".."} else (owner, repo)
+
+
+def _repository_problems(name: str, value: Any) -> Problems:
+    if isinstance(value, str) and github_repository(value) is not None:
+        return []
+    return [
+        (
+            "",
+            f"'{name}' must be a GitHub repository like \"owner/repo\" or "
+            f'"https://github.com/owner/repo", not {brief(value)}',
+        )
+    ]
+
+
+def _branch_problems(name: str, value: Any) -> Problems:
+    ok = (
+        isinstance(value, str)
+        and GIT_BRANCH.fullmatch(value) is not None
+        and not value.startswith(("/", "-", "."))
+        and not value.endswith(("/", ".lock", "."))
+        and ".." not in value
+        and "//" not in value
+    )
+    return [] if ok else [("", f"'{name}' must be a git branch name, not {brief(value)}")]
+
+
+def _folder_problems(name: str, value: Any) -> Problems:
+    parts = value.strip("/").split("/") if isinstance(value, str) else [".."]
+    ok = isinstance(value, str) and (
+        not value.strip("/")
+        or all(GITHUB_REPO.fullmatch(p) and p not in {".", ".."} for p in parts)
+    )
+    return [] if ok else [("", f"'{name}' must be a folder inside the branch, not {brief(value)}")]
+
+
+def _url_problems(name: str, value: Any) -> Problems:
+    from urllib.parse import urlsplit
+
+    ok = False
+    if isinstance(value, str) and value == value.strip() and " " not in value:
+        parts = urlsplit(value)
+        ok = parts.scheme == "https" and bool(parts.hostname) and not parts.query
+        ok = ok and not parts.fragment and not parts.username
+    return [] if ok else [("", f"'{name}' must be an https:// URL, not {brief(value)}")]
+
+
+REPOSITORY = Kind('"owner/repo"', _repository_problems, str.strip)
+BRANCH = Kind("git branch", _branch_problems)
+FOLDER = Kind("folder", _folder_problems, lambda v: str(v).strip("/"))
+URL = Kind("https:// URL", _url_problems, lambda v: str(v).rstrip("/") + "/")
 
 
 def parameter_problem(value: Any, depth: int = 0) -> str | None:
@@ -500,6 +572,39 @@ EVENTS = Table(
     array=True,
     tables=(_BREAKS, _LIGHTNING),
 )
+LAUNCH = Table(
+    "launch",
+    "[launch]",
+    'Where the built `dist/` is published, for "Open in Colab", "Open in Binder" and '
+    '"View" links on the pages. None: no links.',
+    (
+        Field(
+            "repository",
+            REPOSITORY,
+            "The GitHub repository holding the built `dist/`.",
+            shown_default="from `pages_url`",
+        ),
+        Field(
+            "branch",
+            BRANCH,
+            "The branch holding the built `dist/` (Colab and Binder read it there).",
+            "gh-pages",
+        ),
+        Field(
+            "path",
+            FOLDER,
+            "The folder of that branch holding `dist/`.",
+            "",
+            shown_default="the root",
+        ),
+        Field(
+            "pages_url",
+            URL,
+            'The published site (`https://owner.github.io/repo/`); "View" links go there.',
+            shown_default="none",
+        ),
+    ),
+)
 WORKSHOP = Table(
     "",
     "the top level",
@@ -522,8 +627,9 @@ WORKSHOP = Table(
         Field("execution", TABLE, "See `[execution]`.", {}, shown_default="see below"),
         Field("tracks", tables("[[tracks]]"), "See `[[tracks]]`.", [], shown_default="one track"),
         Field("events", tables("[[events]]"), "See `[[events]]`.", [], shown_default="none"),
+        Field("launch", TABLE, "See `[launch]`.", None, shown_default="no links"),
     ),
-    tables=(EXECUTION, TRACKS, EVENTS),
+    tables=(EXECUTION, TRACKS, EVENTS, LAUNCH),
 )
 
 RESOURCES = Table(

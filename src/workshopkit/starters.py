@@ -1,10 +1,21 @@
-"""`workshopkit new`: copy the commented starters from `templates/` and fill in names."""
+"""`workshopkit new`: copy the commented starters from `templates/` and fill in names.
+
+workshopkit is not on PyPI, so `new workshop` also writes the workshopkit that is running, as a
+wheel, into the workshop's `_tools/` folder (`_`: no lessons there), and the starter README,
+CONTRIBUTING.md and CI workflow install that file: CI builds with exactly the version that
+generated the workshop, and works the day it is pushed. The wheel is made from the installed
+package (its files, its METADATA and entry points; the starters go in as `_starters/`, as the
+real build puts them), byte for byte the same for the same installation.
+"""
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import re
 import shutil
+import zipfile
 from importlib.resources import files
 from pathlib import Path
 
@@ -16,6 +27,9 @@ STARTER_LESSON = "lesson.py"
 STARTER_WORKSHOP = "workshop"
 STARTER_SHARDED_CI = "ci/workshop-shards.yml"  # `new workshop --shards N` writes it instead
 WORKFLOW = ".github/workflows/workshop.yml"
+TOOLS = "_tools"  # where `new workshop` puts the workshopkit wheel
+WHEEL_TOKEN = "WORKSHOPKIT_WHEEL"  # in the starters' texts: the wheel's path in the workshop
+TITLE_TOKEN = "# My workshop"  # the starter README's heading
 
 
 def starters_dir() -> Path:
@@ -77,7 +91,8 @@ def new_workshop(
     folder: Path, title: str | None = None, *, shards: int | None = None
 ) -> list[Path]:
     """Copy the starter workshop into `folder` (which must be empty or absent); with `shards`,
-    its CI workflow runs the lessons in that many parallel jobs."""
+    its CI workflow runs the lessons in that many parallel jobs. The running workshopkit goes
+    as a wheel into `_tools/` for the README's and the CI workflow's install line."""
     workflow = sharded_workflow(shards) if shards is not None else None
     if folder.exists() and any(folder.iterdir()):
         raise WorkshopkitError("folder is not empty; not overwriting anything", path=str(folder))
@@ -85,12 +100,91 @@ def new_workshop(
     shutil.copytree(
         source, folder, dirs_exist_ok=True, ignore=shutil.ignore_patterns("__pycache__")
     )
+    if workflow is not None:
+        (folder / WORKFLOW).write_text(workflow, encoding="utf-8")
+    wheel = write_own_wheel(folder / TOOLS)
+    _fill_in(folder, title, f"{TOOLS}/{wheel.name}")
+    return sorted(p for p in folder.rglob("*") if p.is_file())
+
+
+def _fill_in(folder: Path, title: str | None, wheel: str) -> None:
+    """The title in workshop.toml and the README heading; the wheel's path in the texts."""
     if title:
         toml = folder / "workshop.toml"
         text = toml.read_text(encoding="utf-8")
         line = f"title = {_yaml_str(title)}"
         text = re.sub(r'^title = ".*"$', lambda _: line, text, count=1, flags=re.MULTILINE)
         toml.write_text(text, encoding="utf-8")
-    if workflow is not None:
-        (folder / WORKFLOW).write_text(workflow, encoding="utf-8")
-    return sorted(p for p in folder.rglob("*") if p.is_file())
+    heading = f"# {' '.join(title.split())}" if title else TITLE_TOKEN
+    for path in sorted(p for p in folder.rglob("*") if p.suffix in {".md", ".yml"}):
+        text = path.read_text(encoding="utf-8")
+        new = text.replace(WHEEL_TOKEN, wheel)
+        if path.name == "README.md" and path.parent == folder:
+            new = new.replace(TITLE_TOKEN, heading, 1)
+        if new != text:
+            path.write_text(new, encoding="utf-8")
+
+
+# --------------------------------------------------------------------------------------------
+# The running workshopkit as a wheel
+
+WHEEL_DATE = (1980, 1, 1, 0, 0, 0)
+
+
+def _record_line(name: str, data: bytes) -> str:
+    digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+    return f"{name},sha256={digest},{len(data)}"
+
+
+def _package_files() -> dict[str, bytes]:
+    """`workshopkit/...` as installed (no caches), with the starters as `_starters/`."""
+    package = Path(__file__).resolve().parent
+    out: dict[str, bytes] = {}
+    for path in sorted(package.rglob("*")):
+        rel = path.relative_to(package)
+        if path.is_file() and "__pycache__" not in rel.parts and path.suffix != ".pyc":
+            out[f"workshopkit/{rel.as_posix()}"] = path.read_bytes()
+    if not any(name.startswith("workshopkit/_starters/") for name in out):
+        starters = starters_dir()
+        for path in sorted(starters.rglob("*")):
+            rel = path.relative_to(starters)
+            if path.is_file() and "__pycache__" not in rel.parts:
+                out[f"workshopkit/_starters/{rel.as_posix()}"] = path.read_bytes()
+    return out
+
+
+def _entry(name: str) -> zipfile.ZipInfo:
+    entry = zipfile.ZipInfo(name, WHEEL_DATE)
+    entry.compress_type = zipfile.ZIP_DEFLATED
+    entry.external_attr = 0o644 << 16
+    return entry
+
+
+def write_own_wheel(dest: Path) -> Path:
+    """Write the running workshopkit as `<dest>/workshopkit-<version>-py3-none-any.whl`."""
+    from importlib.metadata import PackageNotFoundError, distribution
+
+    try:
+        dist = distribution("workshopkit")
+    except PackageNotFoundError as exc:
+        raise InfrastructureError("workshopkit's metadata not found (reinstall it)") from exc
+    version = dist.version
+    info = f"workshopkit-{version}.dist-info"
+    members = _package_files()
+    members[f"{info}/METADATA"] = (dist.read_text("METADATA") or "").encode("utf-8")
+    members[f"{info}/entry_points.txt"] = (dist.read_text("entry_points.txt") or "").encode()
+    members[f"{info}/WHEEL"] = (
+        b"Wheel-Version: 1.0\nGenerator: workshopkit new workshop\nRoot-Is-Purelib: true\n"
+        b"Tag: py3-none-any\n"
+    )
+    record = [_record_line(name, members[name]) for name in sorted(members)]
+    members[f"{info}/RECORD"] = ("\n".join([*record, f"{info}/RECORD,,"]) + "\n").encode()
+    dest.mkdir(parents=True, exist_ok=True)
+    target = dest / f"workshopkit-{version}-py3-none-any.whl"
+    with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name in sorted(members):  # dist-info last, as the wheel spec recommends
+            if not name.startswith(info):
+                zf.writestr(_entry(name), members[name])
+        for name in sorted(n for n in members if n.startswith(info)):
+            zf.writestr(_entry(name), members[name])
+    return target

@@ -195,3 +195,45 @@ def test_deck_in_dist_runs_offline(
         assert opened.problems() == []
     finally:
         context.close()
+
+
+@pytest.mark.parametrize("page_name", ["index", "track"])
+def test_launch_links_are_links_that_load_nothing(
+    browser: Any, open_offline: Callable[..., Any], tmp_path: Path, page_name: str
+) -> None:
+    """[launch] (issue 17): Colab/Binder/View links on screen, and not one request leaves
+    file:// (no badge images), recorded by the offline route."""
+    from export_scenarios import DEFAULT_TOML
+
+    toml = DEFAULT_TOML + '\n[launch]\nrepository = "ada/ml-meetup"\n'
+    workshop = open_valid(scenario(tmp_path / "ws", toml=toml))
+    dest = tmp_path / "dist"
+    export_workshop(workshop, fake_results(workshop, tmp_path / "run"), dest)
+    path = dest / "index.html" if page_name == "index" else dest / "basics/index.html"
+    context = browser.new_context(viewport=LAPTOP)
+    try:
+        opened = open_offline(context, path)
+        page = opened.page
+        page.wait_for_load_state("load")
+        assert opened.problems() == []
+        assert opened.blocked == []
+        assert all(url.startswith("file:") for url, _ in opened.requests)
+        links = page.evaluate(
+            "[...document.querySelectorAll('a.launch-link')].map(a => [a.innerText, a.href,"
+            " a.getBoundingClientRect().width > 0])"
+        )
+        assert [label.split(":")[0].strip() for label, _, _ in links[:3]] == [
+            "Open in Colab",
+            "Open in Binder",
+            "View",
+        ]
+        assert links[0][1].startswith("https://colab.research.google.com/github/ada/ml-meetup/")
+        assert all(visible for _, _, visible in links)
+        low = [
+            item
+            for item in page.evaluate(CONTRAST_JS)
+            if item["tag"] == "A" and contrast(item["color"], item["background"]) < 4.5
+        ]
+        assert low == []
+    finally:
+        context.close()

@@ -219,7 +219,7 @@ def test_track_bundle_content(exported: Path) -> None:
     assert "basics/_static/site.css" not in names
     with zipfile.ZipFile(exported / "basics.zip") as zf:
         readme = zf.read("basics/README.md").decode()
-        assert zf.read("basics/requirements.txt") == b"numpy\n"
+        assert zf.read("basics/requirements.txt") == b"numpy==2.0.0\n"
         for name in zf.namelist():  # every file in the zip is the one in dist
             rel = name.split("/", 1)[1]
             if not rel.startswith(("README.md", "requirements.txt")):
@@ -246,6 +246,54 @@ def test_readme_escapes_table_cells() -> None:
     from workshopkit.export.bundles import _cell
 
     assert _cell("a | b\nc") == "a \\| b c"
+
+
+# --------------------------------------------------------------------------------------------
+# What needs the network (issue 17)
+
+
+def test_without_a_wheelhouse_the_readme_says_what_needs_the_network(exported: Path) -> None:
+    with zipfile.ZipFile(exported / "basics.zip") as zf:
+        readme = zf.read("basics/README.md").decode()
+    assert "works offline" not in readme and "Everything here" not in readme
+    assert "installing the libraries in `requirements.txt` downloads them" in readme
+    assert "pip install -r requirements.txt jupyterlab   # needs the network" in readme
+    assert "--no-index" not in readme
+
+
+def test_with_a_wheelhouse_the_zip_carries_the_wheels_and_the_offline_command(
+    tmp_path: Path,
+) -> None:
+    from workshopkit.wheelhouse import Wheelhouse
+
+    wheels = tmp_path / "cache"
+    wheels.mkdir()
+    made = []
+    for name in ("tiny-1.0-py3-none-any.whl", "numpy-2.0.0-cp311-cp311-win_amd64.whl"):
+        (wheels / name).write_bytes(b"PK\x05\x06" + bytes(18) + name.encode())
+        made.append(wheels / name)
+    house = Wheelhouse(tuple(made), ("windows",), "3.11")
+    workshop = open_valid(scenario(tmp_path / "ws"))
+    results = fake_results(workshop, tmp_path / "run")
+    dest = tmp_path / "dist"
+    export_workshop(workshop, results, dest, source_date_epoch=EPOCH, wheelhouse=house)
+    with zipfile.ZipFile(dest / "basics.zip") as zf:
+        readme = zf.read("basics/README.md").decode()
+        infos = {i.filename: i for i in zf.infolist()}
+        for wheel in made:
+            info = infos[f"basics/wheels/{wheel.name}"]
+            assert info.compress_type == zipfile.ZIP_STORED  # already compressed
+            assert zf.read(info) == wheel.read_bytes()
+    assert "pip install --no-index --find-links wheels -r requirements.txt jupyterlab" in readme
+    assert "Everything here installs and runs with no network" in readme
+    assert "for Python 3.11 on Windows (64-bit)" in readme
+    assert "On another platform or Python version, with a network:" in readme
+    track_page = (dest / "basics/index.html").read_text()
+    assert "pip install --no-index --find-links wheels -r requirements.txt jupyterlab" in track_page
+    assert "it installs and runs with no network" in track_page
+    footer = (dest / "index.html").read_text()
+    assert "Everything here works offline" in footer and "Python 3.11 on Windows" in footer
+    assert not (dest / "wheels").exists()  # in each zip, not beside them
 
 
 # --------------------------------------------------------------------------------------------

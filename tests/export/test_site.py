@@ -410,3 +410,106 @@ def test_report_json(failed_dist: Path) -> None:
 )  # fmt: skip
 def test_format_size(size: int, text: str) -> None:
     assert format_size(size) == text
+
+
+# --------------------------------------------------------------------------------------------
+# [launch]: Colab, Binder and View links (issue 17)
+
+LAUNCH_TOML = '\n[launch]\nrepository = "https://github.com/ada/ml-meetup.git"\nbranch = "site"\n'
+
+
+def launch_links(page: Path) -> list[tuple[str, str]]:
+    return [
+        (attrs.get("title") or "", attrs.get("href") or "")
+        for tag, attrs in parse(page).tags
+        if tag == "a" and "launch-link" in (attrs.get("class") or "")
+    ]
+
+
+@pytest.fixture
+def launched(tmp_path: Path) -> Path:
+    from export_scenarios import DEFAULT_TOML
+
+    workshop = open_valid(scenario(tmp_path / "ws", toml=DEFAULT_TOML + LAUNCH_TOML))
+    results = fake_results(workshop, tmp_path / "run", failed=["deep-dive"])
+    dest = tmp_path / "dist"
+    export_workshop(workshop, results, dest, source_date_epoch=1_700_000_000)
+    return dest
+
+
+def test_launch_links_point_at_the_published_learner_notebook(launched: Path) -> None:
+    path = "lessons/exercises/exercises.ipynb"
+    expected = [
+        (
+            "Open Exercises and solutions in Google Colab",
+            f"https://colab.research.google.com/github/ada/ml-meetup/blob/site/{path}",
+        ),
+        (
+            "Open Exercises and solutions in Binder",
+            "https://mybinder.org/v2/gh/ada/ml-meetup/site?labpath="
+            "lessons%2Fexercises%2Fexercises.ipynb",
+        ),
+        (
+            "View Exercises and solutions online",
+            f"https://github.com/ada/ml-meetup/blob/site/{path}",
+        ),
+    ]
+    for page in (launched / "index.html", launched / "basics/index.html"):
+        found = launch_links(page)
+        assert found[:3] == expected, page
+        assert len(found) == 6  # exercises and next-steps; deep-dive failed: not published
+        assert not any("deep-dive" in href for _, href in found)
+    # Binder builds its environment from the branch's root
+    assert (launched / "requirements.txt").read_text() == "numpy==2.0.0\n"
+
+
+def test_launch_links_load_nothing(launched: Path) -> None:
+    """Links only: no image, script or stylesheet from the network on any page."""
+    for page in html_files(launched):
+        for tag, attrs in parse(page).tags:
+            for key in ("src", "href"):
+                value = (attrs.get(key) or "").strip().lower()
+                if value.startswith(("http:", "https:", "//")):
+                    assert tag == "a" and key == "href", (page, tag, value)
+                    assert value.startswith("https://"), value
+
+
+def test_learner_notebooks_get_a_colab_setup_cell_only_with_launch(
+    launched: Path, tmp_path: Path
+) -> None:
+    nb = nbformat.read(launched / "lessons/exercises/exercises.ipynb", as_version=4)
+    first = nb.cells[0]
+    assert first.cell_type == "code" and first.id == "workshopkit-colab-setup"
+    assert (
+        'if "google.colab" in sys.modules:\n    %pip install --quiet numpy==2.0.0' in first.source
+    )
+    solution = nbformat.read(launched / "lessons/exercises/exercises.solution.ipynb", as_version=4)
+    assert "google.colab" not in solution.cells[0].source
+    # the cell is valid IPython: the `%pip` line inside the `if` becomes a magic call
+    from IPython.core.inputtransformer2 import TransformerManager
+
+    python = TransformerManager().transform_cell(first.source)
+    compile(python, "setup", "exec")
+    assert "get_ipython().run_line_magic('pip', 'install --quiet numpy==2.0.0')" in python
+    # without [launch]: no cell, no links, no requirements.txt at the root
+    workshop = open_valid(scenario(tmp_path / "plain"))
+    dest = tmp_path / "plain-dist"
+    export_workshop(workshop, fake_results(workshop, tmp_path / "run2"), dest)
+    plain = nbformat.read(dest / "lessons/exercises/exercises.ipynb", as_version=4)
+    assert not any("google.colab" in c.source for c in plain.cells)
+    assert launch_links(dest / "index.html") == [] and not (dest / "requirements.txt").exists()
+
+
+def test_pages_url_sends_view_links_to_the_published_site(tmp_path: Path) -> None:
+    from workshopkit.launch import launch_links as links
+    from workshopkit.model import LaunchConfig
+
+    launch = LaunchConfig("ada", "ml", "gh-pages", "docs", "https://ada.github.io/ml/")
+    found = links(launch, "lessons/a b/a b.ipynb")
+    assert found.view == "https://nbviewer.org/urls/ada.github.io/ml/lessons/a%20b/a%20b.ipynb"
+    assert found.colab == (
+        "https://colab.research.google.com/github/ada/ml/blob/gh-pages/docs/lessons/a%20b/a%20b.ipynb"
+    )
+    assert found.binder == (
+        "https://mybinder.org/v2/gh/ada/ml/gh-pages?labpath=docs%2Flessons%2Fa%20b%2Fa%20b.ipynb"
+    )

@@ -21,13 +21,16 @@ import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import ValidationFailed
 from ..model import Diagnostic, Lesson, LessonResult, Status, Workshop
 from ..report import ReportFacts, report_json
 from ._io import ExportError, copy_tree, fsync_tree, write_text
 from .bundles import Bundle
+
+if TYPE_CHECKING:
+    from ..wheelhouse import Wheelhouse
 
 __all__ = ["ExportError", "ExportResult", "export_workshop"]
 
@@ -79,11 +82,12 @@ def export_workshop(
     *,
     source_date_epoch: int | None = None,
     facts: ReportFacts | None = None,
+    wheelhouse: Wheelhouse | None = None,
 ) -> ExportResult:
     """Write the dist layout into `dest` (an empty folder). Raises `ExportError` (exit 3) when a
     file cannot be written, naming it, and `ValidationFailed` (exit 2) for unsafe assets.
     `facts` is what `report.json` says beyond the lessons (the command, its exit code, times)."""
-    from .bundles import track_bundle, write_sha256sums
+    from .bundles import Install, track_bundle, write_sha256sums
     from .events import write_events
     from .site import site_css_path, write_site
     from .slides import static_dir, write_notebook_css
@@ -95,7 +99,8 @@ def export_workshop(
     files: list[Path] = copy_tree(static_dir(), dest / "_static")
     files.append(write_notebook_css(dest / "_static"))
     passed: dict[str, Any] = {}  # executed notebooks of the lessons that passed, for event decks
-    exported = _write_lessons(workshop, by_id, assets, dest, files, diagnostics, passed)
+    setup = _launch_setup(workshop, requirements, dest, files)
+    exported = _write_lessons(workshop, by_id, assets, dest, files, diagnostics, passed, setup)
     left_out = [lesson.id for lesson in workshop.lessons if lesson.id not in exported]
     done = set(exported)
     with_math = _decks_with_math(dest, exported)
@@ -112,12 +117,15 @@ def export_workshop(
             requirements=requirements,
             source_date_epoch=source_date_epoch,
             static_skip=_static_not_needed(included, with_math),
+            wheelhouse=wheelhouse,
         )
         bundles.append(bundle)
         files.append(bundle.path)
     files.append(write_sha256sums(dest, bundles))
-    files.extend(write_site(workshop, by_id, done, {b.track_id: b for b in bundles}, dest))
-    files.extend(write_events(workshop, by_id, done, passed, dest))
+    bundles_by_id = {b.track_id: b for b in bundles}
+    install = Install(requirements is not None, wheelhouse)
+    files.extend(write_site(workshop, by_id, done, bundles_by_id, dest, install=install))
+    files.extend(write_events(workshop, by_id, done, passed, dest, install=install))
     facts = replace(
         facts or ReportFacts(),
         diagnostics=tuple(sorted({*(facts.diagnostics if facts else ()), *diagnostics})),
@@ -136,6 +144,24 @@ def export_workshop(
         left_out=tuple(left_out),
         diagnostics=tuple(sorted(set(diagnostics))),
     )
+
+
+def _launch_setup(
+    workshop: Workshop, requirements: Path | None, dest: Path, files: list[Path]
+) -> str | None:
+    """With `[launch]`: `requirements.txt` at the dist root (Binder builds from it) and the
+    learner notebooks' Colab setup cell; None without `[launch]`."""
+    from ..launch import colab_setup_source
+    from ..requirements import read_requirements
+    from ._io import copy_file
+
+    if workshop.config.launch is None:
+        return None
+    if requirements is None:
+        return colab_setup_source(())
+    files.append(copy_file(requirements, dest / "requirements.txt"))
+    found = read_requirements(requirements, workshop.root)
+    return colab_setup_source(found.install_args())
 
 
 def _checked_assets(workshop: Workshop) -> tuple[Path | None, dict[str, Any], list[Diagnostic]]:
@@ -163,6 +189,7 @@ def _write_lessons(
     files: list[Path],
     diagnostics: list[Diagnostic],
     passed: dict[str, Any],
+    setup_cell: str | None = None,
 ) -> list[str]:
     """Write each lesson that did not fail into `lessons/<id>/` and return their ids; appends to
     `files`, `diagnostics` (what a deck left out) and `passed` (executed notebooks)."""
@@ -184,7 +211,13 @@ def _write_lessons(
         diagnostics.extend(deck_diagnostics(lesson, deck_source))
         files.extend(
             write_lesson(
-                lesson, executed, assets[lesson.id], dest, diagnostics=diagnostics, shared_css=True
+                lesson,
+                executed,
+                assets[lesson.id],
+                dest,
+                diagnostics=diagnostics,
+                shared_css=True,
+                setup_cell=setup_cell,
             )
         )
         exported.append(lesson.id)

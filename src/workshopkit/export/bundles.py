@@ -6,7 +6,8 @@ time zone, umask or file system order:
 - entries are sorted by name and all sit under one top folder, `<track-id>/`;
 - every entry's date is `SOURCE_DATE_EPOCH` read in UTC (clamped to the zip range), or
   1980-01-01 00:00 when it is unset; modes are 0644, or 0755 for executable files;
-- no directory entries, no extra fields, no comment, deflate at a fixed level;
+- no directory entries, no extra fields, no comment, deflate at a fixed level (wheels, already
+  compressed, are stored);
 - names are checked before writing: relative, POSIX, no `..`, no backslash, no NUL.
 
 A zip is written to `.<name>.part` in the same folder, flushed, then renamed into place.
@@ -24,11 +25,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..model import Lesson, Track
+from ..wheelhouse import WHEELS_FOLDER, Wheelhouse
 from ._io import ExportError, fsync_dir, reraise_as_export, write_text
 
 __all__ = [
     "Bundle",
     "BundleEntry",
+    "Install",
     "check_entry_name",
     "readme_text",
     "sha256_file",
@@ -53,6 +56,7 @@ class BundleEntry:
     data: bytes | None = None
     source: Path | None = None
     executable: bool = False
+    stored: bool = False  # already compressed (a wheel): stored as it is, not deflated again
 
     def read(self) -> bytes:
         if self.data is not None:
@@ -145,7 +149,9 @@ def write_zip(
                     info.create_system = 3  # Unix, so external_attr carries the mode
                     mode = EXEC_MODE if entry.executable else FILE_MODE
                     info.external_attr = (stat.S_IFREG | mode) << 16
-                    info.compress_type = zipfile.ZIP_DEFLATED
+                    info.compress_type = (
+                        zipfile.ZIP_STORED if entry.stored else zipfile.ZIP_DEFLATED
+                    )
                     zf.writestr(info, entry.read(), compresslevel=COMPRESS_LEVEL)
             fh.flush()
             os.fsync(fh.fileno())
@@ -191,20 +197,70 @@ def format_minutes(minutes: int) -> str:
     return f"{hours} h {rest:02d} min" if rest else f"{hours} h"
 
 
-def readme_text(
-    workshop_title: str,
-    track: Track,
-    included: Sequence[Lesson],
-    left_out: Sequence[Lesson],
-    *,
-    has_requirements: bool,
-) -> str:
-    """The bundle's README.md: order, levels, minutes, and how to start Jupyter offline."""
-    minutes = sum(lesson.meta.minutes for lesson in included)
+@dataclass(frozen=True, slots=True)
+class Install:
+    """How attendees install what the lessons need, said the same way in the zip's README, on
+    the track page and in the index footer: with a wheelhouse, offline; without, what needs the
+    network."""
+
+    has_requirements: bool
+    wheelhouse: Wheelhouse | None = None
+
+    @property
+    def offline(self) -> bool:
+        return self.wheelhouse is not None
+
+    @property
+    def command(self) -> str:
+        """The one pip command (run in the unzipped track folder)."""
+        what = "-r requirements.txt jupyterlab" if self.has_requirements else "jupyterlab"
+        if self.wheelhouse is not None:
+            return f"pip install --no-index --find-links {WHEELS_FOLDER} {what}"
+        return f"pip install {what}"
+
+    @property
+    def needs(self) -> str:
+        """One sentence: what works with no network, and what does not."""
+        if self.wheelhouse is not None:
+            return (
+                "Everything here installs and runs with no network: the "
+                f"`{WHEELS_FOLDER}/` folder holds every package the lessons need, for "
+                f"{self.wheelhouse.describe()}."
+            )
+        libraries = (
+            "the libraries in `requirements.txt`"
+            if self.has_requirements
+            else ("JupyterLab (plus the libraries the lessons import)")
+        )
+        return (
+            "The notebooks, slides and data here open with no network, but installing "
+            f"{libraries} downloads them: do it before the workshop, not on the venue's wifi."
+        )
+
+    @property
+    def elsewhere(self) -> str:
+        """For a wheelhouse: what to run on another platform or Python."""
+        if self.wheelhouse is None:
+            return ""
+        online = (
+            "pip install -r requirements.txt jupyterlab"
+            if self.has_requirements
+            else ("pip install jupyterlab")
+        )
+        return f"On another platform or Python version, with a network: `{online}`."
+
+
+def _title_lines(workshop_title: str, track: Track) -> list[str]:
     lines = [f"# {' '.join(workshop_title.split())}", "", f"## {' '.join(track.title.split())}", ""]
     if track.description:
         lines += [track.description.strip(), ""]
-    lines += [
+    return lines
+
+
+def _order_lines(included: Sequence[Lesson], left_out: Sequence[Lesson]) -> list[str]:
+    """The lessons in order, as a table, and those left out."""
+    minutes = sum(lesson.meta.minutes for lesson in included)
+    lines = [
         f"{len(included)} lesson{'s' * (len(included) != 1)}, {format_minutes(minutes)} of "
         "teaching time. Work through them in this order (beginner to advanced; every lesson "
         "comes after the ones it builds on):",
@@ -221,33 +277,43 @@ def readme_text(
     if left_out:
         names = ", ".join(f"`{lesson.id}`" for lesson in left_out)
         lines += ["", f"Not included because they failed their last test run: {names}."]
-    install = (
-        "pip install -r requirements.txt jupyterlab"
-        if has_requirements
-        else ("pip install jupyterlab   # plus the libraries the lessons import")
-    )
-    lines += [
+    return lines
+
+
+def _start_lines(install: Install) -> list[str]:
+    """How to install and start Jupyter, saying exactly what needs the network."""
+    comment = "" if install.offline else "   # needs the network"
+    python = install.wheelhouse.python if install.wheelhouse else "3.10 or newer"
+    lines = [
         "",
         "## Start",
         "",
-        "Everything here works offline. With Python 3.10 or newer:",
+        f"{install.needs} With Python {python}:",
         "",
         "```",
         "python -m venv .venv",
         "source .venv/bin/activate        # Windows: .venv\\Scripts\\activate",
-        install,
+        install.command + comment,
         "jupyter lab",
         "```",
         "",
+    ]
+    if install.elsewhere:
+        lines += [install.elsewhere, ""]
+    return [
+        *lines,
         "Then open each lesson's notebook in `lessons/<id>/<id>.ipynb`, in the order above. "
         "Exercises say `# your code here`; the worked answers, with their outputs, are in "
         "`<id>.solution.ipynb` next to each notebook.",
         "",
         "The slides (`<id>.slides.html`) open in any web browser, with no network needed: "
         "arrow keys move between slides, `s` opens the speaker notes.",
-        "",
-        "## Lessons",
     ]
+
+
+def _lesson_lines(included: Sequence[Lesson]) -> list[str]:
+    """One section per lesson: level, minutes, prerequisites, objectives."""
+    lines = ["", "## Lessons"]
     for number, lesson in enumerate(included, start=1):
         meta = lesson.meta
         lines += ["", f"### {number}. {' '.join(meta.title.split())}", ""]
@@ -257,6 +323,24 @@ def readme_text(
         if meta.objectives:
             lines += ["", "You will:", ""]
             lines += [f"- {' '.join(o.split())}" for o in meta.objectives]
+    return lines
+
+
+def readme_text(
+    workshop_title: str,
+    track: Track,
+    included: Sequence[Lesson],
+    left_out: Sequence[Lesson],
+    *,
+    has_requirements: bool,
+    wheelhouse: Wheelhouse | None = None,
+) -> str:
+    """The bundle's README.md: order, levels, minutes, and how to install and start Jupyter."""
+    install = Install(has_requirements, wheelhouse)
+    lines = _title_lines(workshop_title, track)
+    lines += _order_lines(included, left_out)
+    lines += _start_lines(install)
+    lines += _lesson_lines(included)
     return "\n".join(lines) + "\n"
 
 
@@ -270,19 +354,27 @@ def track_bundle(
     requirements: Path | None,
     source_date_epoch: int | None,
     static_skip: Iterable[str] = (),
+    wheelhouse: Wheelhouse | None = None,
 ) -> Bundle:
-    """Zip a track from the files already exported into `dest` (the dist folder being built)."""
+    """Zip a track from the files already exported into `dest` (the dist folder being built),
+    with the wheelhouse's wheels in `<track-id>/wheels/` when there is one."""
     top = track.id
-    entries = [
-        BundleEntry(
-            f"{top}/README.md",
-            data=readme_text(
-                workshop_title, track, included, left_out, has_requirements=requirements is not None
-            ).encode("utf-8"),
-        )
-    ]
+    readme = readme_text(
+        workshop_title,
+        track,
+        included,
+        left_out,
+        has_requirements=requirements is not None,
+        wheelhouse=wheelhouse,
+    )
+    entries = [BundleEntry(f"{top}/README.md", data=readme.encode("utf-8"))]
     if requirements is not None:
         entries.append(BundleEntry(f"{top}/requirements.txt", source=requirements))
+    if wheelhouse is not None:
+        entries += [
+            BundleEntry(f"{top}/{WHEELS_FOLDER}/{wheel.name}", source=wheel, stored=True)
+            for wheel in wheelhouse.wheels
+        ]
     if included:
         entries += entries_from_folder(dest / "_static", f"{top}/_static", skip=static_skip)
     for lesson in included:

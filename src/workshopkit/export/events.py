@@ -35,6 +35,7 @@ from ..model import (
     Workshop,
 )
 from ._io import write_text
+from .bundles import Install
 from .layout import set_slide_type
 from .site import event_deck_path, event_page_path, event_views, render_event, site_view
 
@@ -163,9 +164,12 @@ def write_events(
     exported: set[str],
     executed: Mapping[str, NotebookNode],
     dest: Path,
+    *,
+    install: Install | None = None,
 ) -> list[Path]:
     """Write each event's page and, when a talk passed, its combined deck. `executed` holds the
-    executed notebooks of the lessons that passed."""
+    executed notebooks of the lessons that passed; `install` is what the footer says about
+    installing (see `bundles.Install`)."""
     if not workshop.config.events:
         return []
     from .slides import render_slides
@@ -185,7 +189,7 @@ def write_events(
         )
         written.append(write_text(dest / event_deck_path(event.id), page_html))
         decks[event.id] = Path(event_deck_path(event.id)).name
-    view = site_view(workshop, results, exported, {}, root="../../")
+    view = site_view(workshop, results, exported, {}, root="../../", install=install)
     for event_view in event_views(workshop, results, exported, "../../", decks):
         event_view = dataclasses.replace(event_view, href="index.html")
         written.append(

@@ -76,17 +76,22 @@ def write_lesson(
     slides: bool = True,
     diagnostics: list[Diagnostic] | None = None,
     shared_css: bool = False,
+    setup_cell: str | None = None,
 ) -> list[Path]:
     """Write one lesson's notebooks, slides and assets under `dest` (the dist root); what the
     slides' layout reports (see `export.layout`) is added to `diagnostics` as warnings. With
-    `shared_css` the deck links `_static/notebook.css` (written by the caller)."""
+    `shared_css` the deck links `_static/notebook.css` (written by the caller). `setup_cell`
+    becomes the learner notebook's first code cell (the Colab setup of `[launch]`)."""
     from ..load import to_notebook
     from ..transforms import learner_notebook, slides_source_notebook, solution_notebook
 
     source = to_notebook(lesson)
     ran = executed if executed is not None else source
+    learner = learner_notebook(source)
+    if setup_cell is not None:
+        learner.cells.insert(0, _setup_cell(setup_cell))
     written = [
-        write_bytes(dest / learner_path(lesson.id), notebook_bytes(learner_notebook(source))),
+        write_bytes(dest / learner_path(lesson.id), notebook_bytes(learner)),
         write_bytes(dest / solution_path(lesson.id), notebook_bytes(solution_notebook(ran))),
     ]
     if slides:
@@ -108,6 +113,16 @@ def write_lesson(
     folder = dest / "lessons" / lesson.id
     written.extend(copy_file(asset.source, folder / asset.name) for asset in assets)
     return written
+
+
+def _setup_cell(source: str) -> NotebookNode:
+    from nbformat.v4 import new_code_cell
+
+    from ..launch import COLAB_CELL_ID
+
+    cell: NotebookNode = new_code_cell(source)  # type: ignore[no-untyped-call]
+    cell.id = COLAB_CELL_ID
+    return cell
 
 
 def slide_diagnostics(lesson: Lesson, problems: Sequence[SlideProblem]) -> list[Diagnostic]:

@@ -17,9 +17,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .. import __version__
-from ..model import Lesson, LessonResult, Status, Workshop
+from ..model import LaunchConfig, Lesson, LessonResult, Status, Track, Workshop
 from ._io import ExportError, write_text
-from .bundles import Bundle, format_minutes
+from .bundles import Bundle, Install, format_minutes
 from .notebooks import learner_path, slides_path, solution_path
 
 if TYPE_CHECKING:
@@ -127,6 +127,7 @@ class LessonView:
     status: str  # passed | failed | skipped | not-run
     note: str  # why it is marked
     links: tuple[LinkView, ...]
+    launch: tuple[LinkView, ...] = ()  # Colab, Binder, View: with [launch] only
 
     @property
     def anchor(self) -> str:
@@ -212,6 +213,7 @@ class SiteView:
     failed: int
     has_requirements: bool = True
     events: tuple[EventView, ...] = ()
+    install: Install = field(default_factory=lambda: Install(True))
     generator: str = f"workshopkit {__version__}"
     csp: str = CSP
     extra: Mapping[str, Any] = field(default_factory=dict)
@@ -234,6 +236,30 @@ def _status(result: LessonResult | None) -> tuple[str, str]:
     return "passed", ""
 
 
+def _file_links(lesson: Lesson, root: str) -> tuple[LinkView, ...]:
+    title = lesson.meta.title
+    return (
+        LinkView("Slides", root + slides_path(lesson.id), f"Slides: {title}"),
+        LinkView("Notebook", root + learner_path(lesson.id), f"Notebook: {title}"),
+        LinkView("Solution", root + solution_path(lesson.id), f"Solution: {title}"),
+    )
+
+
+def _launch_links(lesson: Lesson, launch: LaunchConfig | None) -> tuple[LinkView, ...]:
+    """Open in Colab / Binder and View, for the published learner notebook ([launch] only)."""
+    if launch is None:
+        return ()
+    from ..launch import launch_links
+
+    links = launch_links(launch, learner_path(lesson.id))
+    title = lesson.meta.title
+    return (
+        LinkView("Open in Colab", links.colab, f"Open {title} in Google Colab"),
+        LinkView("Open in Binder", links.binder, f"Open {title} in Binder"),
+        LinkView("View", links.view, f"View {title} online"),
+    )
+
+
 def _lesson_view(
     lesson: Lesson,
     number: int,
@@ -242,15 +268,9 @@ def _lesson_view(
     root: str,
     titles: Mapping[str, str],
     in_track: set[str],
+    launch: LaunchConfig | None = None,
 ) -> LessonView:
     status, note = _status(result)
-    links: tuple[LinkView, ...] = ()
-    if exported:
-        links = (
-            LinkView("Slides", root + slides_path(lesson.id), f"Slides: {lesson.meta.title}"),
-            LinkView("Notebook", root + learner_path(lesson.id), f"Notebook: {lesson.meta.title}"),
-            LinkView("Solution", root + solution_path(lesson.id), f"Solution: {lesson.meta.title}"),
-        )
     requires = tuple(
         LinkView(titles.get(r, r), f"#lesson-{r}" if r in in_track else "")
         for r in lesson.meta.requires
@@ -267,7 +287,8 @@ def _lesson_view(
         requires=requires,
         status=status,
         note=note,
-        links=links,
+        links=_file_links(lesson, root) if exported else (),
+        launch=_launch_links(lesson, launch) if exported else (),
     )
 
 
@@ -286,6 +307,55 @@ def event_deck_path(event_id: str) -> str:
     return f"events/{event_id}/{event_id}.slides.html"
 
 
+def _programme_item(item: Any, results: Mapping[str, LessonResult], href: str) -> ProgrammeItemView:
+    """One item of a programme: a break, or a lesson with its status and slides."""
+    lesson = item.lesson
+    if lesson is None:
+        return ProgrammeItemView(item.start, item.end, item.title, item.minutes, "Break", "", "")
+    status, note = _status(results.get(lesson.id))
+    if status == "failed":
+        note = note.replace("left out of the download", "no slides this time")
+    return ProgrammeItemView(
+        item.start,
+        item.end,
+        item.title,
+        item.minutes,
+        KIND_LABELS.get(lesson.meta.kind, ""),
+        item.speaker,
+        href,
+        level=lesson.meta.level.value,
+        status=status,
+        note=note,
+    )
+
+
+def _event_view(
+    event: Any,
+    programme: Any,
+    items: tuple[ProgrammeItemView, ...],
+    root: str,
+    deck: str,
+) -> EventView:
+    first, last = (items[0].start, items[-1].end) if items else ("", "")
+    times = f"{first}\u2013{last}" if first else ""
+    return EventView(
+        id=event.id,
+        title=event.title,
+        when=", ".join(part for part in (str(event.date), times) if part),
+        venue=event.venue,
+        description=" ".join(event.description.split()),
+        minutes=format_minutes(programme.minutes),
+        items=items,
+        date=str(event.date),
+        times=times,
+        total=programme.minutes,
+        budget=event.minutes,
+        href=root + event_page_path(event.id),
+        deck=deck,
+        failed=sum(1 for i in items if i.status == "failed"),
+    )
+
+
 def event_views(
     workshop: Workshop,
     results: Mapping[str, LessonResult],
@@ -301,56 +371,61 @@ def event_views(
     views = []
     for event in workshop.config.events:
         programme = plan_programme(event, workshop)
-        items = []
-        for item in programme.items:
-            lesson = item.lesson
-            if lesson is None:
-                items.append(
-                    ProgrammeItemView(
-                        item.start, item.end, item.title, item.minutes, "Break", "", ""
-                    )
-                )
-                continue
-            status, note = _status(results.get(lesson.id))
-            href = root + slides_path(lesson.id) if lesson.id in exported else ""
-            items.append(
-                ProgrammeItemView(
-                    item.start,
-                    item.end,
-                    item.title,
-                    item.minutes,
-                    KIND_LABELS.get(lesson.meta.kind, ""),
-                    item.speaker,
-                    href,
-                    level=lesson.meta.level.value,
-                    status=status,
-                    note=note.replace("left out of the download", "no slides this time")
-                    if status == "failed"
-                    else note,
-                )
+        items = tuple(
+            _programme_item(
+                item,
+                results,
+                root + slides_path(item.lesson.id)
+                if item.lesson is not None and item.lesson.id in exported
+                else "",
             )
-        first, last = (items[0].start, items[-1].end) if items else ("", "")
-        times = f"{first}\u2013{last}" if first else ""
-        when = ", ".join(part for part in (str(event.date), times) if part)
-        views.append(
-            EventView(
-                id=event.id,
-                title=event.title,
-                when=when,
-                venue=event.venue,
-                description=" ".join(event.description.split()),
-                minutes=format_minutes(programme.minutes),
-                items=tuple(items),
-                date=str(event.date),
-                times=times,
-                total=programme.minutes,
-                budget=event.minutes,
-                href=root + event_page_path(event.id),
-                deck=(decks or {}).get(event.id, ""),
-                failed=sum(1 for i in items if i.status == "failed"),
-            )
+            for item in programme.items
         )
+        views.append(_event_view(event, programme, items, root, (decks or {}).get(event.id, "")))
     return tuple(views)
+
+
+def _download(
+    bundle: Bundle | None, lessons: Sequence[LessonView], root: str
+) -> DownloadView | None:
+    if bundle is None:
+        return None
+    return DownloadView(
+        href=root + bundle.name,
+        name=bundle.name,
+        size=format_size(bundle.size),
+        sha256=bundle.sha256,
+        lessons=sum(1 for lesson in lessons if lesson.available),
+    )
+
+
+def _track_view(
+    workshop: Workshop,
+    track: Track,
+    results: Mapping[str, LessonResult],
+    exported: set[str],
+    bundle: Bundle | None,
+    root: str,
+) -> TrackView:
+    titles = {lesson.id: lesson.meta.title for lesson in workshop.lessons}
+    ids = {lesson.id for lesson in track.lessons}
+    launch = workshop.config.launch
+    lessons = tuple(
+        _lesson_view(
+            lesson, number, results.get(lesson.id), lesson.id in exported, root, titles, ids, launch
+        )
+        for number, lesson in enumerate(track.lessons, start=1)
+    )
+    return TrackView(
+        id=track.id,
+        title=track.title,
+        description=" ".join(track.description.split()),
+        lessons=lessons,
+        download=_download(bundle, lessons, root),
+        minutes=format_minutes(track.minutes),
+        levels=_levels(track.lessons),
+        left_out=sum(1 for lesson in lessons if not lesson.available),
+    )
 
 
 def site_view(
@@ -360,60 +435,29 @@ def site_view(
     bundles: Mapping[str, Bundle],
     *,
     root: str,
+    install: Install | None = None,
 ) -> SiteView:
     """The view of the whole site; `root` is the path from the page to the dist root."""
-    titles = {lesson.id: lesson.meta.title for lesson in workshop.lessons}
-    tracks = []
-    for track in workshop.tracks:
-        ids = {lesson.id for lesson in track.lessons}
-        lessons = tuple(
-            _lesson_view(
-                lesson,
-                number,
-                results.get(lesson.id),
-                lesson.id in exported,
-                root,
-                titles,
-                ids,
-            )
-            for number, lesson in enumerate(track.lessons, start=1)
-        )
-        bundle = bundles.get(track.id)
-        download = None
-        if bundle is not None:
-            download = DownloadView(
-                href=root + bundle.name,
-                name=bundle.name,
-                size=format_size(bundle.size),
-                sha256=bundle.sha256,
-                lessons=sum(1 for lesson in lessons if lesson.available),
-            )
-        tracks.append(
-            TrackView(
-                id=track.id,
-                title=track.title,
-                description=" ".join(track.description.split()),
-                lessons=lessons,
-                download=download,
-                minutes=format_minutes(track.minutes),
-                levels=_levels(track.lessons),
-                left_out=sum(1 for lesson in lessons if not lesson.available),
-            )
-        )
+    tracks = tuple(
+        _track_view(workshop, track, results, exported, bundles.get(track.id), root)
+        for track in workshop.tracks
+    )
     failed = sum(
         1
         for lesson in workshop.lessons
         if lesson.id in results and results[lesson.id].status is Status.FAILED
     )
+    has_requirements = bool(workshop.config.requirements)
     return SiteView(
         title=workshop.config.title,
         description=_paragraphs(workshop.config.description),
-        tracks=tuple(tracks),
+        tracks=tracks,
         lessons=len(workshop.lessons),
         minutes=format_minutes(sum(lesson.meta.minutes for lesson in workshop.lessons)),
         failed=failed,
-        has_requirements=bool(workshop.config.requirements),
+        has_requirements=has_requirements,
         events=event_views(workshop, results, exported, root),
+        install=install or Install(has_requirements),
     )
 
 
@@ -442,13 +486,15 @@ def write_site(
     exported: set[str],
     bundles: Mapping[str, Bundle],
     dest: Path,
+    *,
+    install: Install | None = None,
 ) -> list[Path]:
     """Write `index.html` and one `<track-id>/index.html` per track (and `_static/site.css`
     unless the static folder copied there already holds it)."""
     from ._io import copy_file
 
-    index_view = site_view(workshop, results, exported, bundles, root="")
-    track_view = site_view(workshop, results, exported, bundles, root="../")
+    index_view = site_view(workshop, results, exported, bundles, root="", install=install)
+    track_view = site_view(workshop, results, exported, bundles, root="../", install=install)
     written = []
     if not (dest / "_static" / SITE_CSS).is_file():
         written.append(copy_file(site_css_path(), dest / "_static" / SITE_CSS))
