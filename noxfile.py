@@ -54,7 +54,9 @@ def install_kernel(session: nox.Session) -> None:
 @nox.session
 def tests(session: nox.Session) -> None:
     """The test suite, with the example workshop's requirements (integration tests run it)."""
-    session.install("-e", ".[test]", *example_requirements())
+    # pip too: uv's venvs have none, and `build --wheelhouse` and the starter's vendored wheel
+    # are tested by running pip as a user's venv would
+    session.install("-e", ".[test]", "pip", *example_requirements())
     install_kernel(session)
     # pytest's exit code 5 (no tests collected) fails the session like any other non-zero code
     session.run("pytest", "-q", "-n", "2", *session.posargs)
