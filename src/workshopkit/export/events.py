@@ -47,6 +47,7 @@ __all__ = [
     "check_decks",
     "deck_facts",
     "event_deck",
+    "event_inputs",
     "write_events",
 ]
 
@@ -192,6 +193,30 @@ def write_events(
             write_text(dest / event_page_path(event_view.id), render_event(view, event_view))
         )
     return written
+
+
+def event_inputs(
+    workshop: Workshop,
+    results: Mapping[str, LessonResult],
+    exported: set[str],
+    lesson_units: Mapping[str, str | None],
+) -> list[Any]:
+    """Everything `write_events` renders, for the export's digest (`export.incremental`): the
+    event specs, the views of their pages, and, for each talk of a programme, the digest of its
+    lesson's export (its text, status, executed notebook and assets)."""
+    talks = sorted(
+        {
+            lesson.id
+            for event in workshop.config.events
+            for lesson in plan_programme(event, workshop).lessons
+        }
+    )
+    return [
+        repr(workshop.config.events),
+        repr(site_view(workshop, results, exported, {}, root="../../")),
+        repr(event_views(workshop, results, exported, "../../")),
+        [[talk, lesson_units.get(talk)] for talk in talks],
+    ]
 
 
 # --------------------------------------------------------------------------------------------
