@@ -12,7 +12,8 @@ A lesson's key is the SHA-256 of what can change its execution:
   tags, requires, objectives, kind; `resources` stays);
 - the parameters (`-p` over `[execution.parameters]`), the cell timeout and the output cap;
 - the kernel: its name, its spec (argv, env) and its environment's identity (the Python version
-  and every installed distribution with its version);
+  and every installed distribution with its version: for workshopkit's own Python, the names of
+  the distributions' metadata folders, `name-version.dist-info`);
 - the environment variables named in `[execution] env`: each one's value, or "unset";
 - every file of the lesson's scratch copy (`lessonfiles.list_folder`): its path in the folder and
   the SHA-256 of its content; a symlinked file or folder counts by what it points at. Other lessons
@@ -117,14 +118,7 @@ def environment_identity(argv0: str) -> str:
             "python3",
         }
     ):
-        from importlib import metadata
-
-        dists = sorted(
-            f"{d.metadata['Name']}=={d.version}"
-            for d in metadata.distributions()
-            if d.metadata["Name"]
-        )
-        return hashlib.sha256("\n".join([sys.version, *dists]).encode()).hexdigest()
+        return _own_environment()
     script = (
         "import sys, importlib.metadata as m;"
         "print(sys.version);"
@@ -138,6 +132,24 @@ def environment_identity(argv0: str) -> str:
     except (OSError, subprocess.SubprocessError):
         out = f"unknown:{argv0}"
     return hashlib.sha256(out.encode()).hexdigest()
+
+
+@lru_cache(maxsize=1)
+def _own_environment() -> str:
+    """This interpreter's version and every distribution on its path, by the name of its
+    metadata folder (`name-version.dist-info`, `.egg-info`): any install, upgrade or removal
+    renames one. Listing folders, rather than parsing each distribution's metadata, keeps a warm
+    build fast (about 1 ms against 150 ms for 100 distributions)."""
+    names: set[str] = set()
+    for entry in sys.path:
+        try:
+            with os.scandir(entry or ".") as found:
+                names.update(
+                    item.name for item in found if item.name.endswith((".dist-info", ".egg-info"))
+                )
+        except OSError:
+            continue  # a zip, or a folder that is gone
+    return hashlib.sha256("\n".join([sys.version, *sorted(names)]).encode()).hexdigest()
 
 
 @lru_cache(maxsize=16)

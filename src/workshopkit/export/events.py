@@ -14,8 +14,10 @@ are exported.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import html
+import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -23,6 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..events import Programme, plan_programme
+from ..fileio import write_atomic
 from ..model import (
     HIDDEN_SLIDE_TYPES,
     NEW_SLIDE_TYPES,
@@ -53,6 +56,7 @@ __all__ = [
 
 EVENT_STATIC_PREFIX = "../../_static"  # from dist/events/<id>/ to dist/_static
 LESSONS_PREFIX = "../../lessons"  # from dist/events/<id>/ to dist/lessons
+DECK_FACTS = ".workshopkit/deck-facts.json"  # see `_FactsMemo`
 
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]{}|~])")
 # ![alt](target ...) and src="target" / src='target' in a markdown cell
@@ -268,6 +272,7 @@ def check_decks(
         return []
     by_result = {r.lesson_id: r for r in results}
     known: dict[str, DeckFacts] = dict(facts or {})
+    memo = _FactsMemo(workshop.root)
     out: list[Diagnostic] = []
     for event in workshop.config.events:
         rules = event.lightning
@@ -276,7 +281,7 @@ def check_decks(
                 result = by_result.get(lesson.id)
                 if result is None or result.status is not Status.PASSED or result.notebook is None:
                     continue
-                known[lesson.id] = deck_facts(_read(result.notebook))
+                known[lesson.id] = memo.facts(result.notebook)
             fact = known[lesson.id]
             if lesson.meta.kind == "lightning" and fact.slides > rules.max_slides:
                 out.append(
@@ -298,7 +303,46 @@ def check_decks(
                         "every speaker to show a code cell that runs and prints something)",
                     )
                 )
+    memo.save()
     return sorted(set(out))
+
+
+class _FactsMemo:
+    """Deck facts by the SHA-256 of the executed notebook they were counted from, kept in
+    `<root>/.workshopkit/deck-facts.json` for as long as the code that counts them is the same
+    (`export.incremental.code_identity`): a warm build lays no deck out to judge the events."""
+
+    def __init__(self, root: Path) -> None:
+        from .incremental import code_identity
+
+        self.path = root / DECK_FACTS
+        self.code = code_identity()
+        self.known: dict[str, list[int]] = {}
+        self.used: dict[str, list[int]] = {}
+        with contextlib.suppress(OSError, ValueError):
+            data = json.loads(self.path.read_text(encoding="utf-8"))
+            if isinstance(data, dict) and data.get("code") == self.code:
+                self.known = dict(data.get("facts") or {})
+
+    def facts(self, notebook: Path) -> DeckFacts:
+        from .incremental import sha256_file
+
+        sha = sha256_file(notebook)
+        found = self.known.get(sha)
+        if isinstance(found, list) and len(found) == 2 and all(isinstance(n, int) for n in found):
+            self.used[sha] = found
+            return DeckFacts(found[0], found[1])
+        fact = deck_facts(_read(notebook))
+        self.used[sha] = [fact.slides, fact.code_with_output]
+        return fact
+
+    def save(self) -> None:
+        if self.used == self.known:
+            return
+        data = json.dumps({"code": self.code, "facts": self.used}, sort_keys=True)
+        with contextlib.suppress(OSError):  # without it, the next build counts again
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            write_atomic(self.path, data.encode("utf-8"), durable=False)
 
 
 def _read(path: Path) -> Any:
