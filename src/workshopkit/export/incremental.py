@@ -86,8 +86,10 @@ def code_identity() -> str:
 
 
 def state_path(root: Path, output: Path) -> Path:
-    """Where the record of the builds of `output` is kept."""
-    name = hashlib.sha256(str(output).encode("utf-8")).hexdigest()[:24]
+    """Where the record of the builds of `output` is kept (named after its path relative to
+    the workshop when it is inside, so that a moved or copied workshop keeps it)."""
+    where = output.relative_to(root).as_posix() if output.is_relative_to(root) else str(output)
+    name = hashlib.sha256(where.encode("utf-8")).hexdigest()[:24]
     return root / STATE_DIR / f"{name}.json"
 
 
