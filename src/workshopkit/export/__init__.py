@@ -301,7 +301,6 @@ def _write_pages(
 ) -> list[Path]:
     """The index and track pages, and each event's page and combined deck: rendered when what
     they show changed, else taken from the previous build."""
-    from .events import event_inputs, write_events
     from .site import site_view, write_site
 
     done = set(written.exported)
@@ -311,17 +310,43 @@ def _write_pages(
     if state.reuse("site", digest) is None:
         state.written("site", digest, write_site(workshop, by_id, done, by_track, state.dest))
     files = [state.dest / rel for rel, _ in state.file_digests("site")]
-    if not workshop.config.events:
-        return files
+    if workshop.config.events:
+        files.extend(_write_events(workshop, by_id, written, state))
+    return files
+
+
+def _write_events(
+    workshop: Workshop, by_id: Mapping[str, LessonResult], written: _Lessons, state: ExportState
+) -> list[Path]:
+    """Each event's combined deck (a unit per event: the event and its talks' lessons) and the
+    programme pages (one unit: the views they print)."""
+    from .events import (
+        deck_names,
+        event_deck_inputs,
+        event_page_inputs,
+        write_event_deck,
+        write_event_pages,
+    )
+
+    executed = _Executed(written.notebooks)
     lesson_units = {
         lesson_id: state.units.get(f"lesson:{lesson_id}", {}).get("digest")
         for lesson_id in written.exported
     }
-    digest = state.digest("events", event_inputs(workshop, by_id, done, lesson_units))
-    if state.reuse("events", digest) is None:
-        paths = write_events(workshop, by_id, done, _Executed(written.notebooks), state.dest)
-        state.written("events", digest, paths)
-    return files + [state.dest / rel for rel, _ in state.file_digests("events")]
+    decks: list[Path] = []
+    for event in workshop.config.events:
+        unit = f"event-deck:{event.id}"
+        digest = state.digest(unit, event_deck_inputs(event, workshop, lesson_units))
+        if state.reuse(unit, digest) is None:
+            state.written(unit, digest, write_event_deck(event, workshop, executed, state.dest))
+        decks.extend(state.dest / rel for rel, _ in state.file_digests(unit))
+    done = set(written.exported)
+    names = deck_names(workshop, decks, state.dest)
+    digest = state.digest("event-pages", event_page_inputs(workshop, by_id, done, names))
+    if state.reuse("event-pages", digest) is None:
+        pages = write_event_pages(workshop, by_id, done, names, state.dest)
+        state.written("event-pages", digest, pages)
+    return decks + [state.dest / rel for rel, _ in state.file_digests("event-pages")]
 
 
 class _Executed(Mapping[str, Any]):

@@ -49,8 +49,12 @@ __all__ = [
     "DeckFacts",
     "check_decks",
     "deck_facts",
+    "deck_names",
     "event_deck",
-    "event_inputs",
+    "event_deck_inputs",
+    "event_page_inputs",
+    "write_event_deck",
+    "write_event_pages",
     "write_events",
 ]
 
@@ -171,25 +175,51 @@ def write_events(
 ) -> list[Path]:
     """Write each event's page and, when a talk passed, its combined deck. `executed` holds the
     executed notebooks of the lessons that passed."""
-    if not workshop.config.events:
-        return []
+    written: list[Path] = []
+    for event in workshop.config.events:
+        written.extend(write_event_deck(event, workshop, executed, dest))
+    decks = deck_names(workshop, written, dest)
+    return written + write_event_pages(workshop, results, exported, decks, dest)
+
+
+def write_event_deck(
+    event: EventSpec, workshop: Workshop, executed: Mapping[str, NotebookNode], dest: Path
+) -> list[Path]:
+    """The event's combined deck, if a talk of it passed (else nothing)."""
     from .slides import render_slides
 
+    deck = event_deck(event, workshop, executed)
+    if deck is None:
+        return []
+    page_html = render_slides(
+        deck,
+        static_prefix=EVENT_STATIC_PREFIX,
+        title=event.title,
+        sanitize_html=True,
+        shared_css=True,
+    )
+    return [write_text(dest / event_deck_path(event.id), page_html)]
+
+
+def deck_names(workshop: Workshop, written: Sequence[Path], dest: Path) -> dict[str, str]:
+    """Event id -> the file name of its deck, for the events whose deck is among `written`."""
+    names = {path.relative_to(dest).as_posix() for path in written}
+    return {
+        event.id: Path(event_deck_path(event.id)).name
+        for event in workshop.config.events
+        if event_deck_path(event.id) in names
+    }
+
+
+def write_event_pages(
+    workshop: Workshop,
+    results: Mapping[str, LessonResult],
+    exported: set[str],
+    decks: Mapping[str, str],
+    dest: Path,
+) -> list[Path]:
+    """Each event's programme page; `decks` names the events' decks (see `deck_names`)."""
     written: list[Path] = []
-    decks: dict[str, str] = {}
-    for event in workshop.config.events:
-        deck = event_deck(event, workshop, executed)
-        if deck is None:
-            continue
-        page_html = render_slides(
-            deck,
-            static_prefix=EVENT_STATIC_PREFIX,
-            title=event.title,
-            sanitize_html=True,
-            shared_css=True,
-        )
-        written.append(write_text(dest / event_deck_path(event.id), page_html))
-        decks[event.id] = Path(event_deck_path(event.id)).name
     view = site_view(workshop, results, exported, {}, root="../../")
     for event_view in event_views(workshop, results, exported, "../../", decks):
         event_view = dataclasses.replace(event_view, href="index.html")
@@ -199,27 +229,26 @@ def write_events(
     return written
 
 
-def event_inputs(
+def event_deck_inputs(
+    event: EventSpec, workshop: Workshop, lesson_units: Mapping[str, str | None]
+) -> list[Any]:
+    """What an event's deck is made of, for the export's digest (`export.incremental`): the
+    event, and, for each talk of its programme, the digest of its lesson's export (its text,
+    hence its minutes and title; its status, executed notebook and assets)."""
+    talks = [lesson.id for lesson in plan_programme(event, workshop).lessons]
+    return [repr(event), [[talk, lesson_units.get(talk)] for talk in talks]]
+
+
+def event_page_inputs(
     workshop: Workshop,
     results: Mapping[str, LessonResult],
     exported: set[str],
-    lesson_units: Mapping[str, str | None],
+    decks: Mapping[str, str],
 ) -> list[Any]:
-    """Everything `write_events` renders, for the export's digest (`export.incremental`): the
-    event specs, the views of their pages, and, for each talk of a programme, the digest of its
-    lesson's export (its text, status, executed notebook and assets)."""
-    talks = sorted(
-        {
-            lesson.id
-            for event in workshop.config.events
-            for lesson in plan_programme(event, workshop).lessons
-        }
-    )
+    """What the event pages show, for the export's digest: the views they are rendered from."""
     return [
-        repr(workshop.config.events),
         repr(site_view(workshop, results, exported, {}, root="../../")),
-        repr(event_views(workshop, results, exported, "../../")),
-        [[talk, lesson_units.get(talk)] for talk in talks],
+        repr(event_views(workshop, results, exported, "../../", decks)),
     ]
 
 

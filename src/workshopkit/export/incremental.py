@@ -15,8 +15,8 @@ bundle:<track>   <track>.zip                      workshop title, track, lessons
                                                   requirements, SOURCE_DATE_EPOCH, what _static/
                                                   leaves out, the SHA-256 of every file it zips
 site             index.html, <track>/index.html   the pages' view objects (all they print)
-events           events/                          the event specs and views, the lesson units of
-                                                  the talks in each programme
+event-deck:<id>  events/<id>/<id>.slides.html     the event, the lesson units of its talks
+event-pages      events/<id>/index.html           the pages' view objects
 ```
 
 `SHA256SUMS` and `report.json` are always written. A unit whose digest equals the one the
