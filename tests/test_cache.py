@@ -612,3 +612,35 @@ def test_a_damaged_merged_notebook_is_rebuilt(md_warmed: Path, tmp_path: Path) -
     report, results = _run_only(root)
     assert report.kernels_started == 0
     assert results["md"].notebook is not None and results["md"].notebook.name == "executed.ipynb"
+
+
+def test_the_key_covers_what_runs_and_nothing_else(tmp_path: Path) -> None:
+    """No kernel: the key alone, for each kind of edit (module doc of cache.py)."""
+    root = make_workshop(tmp_path / "w", {"lessons/md/md.py": MD})
+    lesson = root / "lessons" / "md" / "md.py"
+
+    def key_of(text: str) -> str:
+        lesson.write_text(text, encoding="utf-8")
+        return keys(root)["md"]
+
+    first = key_of(MD)
+    for case, (text, reruns) in _markdown_edits().items():
+        assert (key_of(text) != first) is reruns, case
+    kept_out = {
+        "objectives": MD.replace("minutes: 5", "minutes: 5\n#     objectives: [Learn]"),
+        "a tag on a text cell": MD.replace(
+            "# %% [markdown]\n# The end", '# %% [markdown] tags=["x"]\n# The end'
+        ),
+    }
+    for case, text in kept_out.items():
+        assert key_of(text) == first, case
+    counted = {
+        "a tag that changes the run": MD.replace(
+            'tags=["parameters"]', 'tags=["parameters", "raises-exception"]'
+        ),
+        "a code cell added": MD.replace("print('hello', n)", "print('hello', n)\n\n# %%\npass"),
+        "a GPU": MD.replace("minutes: 5", "minutes: 5\n#     resources: {gpu: true}"),
+        "the kernelspec": MD.replace("display_name: Python 3", "display_name: Python three"),
+    }
+    for case, text in counted.items():
+        assert key_of(text) != first, case
