@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import warnings
 from pathlib import Path
@@ -608,6 +609,12 @@ def test_a_damaged_merged_notebook_is_rebuilt(md_warmed: Path, tmp_path: Path) -
     report, results = _run_only(root)
     assert report.kernels_started == 0 and results["md"].notebook == view
     assert view.read_bytes() == good
+    record = view.with_suffix(".json")
+    warned = results["md"].warnings
+    record.write_text('{"sha256": 1}', encoding="utf-8")
+    report, results = _run_only(root)
+    assert report.kernels_started == 0 and results["md"].warnings == warned
+    assert json.loads(record.read_text(encoding="utf-8"))["warnings"] == list(warned)
     lesson.write_text(MD, encoding="utf-8")  # back to the text it ran with: no merge needed
     report, results = _run_only(root)
     assert report.kernels_started == 0

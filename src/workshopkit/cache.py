@@ -36,8 +36,9 @@ When the lesson's text differs, the entry's executed notebook is merged with the
 current cells (`merged_notebook`): every cell and the header come from the lesson as it is, the
 code cells carry the outputs, execution counts and run metadata they ran with, and papermill's
 injected cells follow the cell they followed. The merge is kept beside the entry as
-`view-<view key>.ipynb` (one per entry, rebuilt if damaged), and the result's warnings, which
-name `path:line (cell n)`, are moved to where their code cells are now (`relocate_warnings`).
+`view-<view key>.ipynb` with its checksum and warnings in `view-<view key>.json` (one view per
+entry, rebuilt if either is damaged); the result's warnings, which name `path:line (cell n)`,
+are moved to where their code cells are now (`relocate_warnings`).
 A merge that cannot map every code cell is a miss: the lesson runs again.
 """
 
@@ -475,7 +476,14 @@ class Cache:
         self, entry: Path, lesson: Lesson, content: bytes, warns: tuple[str, ...]
     ) -> tuple[Path, tuple[str, ...]] | None:
         """The entry's notebook merged with the lesson's current text (kept beside the entry as
-        `view-<view key>.ipynb`), and its warnings relocated; None if the cells do not map."""
+        `view-<view key>.ipynb`, with its checksum and relocated warnings in `.json`), and its
+        warnings relocated; None if the cells do not map."""
+        target = entry / f"{VIEW_PREFIX}{view_key(lesson)}.ipynb"
+        record = target.with_suffix(".json")
+        with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
+            kept = json.loads(record.read_text(encoding="utf-8"))
+            if kept["sha256"] == hashlib.sha256(target.read_bytes()).hexdigest():
+                return target, tuple(str(w) for w in kept["warnings"])
         import nbformat
 
         executed = nbformat.reads(content.decode("utf-8"), as_version=4)  # type: ignore[no-untyped-call]
@@ -483,13 +491,13 @@ class Cache:
         if merged is None:
             return None
         warns = relocate_warnings(warns, lesson.relpath, executed, merged)
-        target = entry / f"{VIEW_PREFIX}{view_key(lesson)}.ipynb"
-        text = nbformat.writes(merged, version=4)  # type: ignore[no-untyped-call]
+        data = nbformat.writes(merged, version=4).encode("utf-8")  # type: ignore[no-untyped-call]
+        kept = {"sha256": hashlib.sha256(data).hexdigest(), "warnings": list(warns)}
         try:
-            if not target.is_file() or target.read_bytes() != text.encode("utf-8"):
-                write_atomic(target, text.encode("utf-8"), durable=False)
-            for old in entry.glob(f"{VIEW_PREFIX}*.ipynb"):  # one view per entry
-                if old != target:
+            write_atomic(target, data, durable=False)
+            write_atomic(record, json.dumps(kept).encode("utf-8"), durable=False)
+            for old in entry.glob(f"{VIEW_PREFIX}*"):  # one view per entry
+                if old not in (target, record):
                     old.unlink(missing_ok=True)
         except OSError as exc:
             self.on_problem(lesson.id, f"{target}: could not write the merged notebook ({exc})")
