@@ -242,11 +242,20 @@ def test_output_problem_accepts_empty_and_previous_dist(tmp_path: Path) -> None:
 # Atomicity (failure-modes.md 26, 37, 38)
 
 
+def _retitle(root: Path) -> None:
+    """An edit every page and zip shows: the next build renders them again (it reuses what did
+    not change), so that a fault injected into a writer is reached."""
+    toml = root / "workshop.toml"
+    text = toml.read_text(encoding="utf-8")
+    toml.write_text(text.replace('title = "Scenario workshop"', 'title = "Renamed"', 1), "utf-8")
+
+
 def test_disk_full_mid_export_keeps_old_dist(
     root: Path, fake_run: FakeRun, monkeypatch: Any
 ) -> None:
     ok(build(root))
     before = tree_bytes(root / "dist")
+    _retitle(root)
     from workshopkit.export import bundles
 
     def full(target: Path, *args: Any, **kw: Any) -> Any:
@@ -290,6 +299,7 @@ def test_interrupt_mid_export_keeps_old_dist(
 ) -> None:
     ok(build(root))
     before = tree_bytes(root / "dist")
+    _retitle(root)
     from workshopkit.export import site
 
     def interrupted(*args: Any, **kw: Any) -> Any:

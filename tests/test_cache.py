@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import warnings
 from pathlib import Path
@@ -479,3 +480,174 @@ def test_a_state_folder_linked_elsewhere_is_fine(tmp_path: Path) -> None:
     (tmp_path / "elsewhere").mkdir()
     (root / ".workshopkit").symlink_to(tmp_path / "elsewhere")
     assert open_ok(root).workshop is not None
+
+
+# --- markdown, raw cells and the header are outside the key: the run is reused, merged -------
+
+MD = lesson_text(
+    "# %% [markdown]\n# # Title\n#\n# Some text",
+    ("n = 2", ["parameters"]),
+    "print('hello', n)",
+    "# %% [markdown]\n# ## Second\n#\n# More text",
+    "!true\nprint(n * 2)",
+    ("raise ValueError('boom')", ["raises-exception"]),
+    "# %% [markdown]\n# The end",
+    title="Md",
+)
+
+
+def _markdown_edits() -> dict[str, tuple[str, bool]]:
+    """Edited texts of MD, and whether the lesson must run again."""
+    second = "# %% [markdown]\n# ## Second\n#\n# More text\n"
+    return {
+        "text edited": (MD.replace("# Some text", "# Some new text"), False),
+        "cell inserted, lines shift": (
+            MD.replace(second, "# %% [markdown]\n# New\n#\n# cell\n\n" + second),
+            False,
+        ),
+        "text cell moved between code cells": (
+            MD.replace(second, "").replace("# %% [markdown]\n# The end", second + "\n# The end"),
+            False,
+        ),
+        "slide type of a text cell": (
+            MD.replace(
+                second, second.replace("[markdown]", '[markdown] slideshow={"slide_type": "notes"}')
+            ),
+            False,
+        ),
+        "raw cell added": (MD.replace(second, "# %% [raw]\n# raw text\n\n" + second), False),
+        "header title": (MD.replace("title: Md", "title: Md, renamed"), False),
+        "code cell slide type and solution tag": (
+            MD.replace(
+                "# %%\nprint('hello', n)",
+                '# %% tags=["solution"] slideshow={"slide_type": "fragment"}\nprint(\'hello\', n)',
+            ),
+            False,
+        ),
+        "code edited": (MD.replace("print(n * 2)", "print(n * 3)"), True),
+        "text cell tagged parameters (papermill injects after it)": (
+            MD.replace(
+                "# %% [markdown]\n# The end", '# %% [markdown] tags=["parameters"]\n# The end'
+            ),
+            True,
+        ),
+    }
+
+
+def _run_only(root: Path) -> Any:
+    return run_workshop(root, parameters={"n": 3})
+
+
+def _comparable(path: Path) -> str:
+    """An executed notebook without what changes from run to run (times, papermill's record)."""
+    import json
+
+    from workshopkit.cache import RUN_METADATA
+
+    nb = json.loads(path.read_text(encoding="utf-8"))
+    nb["metadata"].pop("papermill", None)
+    for cell in nb["cells"]:
+        for key in RUN_METADATA:
+            cell["metadata"].pop(key, None)
+        if "injected-parameters" in cell["metadata"].get("tags", []):
+            cell.pop("id")  # papermill's random id
+    return json.dumps(nb, indent=1, sort_keys=True)
+
+
+@pytest.fixture(scope="module")
+def md_warmed(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    def warm(folder: Path) -> Path:
+        root = make_workshop(folder / "w", {"lessons/md/md.py": MD})
+        report, results = _run_only(root)
+        assert fresh_kernels(report) == 1, results
+        return root
+
+    return shared_once(tmp_path_factory, "cache-md-warm", warm)
+
+
+@pytest.mark.kernel
+@pytest.mark.parametrize("case", list(_markdown_edits()))
+def test_a_change_outside_the_code_reuses_the_run_and_shows_the_new_text(
+    md_warmed: Path, tmp_path: Path, case: str
+) -> None:
+    """The merged notebook is what a fresh run of the edited lesson gives (outputs, counts,
+    injected parameters, cell ids and lines), and its warnings point at the new lines."""
+    root = tmp_path / "w"
+    shutil.copytree(md_warmed, root, symlinks=True)
+    text, reruns = _markdown_edits()[case]
+    (root / "lessons" / "md" / "md.py").write_text(text, encoding="utf-8")
+    report, results = _run_only(root)
+    assert fresh_kernels(report) == (1 if reruns else 0)
+    reused = results["md"]
+    assert reused.status is Status.PASSED and reused.cached is not reruns
+    assert reused.notebook is not None
+    merged = _comparable(reused.notebook)
+    if not reruns:
+        assert reused.notebook.name.startswith("view-")
+    for line in ("Some new text", "New", "raw text", "renamed"):
+        assert (line in text) is (line in merged)
+    assert "Some text" not in merged or "Some text" in text
+    fresh_report, fresh = run_workshop(root, parameters={"n": 3}, use_cache=False)
+    assert fresh_kernels(fresh_report) == 1
+    assert fresh["md"].notebook is not None
+    assert merged == _comparable(fresh["md"].notebook)
+    assert reused.warnings == fresh["md"].warnings
+    assert any("shell command" in w for w in reused.warnings)
+
+
+@pytest.mark.kernel
+def test_a_damaged_merged_notebook_is_rebuilt(md_warmed: Path, tmp_path: Path) -> None:
+    root = tmp_path / "w"
+    shutil.copytree(md_warmed, root, symlinks=True)
+    lesson = root / "lessons" / "md" / "md.py"
+    lesson.write_text(MD.replace("# Some text", "# Edited"), encoding="utf-8")
+    _, results = _run_only(root)
+    view = results["md"].notebook
+    assert view is not None
+    good = view.read_bytes()
+    view.write_text("{broken", encoding="utf-8")
+    report, results = _run_only(root)
+    assert report.kernels_started == 0 and results["md"].notebook == view
+    assert view.read_bytes() == good
+    record = view.with_suffix(".json")
+    warned = results["md"].warnings
+    record.write_text('{"sha256": 1}', encoding="utf-8")
+    report, results = _run_only(root)
+    assert report.kernels_started == 0 and results["md"].warnings == warned
+    assert json.loads(record.read_text(encoding="utf-8"))["warnings"] == list(warned)
+    lesson.write_text(MD, encoding="utf-8")  # back to the text it ran with: no merge needed
+    report, results = _run_only(root)
+    assert report.kernels_started == 0
+    assert results["md"].notebook is not None and results["md"].notebook.name == "executed.ipynb"
+
+
+def test_the_key_covers_what_runs_and_nothing_else(tmp_path: Path) -> None:
+    """No kernel: the key alone, for each kind of edit (module doc of cache.py)."""
+    root = make_workshop(tmp_path / "w", {"lessons/md/md.py": MD})
+    lesson = root / "lessons" / "md" / "md.py"
+
+    def key_of(text: str) -> str:
+        lesson.write_text(text, encoding="utf-8")
+        return keys(root)["md"]
+
+    first = key_of(MD)
+    for case, (text, reruns) in _markdown_edits().items():
+        assert (key_of(text) != first) is reruns, case
+    kept_out = {
+        "objectives": MD.replace("minutes: 5", "minutes: 5\n#     objectives: [Learn]"),
+        "a tag on a text cell": MD.replace(
+            "# %% [markdown]\n# The end", '# %% [markdown] tags=["x"]\n# The end'
+        ),
+    }
+    for case, text in kept_out.items():
+        assert key_of(text) == first, case
+    counted = {
+        "a tag that changes the run": MD.replace(
+            'tags=["parameters"]', 'tags=["parameters", "raises-exception"]'
+        ),
+        "a code cell added": MD.replace("print('hello', n)", "print('hello', n)\n\n# %%\npass"),
+        "a GPU": MD.replace("minutes: 5", "minutes: 5\n#     resources: {gpu: true}"),
+        "the kernelspec": MD.replace("display_name: Python 3", "display_name: Python three"),
+    }
+    for case, text in counted.items():
+        assert key_of(text) != first, case

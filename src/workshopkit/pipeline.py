@@ -395,6 +395,7 @@ def export(job: Job, outcome: Outcome) -> Outcome:
             source_date_epoch=outcome.epoch,
             facts=facts,
             wheelhouse=outcome.wheelhouse,
+            previous=output,
         )
     except ValidationFailed as exc:
         found = tuple(sorted({*outcome.diagnostics, *exc.diagnostics}))
@@ -410,6 +411,7 @@ def export(job: Job, outcome: Outcome) -> Outcome:
 def swap(job: Job, outcome: Outcome) -> Outcome:
     """Build: the staging folder replaces dist/ in two renames; the previous dist/ is removed."""
     from .build import swap_into_place
+    from .export import save_export_state
 
     if outcome.staged is None or outcome.export is None:
         return outcome
@@ -419,6 +421,7 @@ def swap(job: Job, outcome: Outcome) -> Outcome:
     except OSError as exc:
         return _failed(outcome, _os_error(exc, output), f"{output} left as it was")
     exported = outcome.export
+    save_export_state(exported, output)  # the next build takes what did not change from here
     left = len(exported.left_out) if any(r.status is Status.FAILED for r in outcome.results) else 0
     summary = (
         f"wrote {output} ({len(exported.exported)} lessons, {len(exported.bundles)} "

@@ -18,7 +18,7 @@ bundles. Importing this package is cheap: nbformat, nbconvert and jupytext load 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -31,8 +31,10 @@ from .bundles import Bundle
 
 if TYPE_CHECKING:
     from ..wheelhouse import Wheelhouse
+    from .bundles import Install
+    from .incremental import ExportState
 
-__all__ = ["ExportError", "ExportResult", "export_workshop"]
+__all__ = ["ExportError", "ExportResult", "export_workshop", "save_export_state"]
 
 REPORT_NAME = "report.json"
 
@@ -47,6 +49,7 @@ class ExportResult:
     exported: tuple[str, ...]  # ids of lessons with files in lessons/<id>/
     left_out: tuple[str, ...]  # ids of failed lessons: marked, no files, not in bundles
     diagnostics: tuple[Diagnostic, ...] = ()  # asset warnings, what a deck left out
+    state: ExportState | None = None  # what to record once `dest` is in place
 
 
 def _by_id(results: Iterable[LessonResult] | Mapping[str, LessonResult]) -> dict[str, LessonResult]:
@@ -82,86 +85,100 @@ def export_workshop(
     *,
     source_date_epoch: int | None = None,
     facts: ReportFacts | None = None,
+    previous: Path | None = None,
     wheelhouse: Wheelhouse | None = None,
 ) -> ExportResult:
     """Write the dist layout into `dest` (an empty folder). Raises `ExportError` (exit 3) when a
     file cannot be written, naming it, and `ValidationFailed` (exit 2) for unsafe assets.
-    `facts` is what `report.json` says beyond the lessons (the command, its exit code, times)."""
-    from .bundles import Install, track_bundle, write_sha256sums
-    from .events import write_events
-    from .site import site_css_path, write_site
-    from .slides import static_dir, write_notebook_css
+    `facts` is what `report.json` says beyond the lessons (the command, its exit code, times).
+    `previous` is the output folder `dest` will replace: what did not change since the build
+    that wrote it is taken from there instead of rendered again (`export.incremental`); the
+    result's `state` records this build once `dest` is in its place (`save_export_state`).
+    `wheelhouse`: the wheels each zip carries (build --wheelhouse)."""
+    from .bundles import Install
+    from .incremental import ExportState, code_identity, state_path
+    from .site import site_css_path
 
     by_id = _by_id(results)
     site_css_path()  # fail early if the package data is missing
     requirements, assets, diagnostics = _checked_assets(workshop)
     dest.mkdir(parents=True, exist_ok=True)
-    files: list[Path] = copy_tree(static_dir(), dest / "_static")
-    files.append(write_notebook_css(dest / "_static"))
-    passed: dict[str, Any] = {}  # executed notebooks of the lessons that passed, for event decks
-    setup = _launch_setup(workshop, requirements, dest, files)
-    exported = _write_lessons(workshop, by_id, assets, dest, files, diagnostics, passed, setup)
-    left_out = [lesson.id for lesson in workshop.lessons if lesson.id not in exported]
-    done = set(exported)
-    with_math = _decks_with_math(dest, exported)
-    bundles = []
-    for track in workshop.tracks:
-        included = [lesson for lesson in track.lessons if lesson.id in done]
-        missing = [lesson for lesson in track.lessons if lesson.id not in done]
-        bundle = track_bundle(
-            dest,
-            workshop.config.title,
-            track,
-            included,
-            missing,
-            requirements=requirements,
-            source_date_epoch=source_date_epoch,
-            static_skip=_static_not_needed(included, with_math),
-            wheelhouse=wheelhouse,
-        )
-        bundles.append(bundle)
-        files.append(bundle.path)
-    files.append(write_sha256sums(dest, bundles))
-    bundles_by_id = {b.track_id: b for b in bundles}
+    record = state_path(workshop.root, previous) if previous is not None else None
+    state = ExportState(dest, previous, record, code_identity())
+    files = _write_static(state)
+    setup, launch_files = _launch_setup(workshop, requirements, state)
+    files.extend(launch_files)
+    written = _write_lessons(workshop, by_id, assets, state, diagnostics, setup)
+    files.extend(written.files)
+    bundles = _write_bundles(workshop, written, state, requirements, source_date_epoch, wheelhouse)
+    files.extend(bundle.path for bundle in bundles)
+    files.append(_write_sums(dest, bundles))
     install = Install(requirements is not None, wheelhouse)
-    files.extend(write_site(workshop, by_id, done, bundles_by_id, dest, install=install))
-    files.extend(write_events(workshop, by_id, done, passed, dest, install=install))
-    facts = replace(
-        facts or ReportFacts(),
-        diagnostics=tuple(sorted({*(facts.diagnostics if facts else ()), *diagnostics})),
-    )
-    tracks = {b.track_id: bundle_json(b) for b in bundles}
-    report = report_json(workshop, workshop.lessons, by_id, facts, exported=done, bundles=tracks)
-    for entry in report["lessons"]:
-        _scrub_entry(entry)  # dist/ is published: no local path of the builder in it
-    files.append(write_text(dest / REPORT_NAME, json.dumps(report, indent=2) + "\n"))
+    files.extend(_write_pages(workshop, by_id, written, bundles, state, install))
+    files.append(_write_report(workshop, by_id, written, bundles, facts, diagnostics, dest))
     fsync_tree(dest)
+    exported = written.exported
     return ExportResult(
         dest=dest,
         files=tuple(files),
         bundles=tuple(bundles),
         exported=tuple(exported),
-        left_out=tuple(left_out),
+        left_out=tuple(lesson.id for lesson in workshop.lessons if lesson.id not in exported),
         diagnostics=tuple(sorted(set(diagnostics))),
+        state=state,
     )
 
 
+def save_export_state(exported: ExportResult, output: Path) -> None:
+    """Record what this export wrote, once it is in place at `output` (after the swap)."""
+    if exported.state is not None:
+        exported.state.save(output)
+
+
+@dataclass(frozen=True, slots=True)
+class _Lessons:
+    """What `_write_lessons` wrote: lesson ids in order, their files, which decks have math,
+    and the executed notebooks of the lessons that passed (for event decks)."""
+
+    exported: list[str]
+    files: list[Path]
+    with_math: set[str]
+    notebooks: dict[str, Path]
+
+
+def _write_static(state: ExportState) -> list[Path]:
+    """`_static/`: the vendored files and the decks' shared notebook stylesheet."""
+    from .slides import static_dir, write_notebook_css
+
+    digest = state.digest("static")
+    static = state.dest / "_static"
+    if state.reuse("static", digest) is None:
+        files = copy_tree(static_dir(), static)
+        files.append(write_notebook_css(static))
+        state.written("static", digest, files)
+    return [state.dest / rel for rel, _ in state.file_digests("static")]
+
+
 def _launch_setup(
-    workshop: Workshop, requirements: Path | None, dest: Path, files: list[Path]
-) -> str | None:
-    """With `[launch]`: `requirements.txt` at the dist root (Binder builds from it) and the
-    learner notebooks' Colab setup cell; None without `[launch]`."""
+    workshop: Workshop, requirements: Path | None, state: ExportState
+) -> tuple[str | None, list[Path]]:
+    """With `[launch]`: the learner notebooks' Colab setup cell, and `requirements.txt` at the
+    dist root (Binder builds from it); (None, []) without `[launch]`."""
     from ..launch import colab_setup_source
     from ..requirements import read_requirements
     from ._io import copy_file
+    from .incremental import sha256_file
 
     if workshop.config.launch is None:
-        return None
+        return None, []
     if requirements is None:
-        return colab_setup_source(())
-    files.append(copy_file(requirements, dest / "requirements.txt"))
+        return colab_setup_source(()), []
     found = read_requirements(requirements, workshop.root)
-    return colab_setup_source(found.install_args())
+    digest = state.digest("launch", sha256_file(requirements))
+    if state.reuse("launch", digest) is None:
+        state.written("launch", digest, [copy_file(requirements, state.dest / "requirements.txt")])
+    files = [state.dest / rel for rel, _ in state.file_digests("launch")]
+    return colab_setup_source(found.install_args()), files
 
 
 def _checked_assets(workshop: Workshop) -> tuple[Path | None, dict[str, Any], list[Diagnostic]]:
@@ -185,56 +202,265 @@ def _write_lessons(
     workshop: Workshop,
     by_id: Mapping[str, LessonResult],
     assets: Mapping[str, Any],
-    dest: Path,
-    files: list[Path],
+    state: ExportState,
     diagnostics: list[Diagnostic],
-    passed: dict[str, Any],
     setup_cell: str | None = None,
-) -> list[str]:
-    """Write each lesson that did not fail into `lessons/<id>/` and return their ids; appends to
-    `files`, `diagnostics` (what a deck left out) and `passed` (executed notebooks)."""
+) -> _Lessons:
+    """Write each lesson that did not fail into `lessons/<id>/`, or take it from the previous
+    build when nothing it is made of changed; appends what its deck left out to `diagnostics`."""
+    from ..cache import CACHE_DIR, HASHES_NAME, FileHashes
+    from .incremental import diagnostics_from, diagnostics_json, lesson_inputs
+
+    hashes = FileHashes(workshop.root / CACHE_DIR / HASHES_NAME)
+    done = _Lessons([], [], set(), {})
+    for lesson in workshop.lessons:
+        result = by_id.get(lesson.id)
+        if result is None or result.status is Status.FAILED:
+            continue
+        notebook = result.notebook if result.status is Status.PASSED else None
+        unit = f"lesson:{lesson.id}"
+        inputs = lesson_inputs(lesson, result.status.value, notebook, assets[lesson.id], hashes)
+        digest = state.digest(unit, inputs, setup_cell)
+        reused = state.reuse(unit, digest)
+        if reused is None:
+            found: list[Diagnostic] = []
+            paths = _write_lesson(
+                lesson, notebook, assets[lesson.id], state.dest, found, setup_cell
+            )
+            state.written(
+                unit, digest, paths, diagnostics=diagnostics_json(found), math=_has_math(paths)
+            )
+            reused = state.units[unit]["extra"]
+        diagnostics.extend(diagnostics_from(reused.get("diagnostics")))
+        if reused.get("math"):
+            done.with_math.add(lesson.id)
+        if notebook is not None:
+            done.notebooks[lesson.id] = notebook
+        done.files.extend(state.dest / rel for rel, _ in state.file_digests(unit))
+        done.exported.append(lesson.id)
+    hashes.save()
+    return done
+
+
+def _write_lesson(
+    lesson: Lesson,
+    notebook: Path | None,
+    assets: Any,
+    dest: Path,
+    diagnostics: list[Diagnostic],
+    setup_cell: str | None = None,
+) -> list[Path]:
+    """Render one lesson's notebooks, deck and assets into `dest` (`setup_cell`: the learner
+    notebook's first cell with `[launch]`)."""
     from ..load import to_notebook
     from .notebooks import read_notebook, write_lesson
     from .sanitize import deck_diagnostics
     from .scrub import scrub_outputs
 
-    exported: list[str] = []
-    for lesson in workshop.lessons:
-        result = by_id.get(lesson.id)
-        if result is None or result.status is Status.FAILED:
-            continue
-        executed = None
-        if result.status is Status.PASSED and result.notebook is not None:
-            executed = scrub_outputs(read_notebook(result.notebook))
-            passed[lesson.id] = executed
-        deck_source = executed if executed is not None else to_notebook(lesson)
-        diagnostics.extend(deck_diagnostics(lesson, deck_source))
-        files.extend(
-            write_lesson(
-                lesson,
-                executed,
-                assets[lesson.id],
-                dest,
-                diagnostics=diagnostics,
-                shared_css=True,
-                setup_cell=setup_cell,
-            )
+    executed = scrub_outputs(read_notebook(notebook)) if notebook is not None else None
+    deck_source = executed if executed is not None else to_notebook(lesson)
+    diagnostics.extend(deck_diagnostics(lesson, deck_source))
+    return write_lesson(
+        lesson,
+        executed,
+        assets,
+        dest,
+        diagnostics=diagnostics,
+        shared_css=True,
+        setup_cell=setup_cell,
+    )
+
+
+def _write_bundles(
+    workshop: Workshop,
+    written: _Lessons,
+    state: ExportState,
+    requirements: Path | None,
+    source_date_epoch: int | None,
+    wheelhouse: Wheelhouse | None = None,
+) -> list[Bundle]:
+    """One zip per track, of the lessons exported, or the previous build's when every file it
+    holds, and everything its README says, is unchanged."""
+    from .bundles import track_bundle
+    from .incremental import sha256_file
+
+    done = set(written.exported)
+    required = sha256_file(requirements) if requirements is not None else None
+    wheels = (
+        None
+        if wheelhouse is None
+        else [wheelhouse.describe(), [[w.name, w.stat().st_size] for w in wheelhouse.wheels]]
+    )
+    bundles = []
+    for track in workshop.tracks:
+        included = [lesson for lesson in track.lessons if lesson.id in done]
+        missing = [lesson for lesson in track.lessons if lesson.id not in done]
+        skip = _static_not_needed(included, written.with_math)
+        unit = f"bundle:{track.id}"
+        digest = state.digest(
+            unit,
+            [workshop.config.title, track.id, track.title, track.description],
+            [[lesson.id, repr(lesson.meta)] for lesson in included],
+            [lesson.id for lesson in missing],
+            [str(requirements), required],
+            source_date_epoch,
+            skip,
+            wheels,
+            state.file_digests("static", *(f"lesson:{lesson.id}" for lesson in included)),
         )
-        exported.append(lesson.id)
-    return exported
+        target = state.dest / f"{track.id}.zip"
+        reused = state.reuse(unit, digest)
+        if reused is not None:
+            size, sha, count = reused["size"], reused["sha256"], reused["entries"]
+            bundles.append(Bundle(track.id, target, int(size), str(sha), int(count)))
+            continue
+        bundle = track_bundle(
+            state.dest,
+            workshop.config.title,
+            track,
+            included,
+            missing,
+            requirements=requirements,
+            source_date_epoch=source_date_epoch,
+            static_skip=skip,
+            wheelhouse=wheelhouse,
+        )
+        state.written(
+            unit,
+            digest,
+            [bundle.path],
+            size=bundle.size,
+            sha256=bundle.sha256,
+            entries=bundle.entries,
+        )
+        bundles.append(bundle)
+    return bundles
 
 
-def _decks_with_math(dest: Path, lesson_ids: Iterable[str]) -> set[str]:
-    """The lessons whose deck, as written in `dest`, loads KaTeX (each deck read once)."""
-    from .notebooks import slides_path
+def _write_sums(dest: Path, bundles: list[Bundle]) -> Path:
+    from .bundles import write_sha256sums
+
+    return write_sha256sums(dest, bundles)
+
+
+def _write_pages(
+    workshop: Workshop,
+    by_id: Mapping[str, LessonResult],
+    written: _Lessons,
+    bundles: list[Bundle],
+    state: ExportState,
+    install: Install | None = None,
+) -> list[Path]:
+    """The index and track pages, and each event's page and combined deck: rendered when what
+    they show changed, else taken from the previous build."""
+    from .site import site_view, write_site
+
+    done = set(written.exported)
+    by_track = {b.track_id: b for b in bundles}
+    views = [
+        site_view(workshop, by_id, done, by_track, root=r, install=install) for r in ("", "../")
+    ]
+    digest = state.digest("site", [repr(v) for v in views], [t.id for t in workshop.tracks])
+    if state.reuse("site", digest) is None:
+        pages = write_site(workshop, by_id, done, by_track, state.dest, install=install)
+        state.written("site", digest, pages)
+    files = [state.dest / rel for rel, _ in state.file_digests("site")]
+    if workshop.config.events:
+        files.extend(_write_events(workshop, by_id, written, state, install))
+    return files
+
+
+def _write_events(
+    workshop: Workshop,
+    by_id: Mapping[str, LessonResult],
+    written: _Lessons,
+    state: ExportState,
+    install: Install | None = None,
+) -> list[Path]:
+    """Each event's combined deck (a unit per event: the event and its talks' lessons) and the
+    programme pages (one unit: the views they print)."""
+    from .events import (
+        deck_names,
+        event_deck_inputs,
+        event_page_inputs,
+        write_event_deck,
+        write_event_pages,
+    )
+
+    executed = _Executed(written.notebooks)
+    lesson_units = {
+        lesson_id: state.units.get(f"lesson:{lesson_id}", {}).get("digest")
+        for lesson_id in written.exported
+    }
+    decks: list[Path] = []
+    for event in workshop.config.events:
+        unit = f"event-deck:{event.id}"
+        digest = state.digest(unit, event_deck_inputs(event, workshop, lesson_units))
+        if state.reuse(unit, digest) is None:
+            state.written(unit, digest, write_event_deck(event, workshop, executed, state.dest))
+        decks.extend(state.dest / rel for rel, _ in state.file_digests(unit))
+    done = set(written.exported)
+    names = deck_names(workshop, decks, state.dest)
+    inputs = event_page_inputs(workshop, by_id, done, names, install)
+    digest = state.digest("event-pages", inputs)
+    if state.reuse("event-pages", digest) is None:
+        pages = write_event_pages(workshop, by_id, done, names, state.dest, install=install)
+        state.written("event-pages", digest, pages)
+    return decks + [state.dest / rel for rel, _ in state.file_digests("event-pages")]
+
+
+class _Executed(Mapping[str, Any]):
+    """The executed notebooks of the lessons that passed, scrubbed, read when first asked for."""
+
+    def __init__(self, paths: Mapping[str, Path]) -> None:
+        self.paths = paths
+        self.read: dict[str, Any] = {}
+
+    def __getitem__(self, lesson_id: str) -> Any:
+        if lesson_id not in self.read:
+            from .notebooks import read_notebook
+            from .scrub import scrub_outputs
+
+            self.read[lesson_id] = scrub_outputs(read_notebook(self.paths[lesson_id]))
+        return self.read[lesson_id]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.paths)
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+
+def _write_report(
+    workshop: Workshop,
+    by_id: Mapping[str, LessonResult],
+    written: _Lessons,
+    bundles: list[Bundle],
+    facts: ReportFacts | None,
+    diagnostics: list[Diagnostic],
+    dest: Path,
+) -> Path:
+    """`report.json`, with no local path of the builder in it (dist/ is published)."""
+    facts = replace(
+        facts or ReportFacts(),
+        diagnostics=tuple(sorted({*(facts.diagnostics if facts else ()), *diagnostics})),
+    )
+    tracks = {b.track_id: bundle_json(b) for b in bundles}
+    done = set(written.exported)
+    report = report_json(workshop, workshop.lessons, by_id, facts, exported=done, bundles=tracks)
+    for entry in report["lessons"]:
+        _scrub_entry(entry)
+    return write_text(dest / REPORT_NAME, json.dumps(report, indent=2) + "\n")
+
+
+def _has_math(paths: Iterable[Path]) -> bool:
+    """Whether the deck among `paths` loads KaTeX."""
     from .slides import KATEX_STYLESHEET
 
-    found = set()
-    for lesson_id in lesson_ids:
-        deck = dest / slides_path(lesson_id)
-        if deck.is_file() and KATEX_STYLESHEET in deck.read_text(encoding="utf-8"):
-            found.add(lesson_id)
-    return found
+    return any(
+        p.name.endswith(".slides.html") and KATEX_STYLESHEET in p.read_text(encoding="utf-8")
+        for p in paths
+    )
 
 
 def _static_not_needed(lessons: Iterable[Lesson], with_math: set[str]) -> tuple[str, ...]:

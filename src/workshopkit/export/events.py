@@ -14,8 +14,10 @@ are exported.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import html
+import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -23,6 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..events import Programme, plan_programme
+from ..fileio import write_atomic
 from ..model import (
     HIDDEN_SLIDE_TYPES,
     NEW_SLIDE_TYPES,
@@ -47,12 +50,18 @@ __all__ = [
     "DeckFacts",
     "check_decks",
     "deck_facts",
+    "deck_names",
     "event_deck",
+    "event_deck_inputs",
+    "event_page_inputs",
+    "write_event_deck",
+    "write_event_pages",
     "write_events",
 ]
 
 EVENT_STATIC_PREFIX = "../../_static"  # from dist/events/<id>/ to dist/_static
 LESSONS_PREFIX = "../../lessons"  # from dist/events/<id>/ to dist/lessons
+DECK_FACTS = ".workshopkit/deck-facts.json"  # see `_FactsMemo`
 
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]{}|~])")
 # ![alt](target ...) and src="target" / src='target' in a markdown cell
@@ -170,25 +179,53 @@ def write_events(
     """Write each event's page and, when a talk passed, its combined deck. `executed` holds the
     executed notebooks of the lessons that passed; `install` is what the footer says about
     installing (see `bundles.Install`)."""
-    if not workshop.config.events:
-        return []
+    written: list[Path] = []
+    for event in workshop.config.events:
+        written.extend(write_event_deck(event, workshop, executed, dest))
+    decks = deck_names(workshop, written, dest)
+    return written + write_event_pages(workshop, results, exported, decks, dest, install=install)
+
+
+def write_event_deck(
+    event: EventSpec, workshop: Workshop, executed: Mapping[str, NotebookNode], dest: Path
+) -> list[Path]:
+    """The event's combined deck, if a talk of it passed (else nothing)."""
     from .slides import render_slides
 
+    deck = event_deck(event, workshop, executed)
+    if deck is None:
+        return []
+    page_html = render_slides(
+        deck,
+        static_prefix=EVENT_STATIC_PREFIX,
+        title=event.title,
+        sanitize_html=True,
+        shared_css=True,
+    )
+    return [write_text(dest / event_deck_path(event.id), page_html)]
+
+
+def deck_names(workshop: Workshop, written: Sequence[Path], dest: Path) -> dict[str, str]:
+    """Event id -> the file name of its deck, for the events whose deck is among `written`."""
+    names = {path.relative_to(dest).as_posix() for path in written}
+    return {
+        event.id: Path(event_deck_path(event.id)).name
+        for event in workshop.config.events
+        if event_deck_path(event.id) in names
+    }
+
+
+def write_event_pages(
+    workshop: Workshop,
+    results: Mapping[str, LessonResult],
+    exported: set[str],
+    decks: Mapping[str, str],
+    dest: Path,
+    *,
+    install: Install | None = None,
+) -> list[Path]:
+    """Each event's programme page; `decks` names the events' decks (see `deck_names`)."""
     written: list[Path] = []
-    decks: dict[str, str] = {}
-    for event in workshop.config.events:
-        deck = event_deck(event, workshop, executed)
-        if deck is None:
-            continue
-        page_html = render_slides(
-            deck,
-            static_prefix=EVENT_STATIC_PREFIX,
-            title=event.title,
-            sanitize_html=True,
-            shared_css=True,
-        )
-        written.append(write_text(dest / event_deck_path(event.id), page_html))
-        decks[event.id] = Path(event_deck_path(event.id)).name
     view = site_view(workshop, results, exported, {}, root="../../", install=install)
     for event_view in event_views(workshop, results, exported, "../../", decks):
         event_view = dataclasses.replace(event_view, href="index.html")
@@ -196,6 +233,30 @@ def write_events(
             write_text(dest / event_page_path(event_view.id), render_event(view, event_view))
         )
     return written
+
+
+def event_deck_inputs(
+    event: EventSpec, workshop: Workshop, lesson_units: Mapping[str, str | None]
+) -> list[Any]:
+    """What an event's deck is made of, for the export's digest (`export.incremental`): the
+    event, and, for each talk of its programme, the digest of its lesson's export (its text,
+    hence its minutes and title; its status, executed notebook and assets)."""
+    talks = [lesson.id for lesson in plan_programme(event, workshop).lessons]
+    return [repr(event), [[talk, lesson_units.get(talk)] for talk in talks]]
+
+
+def event_page_inputs(
+    workshop: Workshop,
+    results: Mapping[str, LessonResult],
+    exported: set[str],
+    decks: Mapping[str, str],
+    install: Install | None = None,
+) -> list[Any]:
+    """What the event pages show, for the export's digest: the views they are rendered from."""
+    return [
+        repr(site_view(workshop, results, exported, {}, root="../../", install=install)),
+        repr(event_views(workshop, results, exported, "../../", decks)),
+    ]
 
 
 # --------------------------------------------------------------------------------------------
@@ -247,6 +308,7 @@ def check_decks(
         return []
     by_result = {r.lesson_id: r for r in results}
     known: dict[str, DeckFacts] = dict(facts or {})
+    memo = _FactsMemo(workshop.root)
     out: list[Diagnostic] = []
     for event in workshop.config.events:
         rules = event.lightning
@@ -255,7 +317,7 @@ def check_decks(
                 result = by_result.get(lesson.id)
                 if result is None or result.status is not Status.PASSED or result.notebook is None:
                     continue
-                known[lesson.id] = deck_facts(_read(result.notebook))
+                known[lesson.id] = memo.facts(result.notebook)
             fact = known[lesson.id]
             if lesson.meta.kind == "lightning" and fact.slides > rules.max_slides:
                 out.append(
@@ -277,7 +339,46 @@ def check_decks(
                         "every speaker to show a code cell that runs and prints something)",
                     )
                 )
+    memo.save()
     return sorted(set(out))
+
+
+class _FactsMemo:
+    """Deck facts by the SHA-256 of the executed notebook they were counted from, kept in
+    `<root>/.workshopkit/deck-facts.json` for as long as the code that counts them is the same
+    (`export.incremental.code_identity`): a warm build lays no deck out to judge the events."""
+
+    def __init__(self, root: Path) -> None:
+        from .incremental import code_identity
+
+        self.path = root / DECK_FACTS
+        self.code = code_identity()
+        self.known: dict[str, list[int]] = {}
+        self.used: dict[str, list[int]] = {}
+        with contextlib.suppress(OSError, ValueError):
+            data = json.loads(self.path.read_text(encoding="utf-8"))
+            if isinstance(data, dict) and data.get("code") == self.code:
+                self.known = dict(data.get("facts") or {})
+
+    def facts(self, notebook: Path) -> DeckFacts:
+        from .incremental import sha256_file
+
+        sha = sha256_file(notebook)
+        found = self.known.get(sha)
+        if isinstance(found, list) and len(found) == 2 and all(isinstance(n, int) for n in found):
+            self.used[sha] = found
+            return DeckFacts(found[0], found[1])
+        fact = deck_facts(_read(notebook))
+        self.used[sha] = [fact.slides, fact.code_with_output]
+        return fact
+
+    def save(self) -> None:
+        if self.used == self.known:
+            return
+        data = json.dumps({"code": self.code, "facts": self.used}, sort_keys=True)
+        with contextlib.suppress(OSError):  # without it, the next build counts again
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            write_atomic(self.path, data.encode("utf-8"), durable=False)
 
 
 def _read(path: Path) -> Any:
