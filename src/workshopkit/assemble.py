@@ -4,10 +4,18 @@ from __future__ import annotations
 
 import heapq
 import itertools
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterator, Sequence
 
 from .config import did_you_mean
-from .model import Diagnostic, Lesson, Severity, Track, TrackSpec, WorkshopConfig
+from .model import (
+    Diagnostic,
+    EventSpec,
+    Lesson,
+    Severity,
+    Track,
+    TrackSpec,
+    WorkshopConfig,
+)
 
 ALL_LESSONS = TrackSpec(id="all", title="All lessons", line=0)
 
@@ -64,21 +72,9 @@ def assemble_tracks(
     """
     diagnostics: list[Diagnostic] = []
     known = {lesson.id for lesson in lessons}
-    specs = config.tracks or (ALL_LESSONS,)
     tracks: list[Track] = []
-    for spec in specs:
-        table = _table_key(config, "tracks", spec.line)
-        for number, ident in enumerate(spec.lessons):
-            if ident not in known and ident not in invalid:
-                diagnostics.append(
-                    Diagnostic(
-                        config.relpath,
-                        _item_line(config, f"{table}.lessons", number, spec.line),
-                        Severity.ERROR,
-                        f"track '{spec.id}' names unknown lesson '{ident}'"
-                        + did_you_mean(ident, known),
-                    )
-                )
+    for spec in config.tracks or (ALL_LESSONS,):
+        diagnostics.extend(_unknown_lessons(config, "tracks", spec, known, invalid))
         chosen = select(spec, lessons)
         if config.tracks and not chosen:
             diagnostics.append(
@@ -90,32 +86,40 @@ def assemble_tracks(
                 )
             )
         ordered = order(chosen)
-        ids = {lesson.id for lesson in ordered}
-        for lesson in ordered:
-            missing = [r for r in lesson.meta.requires if r in known and r not in ids]
-            if missing:
-                diagnostics.append(
-                    Diagnostic(
-                        config.relpath,
-                        spec.line or 1,
-                        Severity.WARNING,
-                        f"track '{spec.id}' includes '{lesson.id}' but not its prerequisite(s) "
-                        f"{', '.join(repr(m) for m in missing)}",
-                    )
-                )
-        for earlier, later in itertools.pairwise(ordered):
-            if later.meta.level.rank < earlier.meta.level.rank:
-                diagnostics.append(
-                    Diagnostic(
-                        later.relpath,
-                        later.line_of("level"),
-                        Severity.WARNING,
-                        f"in track '{spec.id}', {later.meta.level} lesson '{later.id}' comes after "
-                        f"{earlier.meta.level} lesson '{earlier.id}' because of prerequisites",
-                    )
-                )
+        diagnostics.extend(_missing_prerequisites(config, spec, ordered, known))
+        diagnostics.extend(_level_inversions(spec, ordered))
         tracks.append(Track(spec.id, spec.title, tuple(ordered), spec.description))
     return tuple(tracks), diagnostics
+
+
+def _missing_prerequisites(
+    config: WorkshopConfig, spec: TrackSpec, ordered: Sequence[Lesson], known: Collection[str]
+) -> Iterator[Diagnostic]:
+    """A warning for each lesson of the track whose (existing) prerequisites it leaves out."""
+    ids = {lesson.id for lesson in ordered}
+    for lesson in ordered:
+        missing = [r for r in lesson.meta.requires if r in known and r not in ids]
+        if missing:
+            yield Diagnostic(
+                config.relpath,
+                spec.line or 1,
+                Severity.WARNING,
+                f"track '{spec.id}' includes '{lesson.id}' but not its prerequisite(s) "
+                f"{', '.join(repr(m) for m in missing)}",
+            )
+
+
+def _level_inversions(spec: TrackSpec, ordered: Sequence[Lesson]) -> Iterator[Diagnostic]:
+    """A warning, at its level, for each lesson that prerequisites put after a harder one."""
+    for earlier, later in itertools.pairwise(ordered):
+        if later.meta.level.rank < earlier.meta.level.rank:
+            yield Diagnostic(
+                later.relpath,
+                later.line_of("level"),
+                Severity.WARNING,
+                f"in track '{spec.id}', {later.meta.level} lesson '{later.id}' comes after "
+                f"{earlier.meta.level} lesson '{earlier.id}' because of prerequisites",
+            )
 
 
 def check_event_items(
@@ -125,19 +129,29 @@ def check_event_items(
     known = {lesson.id for lesson in lessons}
     out: list[Diagnostic] = []
     for event in config.events:
-        table = _table_key(config, "events", event.line)
-        for number, ident in enumerate(event.lessons):
-            if ident not in known and ident not in invalid:
-                out.append(
-                    Diagnostic(
-                        config.relpath,
-                        _item_line(config, f"{table}.lessons", number, event.line),
-                        Severity.ERROR,
-                        f"event '{event.id}' names unknown lesson '{ident}'"
-                        + did_you_mean(ident, known),
-                    )
-                )
+        out.extend(_unknown_lessons(config, "events", event, known, invalid))
     return out
+
+
+def _unknown_lessons(
+    config: WorkshopConfig,
+    table: str,
+    spec: TrackSpec | EventSpec,
+    known: Collection[str],
+    invalid: Collection[str],
+) -> Iterator[Diagnostic]:
+    """An error, at its item in workshop.toml, for each id the `[[table]]` `spec` names that no
+    lesson has (a lesson that failed validation is not unknown)."""
+    key = _table_key(config, table, spec.line)
+    for number, ident in enumerate(spec.lessons):
+        if ident not in known and ident not in invalid:
+            yield Diagnostic(
+                config.relpath,
+                _item_line(config, f"{key}.lessons", number, spec.line),
+                Severity.ERROR,
+                f"{table.removesuffix('s')} '{spec.id}' names unknown lesson '{ident}'"
+                + did_you_mean(ident, known),
+            )
 
 
 def _table_key(config: WorkshopConfig, name: str, line: int) -> str:

@@ -52,7 +52,7 @@ import time
 import tokenize
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, unquote
@@ -60,7 +60,7 @@ from urllib.parse import quote, unquote
 from .config import find_root
 from .discover import discover
 from .errors import ExitCode
-from .export.assets import imported_modules, markdown_references, name_problem
+from .export.assets import MarkdownRef, imported_modules, markdown_references, name_problem
 from .fileio import write_atomic
 from .load import (
     LessonSource,
@@ -248,6 +248,7 @@ class _Notebook:
     shown: str  # as named in messages
     fmt: str
     nb: NotebookNode = field(repr=False)
+    seconds: float = 0.0  # spent reading it
 
 
 def _absolute(path: Path) -> Path:
@@ -617,64 +618,84 @@ def _escape_cells(cells: Sequence[_Cell], out: list[CellFinding]) -> list[str]:
     code fences left open (the reader would look for their end in later cells).
 
     Returns the problems that cannot be escaped."""
-    from jupytext.stringparser import StringParser
-
     problems = []
     for cell in cells:
         if cell.cell_type == "code":
-            parser = StringParser("python")
-            for number, line in enumerate(cell.lines):
-                if not parser.is_quoted() and is_cell_marker(line):
-                    cell.lines[number] = line.replace("#", "##", 1)
-                    _note(
-                        out,
-                        FindingKind.REWRITTEN,
-                        cell.index,
-                        number,
-                        f"comment {line.strip()!r} written as "
-                        f"{cell.lines[number].strip()!r}: as it was, jupytext would start a "
-                        "new cell there",
-                    )
-                parser.read_line(line)
-            if parser.is_quoted():
-                problems.append(
-                    f"cell {cell.index + 1}: a string is left open at the end of the cell, so "
-                    "jupytext would read the cells after it as part of the string; close it"
-                )
-            continue
-        fence: tuple[str, int] | None = None
-        for number, line in enumerate(cell.lines):
-            if fence is not None:
-                if closes_fence(line, fence):
-                    fence = None
-                continue
-            opened = opening_fence(line)
-            if opened is not None:
-                fence = opened
-                continue
-            if is_cell_marker(f"# {line}"):
-                stripped = line.lstrip()
-                indent = line[: len(line) - len(stripped)]
-                # The same text in markdown: %%... -> \%%..., In[1]: -> In\[1]:
-                if stripped.startswith("<codecell>"):
-                    escaped_line = "<codecell >" + stripped[len("<codecell>") :]
-                elif stripped.startswith("In"):
-                    escaped_line = stripped.replace("[", "\\[", 1)
-                else:
-                    escaped_line = "\\" + stripped
-                cell.lines[number] = indent + escaped_line
-                if cell.cell_type == "raw":
-                    _note(
-                        out,
-                        FindingKind.REWRITTEN,
-                        cell.index,
-                        number,
-                        f"raw line {line!r} written as {cell.lines[number]!r}: as it was, "
-                        "jupytext would start a new cell there",
-                    )
-        if fence is not None:
-            cell.lines.append(fence[0] * fence[1])
+            problem = _escape_code(cell, out)
+            if problem:
+                problems.append(problem)
+        else:
+            _escape_text(cell, out)
     return problems
+
+
+def _escape_code(cell: _Cell, out: list[CellFinding]) -> str | None:
+    """`# %%` comments outside strings written as `## %%`; a string left open at the end of
+    the cell is a problem (returned): jupytext would read the next cells into it."""
+    from jupytext.stringparser import StringParser
+
+    parser = StringParser("python")
+    for number, line in enumerate(cell.lines):
+        if not parser.is_quoted() and is_cell_marker(line):
+            cell.lines[number] = line.replace("#", "##", 1)
+            _note(
+                out,
+                FindingKind.REWRITTEN,
+                cell.index,
+                number,
+                f"comment {line.strip()!r} written as "
+                f"{cell.lines[number].strip()!r}: as it was, jupytext would start a "
+                "new cell there",
+            )
+        parser.read_line(line)
+    if parser.is_quoted():
+        return (
+            f"cell {cell.index + 1}: a string is left open at the end of the cell, so "
+            "jupytext would read the cells after it as part of the string; close it"
+        )
+    return None
+
+
+def _escape_text(cell: _Cell, out: list[CellFinding]) -> None:
+    """Markdown or raw lines that read as cell markers, outside code fences, escaped (reported
+    for raw cells, where the escape shows); a fence left open closed at the end of the cell."""
+    fence: tuple[str, int] | None = None
+    for number, line in enumerate(cell.lines):
+        if fence is not None:
+            if closes_fence(line, fence):
+                fence = None
+            continue
+        opened = opening_fence(line)
+        if opened is not None:
+            fence = opened
+            continue
+        if is_cell_marker(f"# {line}"):
+            cell.lines[number] = _escaped_marker(line)
+            if cell.cell_type == "raw":
+                _note(
+                    out,
+                    FindingKind.REWRITTEN,
+                    cell.index,
+                    number,
+                    f"raw line {line!r} written as {cell.lines[number]!r}: as it was, "
+                    "jupytext would start a new cell there",
+                )
+    if fence is not None:
+        cell.lines.append(fence[0] * fence[1])
+
+
+def _escaped_marker(line: str) -> str:
+    """A markdown line that reads as a cell marker, as the same text that does not:
+    `%%...` -> `\\%%...`, `In[1]:` -> `In\\[1]:`, `<codecell>` -> `<codecell >`."""
+    stripped = line.lstrip()
+    indent = line[: len(line) - len(stripped)]
+    if stripped.startswith("<codecell>"):
+        escaped = "<codecell >" + stripped[len("<codecell>") :]
+    elif stripped.startswith("In"):
+        escaped = stripped.replace("[", "\\[", 1)
+    else:
+        escaped = "\\" + stripped
+    return indent + escaped
 
 
 # --------------------------------------------------------------------------------------------
@@ -783,9 +804,20 @@ def _beside(lexical: Path, folder: Path) -> str:
     return _safe_name("/".join(relative) or lexical.name)
 
 
-def _code_literals(source: str) -> Iterator[tuple[int, int, int, str, str]]:
-    """(line, start column, end column, token, value) of each plain string literal in a code
-    cell; IPython lines (`%magic`, `!shell`, `x = !cmd`, `name?`) are skipped."""
+@dataclass(frozen=True, slots=True)
+class _Literal:
+    """A plain string literal on one line of a code cell."""
+
+    line: int  # 0-based line in the cell
+    start: int  # columns of the token in that line
+    end: int
+    token: str  # as written, prefix and quotes included
+    value: str
+
+
+def _code_literals(source: str) -> Iterator[_Literal]:
+    """Each plain string literal in a code cell; IPython lines (`%magic`, `!shell`,
+    `x = !cmd`, `name?`) are skipped."""
     lines = source.split("\n")
     masked = "\n".join("" if _MAGIC_LINE.search(line) else line for line in lines)
     try:
@@ -817,7 +849,7 @@ def _code_literals(source: str) -> Iterator[tuple[int, int, int, str, str]]:
         if "r" not in prefix.lower() and "\\" in value:
             continue  # escapes: leave such strings alone
         if 0 < len(value) < 1024:
-            yield token.start[0] - 1, token.start[1], token.end[1], token.string, value
+            yield _Literal(token.start[0] - 1, token.start[1], token.end[1], token.string, value)
 
 
 _READ_CALL = re.compile(
@@ -857,11 +889,21 @@ def _made_by_notebook(cells: Sequence[_Cell]) -> set[str]:
         if written:
             made.add(written.group(1))
             continue
-        for number, start, end, _, value in _code_literals(cell.source):
-            line = cell.lines[number]
-            if not _reads_file(line[:start], line[end:]):
-                made.add(value)
+        for literal in _code_literals(cell.source):
+            line = cell.lines[literal.line]
+            if not _reads_file(line[: literal.start], line[literal.end :]):
+                made.add(literal.value)
     return made
+
+
+@dataclass(frozen=True, slots=True)
+class _Origin:
+    """Where a notebook's references lead: what they resolve against and may reach."""
+
+    folder: Path  # the notebook's folder: relative paths resolve against it (as Jupyter does)
+    project: Path  # files are copied from inside it only (`_project`)
+    batch: Mapping[Path, str]  # the notebooks imported in the same run, and their ids
+    made: frozenset[str]  # names the notebook's own code may create (`_made_by_notebook`)
 
 
 def _find_refs(
@@ -875,13 +917,12 @@ def _find_refs(
     `folder` is the notebook's folder, which relative paths are resolved against (as Jupyter
     does)."""
     refs: list[_Ref] = []
-    made = _made_by_notebook(cells)
-    project = _project(folder)
+    origin = _Origin(folder, _project(folder), batch, frozenset(_made_by_notebook(cells)))
     for position, cell in enumerate(cells):
         if cell.cell_type == "markdown":
-            refs.extend(_markdown_refs(position, cell, folder, project, batch, out))
+            refs.extend(_markdown_refs(position, cell, origin, out))
         elif cell.cell_type == "code":
-            refs.extend(_code_refs(position, cell, folder, project, made, out))
+            refs.extend(_code_refs(position, cell, origin, out))
     return refs
 
 
@@ -904,79 +945,100 @@ def _not_copied(path: Path, project: Path) -> str | None:
     return None
 
 
+# A reference's place: (cell position, line in the cell, start and end column, as written).
+_Span = tuple[int, int, int, int, str]
+
+
 def _markdown_refs(
-    position: int,
-    cell: _Cell,
-    folder: Path,
-    project: Path,
-    batch: Mapping[Path, str],
-    out: list[CellFinding],
+    position: int, cell: _Cell, origin: _Origin, out: list[CellFinding]
 ) -> Iterator[_Ref]:
-    source = cell.source
-    for found in markdown_references(source):
+    """The references of a markdown cell: images and links (absolute or relative), then the
+    cell's attachments."""
+    for found in markdown_references(cell.source):
         here = (position, found.line, found.start, found.end, found.raw)
-        ref = found.ref
-        if _ABSOLUTE.match(ref) or ref.startswith("\\"):
-            target = Path(ref).expanduser()
-            name = _safe_name(target.name or "file")
-            try:
-                why = _not_copied(target, project) if target.is_file() else "is not found here"
-            except (OSError, ValueError):
-                why = "is not found here"
-            done = f"not copied: it {why}" if why else "copied beside the lesson"
+        if _ABSOLUTE.match(found.ref) or found.ref.startswith("\\"):
+            yield _absolute_ref(here, found, cell.index, origin.project, out)
+        else:
+            ref = _relative_ref(here, found, cell.index, origin, out)
+            if ref is not None:
+                yield ref
+    yield from _attachment_refs(position, cell, out)
+
+
+def _absolute_ref(
+    here: _Span, found: MarkdownRef, index: int, project: Path, out: list[CellFinding]
+) -> _Ref:
+    """An absolute path in markdown: copied beside the lesson if it may be, and the reference
+    rewritten to its name in any case (reported)."""
+    target = Path(found.ref).expanduser()
+    name = _safe_name(target.name or "file")
+    try:
+        why = _not_copied(target, project) if target.is_file() else "is not found here"
+    except (OSError, ValueError):
+        why = "is not found here"
+    done = f"not copied: it {why}" if why else "copied beside the lesson"
+    _note(
+        out,
+        FindingKind.ABSOLUTE_PATH,
+        index,
+        found.line,
+        f"{found.kind} '{found.ref}' is an absolute path; {done}; the reference now reads '{name}'",
+    )
+    return _Ref(*here, None if why else target, name, 2, found.kind)
+
+
+def _relative_ref(
+    here: _Span, found: MarkdownRef, index: int, origin: _Origin, out: list[CellFinding]
+) -> _Ref | None:
+    """A relative path in markdown: a notebook of the batch, a file copied beside the lesson,
+    or a target that is reported; None when the reference stays as written."""
+    ref = found.ref
+    folder = origin.folder
+    lexical = Path(os.path.normpath(folder / ref))
+    inside = _within(lexical, folder)
+    try:
+        resolved = lexical.resolve()
+        is_file, is_dir = lexical.is_file(), lexical.is_dir()
+    except (OSError, ValueError):
+        return None
+    if resolved in origin.batch:
+        return _Ref(*here, resolved, origin.batch[resolved], 0, "notebook")
+    wanted = _beside(lexical, folder)
+    # Inside the notebook's folder a reference stays as written; from outside, it is
+    # rewritten to a name inside the lesson's folder (the check refuses references that
+    # leave the workshop, and bundles ship only the lesson's folder).
+    moved = "" if inside else f"; the reference now reads '{wanted}'"
+    if is_file and lexical.suffix.lower() == ".ipynb":
+        problem = f"links to the notebook '{ref}', which is not imported with it{moved}"
+    elif is_file and (why := _not_copied(lexical, origin.project)):
+        problem = f"'{ref}' {why}: not copied{moved}"
+    elif is_file:
+        if not inside:
             _note(
                 out,
-                FindingKind.ABSOLUTE_PATH,
-                cell.index,
+                FindingKind.ASSET,
+                index,
                 found.line,
-                f"{found.kind} '{ref}' is an absolute path; {done}; the reference now reads "
-                f"'{name}'",
+                f"'{ref}' is outside the notebook's folder: copied beside the lesson as "
+                f"'{wanted}' and the reference rewritten",
             )
-            yield _Ref(*here, None if why else target, name, 2, found.kind)
-            continue
-        lexical = Path(os.path.normpath(folder / ref))
-        inside = _within(lexical, folder)
-        try:
-            resolved = lexical.resolve()
-            is_file, is_dir = lexical.is_file(), lexical.is_dir()
-        except (OSError, ValueError):
-            continue
-        if resolved in batch:
-            yield _Ref(*here, resolved, batch[resolved], 0, "notebook")
-            continue
-        wanted = _beside(lexical, folder)
-        # Inside the notebook's folder a reference stays as written; from outside, it is
-        # rewritten to a name inside the lesson's folder (the check refuses references that
-        # leave the workshop, and bundles ship only the lesson's folder).
-        moved = "" if inside else f"; the reference now reads '{wanted}'"
-        if is_file and lexical.suffix.lower() == ".ipynb":
-            problem = f"links to the notebook '{ref}', which is not imported with it{moved}"
-        elif is_file and (why := _not_copied(lexical, project)):
-            problem = f"'{ref}' {why}: not copied{moved}"
-        elif is_file:
-            if not inside:
-                _note(
-                    out,
-                    FindingKind.ASSET,
-                    cell.index,
-                    found.line,
-                    f"'{ref}' is outside the notebook's folder: copied beside the lesson as "
-                    f"'{wanted}' and the reference rewritten",
-                )
-            current = _relative(lexical, folder) if inside else None
-            yield _Ref(*here, lexical, wanted, 1 if inside else 2, found.kind, current)
-            continue
-        elif is_dir:
-            problem = "" if inside else f"'{ref}' is a folder outside the notebook's folder{moved}"
-        elif found.kind == "image" or not inside:
-            what = "image" if found.kind == "image" else "link target"
-            problem = f"{what} '{ref}' not found next to the notebook{moved}"
-        else:
-            problem = ""  # a dead link inside the folder: left as it is, as check does
-        if problem:
-            _note(out, FindingKind.ASSET, cell.index, found.line, problem)
-        if not inside:
-            yield _Ref(*here, None, wanted, 2, found.kind)
+        current = _relative(lexical, folder) if inside else None
+        return _Ref(*here, lexical, wanted, 1 if inside else 2, found.kind, current)
+    elif is_dir:
+        problem = "" if inside else f"'{ref}' is a folder outside the notebook's folder{moved}"
+    elif found.kind == "image" or not inside:
+        what = "image" if found.kind == "image" else "link target"
+        problem = f"{what} '{ref}' not found next to the notebook{moved}"
+    else:
+        problem = ""  # a dead link inside the folder: left as it is, as check does
+    if problem:
+        _note(out, FindingKind.ASSET, index, found.line, problem)
+    return None if inside else _Ref(*here, None, wanted, 2, found.kind)
+
+
+def _attachment_refs(position: int, cell: _Cell, out: list[CellFinding]) -> Iterator[_Ref]:
+    """`attachment:name` references: the attachment's bytes, to write beside the lesson as a
+    file (an image suffix added from its MIME type), or a finding when the cell lacks it."""
     for number, line in enumerate(cell.lines):
         for match in _ATTACHMENT.finditer(line):
             name = unquote(match.group(1))
@@ -1003,17 +1065,8 @@ def _markdown_refs(
                 number,
                 f"attachment '{name}' written beside the lesson as a file",
             )
-            yield _Ref(
-                position,
-                number,
-                match.start(),
-                match.end(),
-                match.group(),
-                data,
-                wanted,
-                3,
-                "attachment",
-            )
+            here = (position, number, match.start(), match.end(), match.group())
+            yield _Ref(*here, data, wanted, 3, "attachment")
 
 
 def _attachment_bytes(bundle: Mapping[str, Any]) -> bytes | None:
@@ -1029,71 +1082,93 @@ def _attachment_bytes(bundle: Mapping[str, Any]) -> bytes | None:
 
 
 def _code_refs(
-    position: int,
-    cell: _Cell,
-    folder: Path,
-    project: Path,
-    made: set[str],
-    out: list[CellFinding],
+    position: int, cell: _Cell, origin: _Origin, out: list[CellFinding]
 ) -> Iterator[_Ref]:
+    """The files a code cell names: in string literals, and local modules it imports."""
     if cell.lines[0].lstrip().startswith("%%"):
         return  # the body of a cell magic is not Python
-    source = cell.source
-    for number, start, end, token, value in _code_literals(source):
-        if "://" in value or value.startswith(("http:", "https:", "data:")):
-            continue
-        if _ABSOLUTE.match(value):
-            _note(
-                out,
-                FindingKind.ABSOLUTE_PATH,
-                cell.index,
-                number,
-                f"absolute path '{value}': it will not exist on attendees' machines; put "
-                "the file beside the lesson and name it by a relative path",
-            )
-            continue
-        try:
-            lexical = Path(os.path.normpath(folder / value))
-            exists = lexical.is_file()
-        except (OSError, ValueError):
-            continue
-        if not exists:
-            line = cell.lines[number]
-            if (
-                value not in made
-                and _FILE_LIKE.match(value)
-                and _reads_file(line[:start], line[end:])
-            ):
-                _note(
-                    out,
-                    FindingKind.ASSET,
-                    cell.index,
-                    number,
-                    f"reads '{value}', which is not next to the notebook: the lesson will "
-                    "not find it; put the file beside the lesson",
-                )
-            continue
-        if _writes_file(cell.lines[number][:start], cell.lines[number][end:]):
-            continue  # the code makes this file: a copy would only go stale
-        inside = _within(lexical, folder)
-        wanted = _beside(lexical, folder)
-        why = _not_copied(lexical, project)
-        if why:
-            message = f"'{value}' {why}: not copied, so the lesson will not find it"
-            _note(out, FindingKind.ASSET, cell.index, number, message)
-            continue
-        if not inside:
+    for literal in _code_literals(cell.source):
+        ref = _literal_ref(position, cell, literal, origin, out)
+        if ref is not None:
+            yield ref
+    yield from _import_refs(position, cell, origin.folder)
+
+
+def _literal_ref(
+    position: int, cell: _Cell, literal: _Literal, origin: _Origin, out: list[CellFinding]
+) -> _Ref | None:
+    """The file a string literal names, to copy beside the lesson; None for anything else
+    (a URL, a file the code writes) and for a file that cannot be copied (reported)."""
+    value, number = literal.value, literal.line
+    if "://" in value or value.startswith(("http:", "https:", "data:")):
+        return None
+    if _ABSOLUTE.match(value):
+        _note(
+            out,
+            FindingKind.ABSOLUTE_PATH,
+            cell.index,
+            number,
+            f"absolute path '{value}': it will not exist on attendees' machines; put "
+            "the file beside the lesson and name it by a relative path",
+        )
+        return None
+    try:
+        lexical = Path(os.path.normpath(origin.folder / value))
+        exists = lexical.is_file()
+    except (OSError, ValueError):
+        return None
+    line = cell.lines[number]
+    before, after = line[: literal.start], line[literal.end :]
+    if not exists:
+        if value not in origin.made and _FILE_LIKE.match(value) and _reads_file(before, after):
             _note(
                 out,
                 FindingKind.ASSET,
                 cell.index,
                 number,
-                f"'{value}' is outside the notebook's folder: copied beside the lesson as "
-                f"'{wanted}' and the string rewritten",
+                f"reads '{value}', which is not next to the notebook: the lesson will "
+                "not find it; put the file beside the lesson",
             )
-        current = _relative(lexical, folder) if inside else None
-        order = 1 if inside else 2
-        yield _Ref(position, number, start, end, token, lexical, wanted, order, "code", current)
+        return None
+    if _writes_file(before, after):
+        return None  # the code makes this file: a copy would only go stale
+    return _copied_literal(position, cell, literal, lexical, origin, out)
+
+
+def _copied_literal(
+    position: int,
+    cell: _Cell,
+    literal: _Literal,
+    lexical: Path,
+    origin: _Origin,
+    out: list[CellFinding],
+) -> _Ref | None:
+    """An existing file a string literal names: copied beside the lesson, the string rewritten
+    when it comes from outside the notebook's folder (reported), or not copied (reported)."""
+    value, number = literal.value, literal.line
+    inside = _within(lexical, origin.folder)
+    wanted = _beside(lexical, origin.folder)
+    why = _not_copied(lexical, origin.project)
+    if why:
+        message = f"'{value}' {why}: not copied, so the lesson will not find it"
+        _note(out, FindingKind.ASSET, cell.index, number, message)
+        return None
+    if not inside:
+        _note(
+            out,
+            FindingKind.ASSET,
+            cell.index,
+            number,
+            f"'{value}' is outside the notebook's folder: copied beside the lesson as "
+            f"'{wanted}' and the string rewritten",
+        )
+    current = _relative(lexical, origin.folder) if inside else None
+    here = (position, number, literal.start, literal.end, literal.token)
+    return _Ref(*here, lexical, wanted, 1 if inside else 2, "code", current)
+
+
+def _import_refs(position: int, cell: _Cell, folder: Path) -> Iterator[_Ref]:
+    """The local modules and packages (beside the notebook) a code cell imports."""
     for number, line in enumerate(cell.lines):
         for top in imported_modules(line):
             module, package = folder / f"{top}.py", folder / top
@@ -1359,29 +1434,44 @@ def _yaml_string(value: str) -> str:
 _KERNELSPEC_LINE = 3  # the line of the header that `_header` writes the kernelspec on
 
 
+@dataclass(frozen=True, slots=True)
+class _Summary:
+    """What a lesson's header says about its notebook's cells."""
+
+    title: str  # the first heading, else the notebook's file name
+    words: int  # of prose (`prose_words`)
+    code_cells: int
+    minutes: int  # estimated from both (`estimate_minutes`)
+
+
+def _summary(cells: Sequence[_Cell], name: str) -> _Summary:
+    markdown = [c.source for c in cells if c.cell_type == "markdown"]
+    words = sum(prose_words(text) for text in markdown)
+    code_cells = sum(1 for c in cells if c.cell_type == "code")
+    title = title_from(markdown) or name
+    return _Summary(title, words, code_cells, estimate_minutes(words, code_cells))
+
+
 def _header(
     kernelspec: Mapping[str, str],
     ident: str,
-    title: str,
-    level: str,
-    level_given: bool,
-    minutes: int,
-    words: int,
-    code_cells: int,
+    summary: _Summary,
+    level: str | None,
     source_name: str,
 ) -> list[str]:
+    """The lesson's header lines; without a `level`, beginner, with a note to check it."""
     spec = ", ".join(f"{key}: {_yaml_string(value)}" for key, value in kernelspec.items())
-    level_note = "" if level_given else "  # no --level given: check it"
+    level_note = "" if level is not None else "  # no --level given: check it"
     return [
         "# ---",
         "# jupyter:",
         f"#   kernelspec: {{{spec}}}",
         "#   workshopkit:",
         f"#     id: {ident}",
-        f"#     title: {_yaml_string(title)}",
-        f"#     level: {level}{level_note}",
-        f"#     minutes: {minutes}  # estimated by workshopkit import: {words} words of prose, "
-        f"{code_cells} code cells",
+        f"#     title: {_yaml_string(summary.title)}",
+        f"#     level: {level or 'beginner'}{level_note}",
+        f"#     minutes: {summary.minutes}  # estimated by workshopkit import: "
+        f"{summary.words} words of prose, {summary.code_cells} code cells",
         "#     tags: []",
         "#     requires: []",
         "#     objectives: []  # what attendees can do afterwards",
@@ -1420,9 +1510,6 @@ def _convert(
     batch: Mapping[Path, str],
 ) -> _Plan | list[str]:
     """The lesson text and assets for one notebook, or why it cannot be imported."""
-    import jupytext
-    import nbformat
-
     kernelspec, remark = _kernelspec(notebook.nb)
     if kernelspec is None:
         return [
@@ -1435,19 +1522,55 @@ def _convert(
     cells = _cells(notebook.nb, findings)
     if not cells:
         return ["has no cells with content"]
-    markdown = [c.source for c in cells if c.cell_type == "markdown"]
-    title = title_from(markdown) or notebook.path.stem
-    words = sum(prose_words(text) for text in markdown)
-    code_cells = sum(1 for c in cells if c.cell_type == "code")
-    minutes = estimate_minutes(words, code_cells)
+    summary = _summary(cells, notebook.path.stem)
     _scan_cells(cells, findings)
-    refs = _find_refs(cells, notebook.path.parent, batch, findings)
-    assets, problems = _place_assets(refs, cells, ident, findings)
+    assets, problems = _adapt_cells(cells, notebook.path.parent, ident, batch, findings)
     if problems:
         return problems
-    problems = _escape_cells(cells, findings)
+    header = _header(kernelspec, ident, summary, options.level, notebook.path.name)
+    text = "\n".join(header) + "\n" + _percent_text(cells)
+    lesson = _lesson_path(options.to, ident)
+    checked, problems = _check_written(text, cells, lesson)
     if problems:
         return problems
+    cell_lines = {cell.index: line for cell, line in zip(cells, checked, strict=True)}
+    return _Plan(
+        notebook,
+        ident,
+        lesson,
+        summary.title,
+        summary.minutes,
+        text,
+        assets,
+        findings,
+        header_findings,
+        cell_lines,
+    )
+
+
+def _adapt_cells(
+    cells: Sequence[_Cell],
+    folder: Path,
+    ident: str,
+    batch: Mapping[Path, str],
+    out: list[CellFinding],
+) -> tuple[dict[str, Path | bytes], list[str]]:
+    """Fit the cells to a lesson: the files they reference named beside it and the references
+    rewritten, then the lines jupytext would read back differently escaped.
+
+    Returns the files to write beside the lesson and the problems that stop the import."""
+    refs = _find_refs(cells, folder, batch, out)
+    assets, problems = _place_assets(refs, cells, ident, out)
+    if problems:
+        return assets, problems
+    return assets, _escape_cells(cells, out)
+
+
+def _percent_text(cells: Sequence[_Cell]) -> str:
+    """The cells written by jupytext as a percent script, without a header (`_WRITE_FORMAT`)."""
+    import jupytext
+    import nbformat
+
     nb = nbformat.v4.new_notebook()  # type: ignore[no-untyped-call]
     for cell in cells:
         node: dict[str, Any] = {
@@ -1458,37 +1581,8 @@ def _convert(
         if cell.cell_type == "code":
             node.update(outputs=[], execution_count=None)
         nb.cells.append(nbformat.from_dict(node))  # type: ignore[no-untyped-call]
-    body = jupytext.writes(nb, fmt=dict(_WRITE_FORMAT))
-    level = options.level or "beginner"
-    header = _header(
-        kernelspec,
-        ident,
-        title,
-        level,
-        options.level is not None,
-        minutes,
-        words,
-        code_cells,
-        notebook.path.name,
-    )
-    text = "\n".join(header) + "\n" + body
-    lesson = _lesson_path(options.to, ident)
-    checked, problems = _check_written(text, cells, lesson)
-    if problems:
-        return problems
-    cell_lines = {cell.index: line for cell, line in zip(cells, checked, strict=True)}
-    return _Plan(
-        notebook,
-        ident,
-        lesson,
-        title,
-        minutes,
-        text,
-        assets,
-        findings,
-        header_findings,
-        cell_lines,
-    )
+    text: str = jupytext.writes(nb, fmt=dict(_WRITE_FORMAT))
+    return text
 
 
 def _check_written(text: str, cells: Sequence[_Cell], lesson: Path) -> tuple[list[int], list[str]]:
@@ -1589,75 +1683,20 @@ def import_notebooks(paths: Sequence[Path], options: ImportOptions) -> ImportRes
     base = _absolute(options.base or Path.cwd())
     to = _absolute(options.to)
     options = ImportOptions(to, options.level, options.force, base)
-    findings: list[Finding] = []
     shown_to = _shown(to, base)
-    if to.exists() and not to.is_dir():
-        findings.append(_not_imported(shown_to, "--to must be a folder"))
-        return ImportResult((), tuple(findings), len(paths))
-    if options.level is not None and options.level not in LEVEL_NAMES:
-        message = f"unknown level {options.level!r} (expected {', '.join(LEVEL_NAMES)})"
-        findings.append(_not_imported(shown_to, message))
-        return ImportResult((), tuple(findings), len(paths))
-    notebooks: list[_Notebook] = []
-    seen: set[Path] = set()
-    read_seconds: dict[Path, float] = {}
-    for given in paths:
-        begin = time.perf_counter()
-        if _absolute(given) in seen:
-            continue
-        seen.add(_absolute(given))
-        read = _read(given, base)
-        if isinstance(read, Finding):
-            findings.append(read)
-        elif read.path in {n.path for n in notebooks}:
-            continue
-        else:
-            notebooks.append(read)
-            read_seconds[read.path] = time.perf_counter() - begin
-    existing = to
-    while not existing.exists() and existing != existing.parent:
-        existing = existing.parent
-    root = find_root(existing)
-    if root is None:
-        findings.append(
-            Finding(
-                FindingKind.WORKSHOP,
-                Diagnostic(
-                    shown_to,
-                    0,
-                    Severity.WARNING,
-                    "not inside a workshop (no workshop.toml here or above); create one with "
-                    "`workshopkit new workshop` and move the lessons into it before "
-                    "`workshopkit check`",
-                ),
-            )
-        )
-    taken = existing_ids(root) if root is not None else {}
+    refused = _refused(options, shown_to)
+    if refused is not None:
+        return ImportResult((), (refused,), len(paths))
+    findings: list[Finding] = []
+    notebooks, distinct = _read_all(paths, base, findings)
+    taken = _workshop_ids(to, shown_to, findings)
     ids = _allocate_ids(notebooks, to, taken)
     batch = {n.path: ident for n, ident in zip(notebooks, ids, strict=True)}
     lessons: list[ImportedLesson] = []
-    for notebook, ident in zip(notebooks, ids, strict=True):
-        begin = time.perf_counter()
-        plan = _convert(notebook, ident, options, batch)
-        if isinstance(plan, list):
-            findings.extend(_not_imported(notebook.shown, problem) for problem in plan)
-            continue
-        written, problems = _write_plan(plan, options.force, base)
-        if problems:
-            findings.extend(_not_imported(notebook.shown, problem) for problem in problems)
-            continue
-        findings.extend(_located(plan, base))
-        lessons.append(
-            ImportedLesson(
-                notebook.given,
-                plan.lesson,
-                ident,
-                plan.title,
-                plan.minutes,
-                tuple(written[:-1]),
-                read_seconds[notebook.path] + time.perf_counter() - begin,
-            )
-        )
+    for notebook in notebooks:
+        lesson = _import_one(notebook, options, batch, base, findings)
+        if lesson is not None:
+            lessons.append(lesson)
     if options.level is None and lessons:
         findings.append(
             Finding(
@@ -1671,7 +1710,93 @@ def import_notebooks(paths: Sequence[Path], options: ImportOptions) -> ImportRes
                 ),
             )
         )
-    return ImportResult(tuple(lessons), tuple(findings), len(seen))
+    return ImportResult(tuple(lessons), tuple(findings), distinct)
+
+
+def _refused(options: ImportOptions, shown_to: str) -> Finding | None:
+    """Why no notebook can be imported with these options (`--to`, `--level`), or None."""
+    if options.to.exists() and not options.to.is_dir():
+        return _not_imported(shown_to, "--to must be a folder")
+    if options.level is not None and options.level not in LEVEL_NAMES:
+        message = f"unknown level {options.level!r} (expected {', '.join(LEVEL_NAMES)})"
+        return _not_imported(shown_to, message)
+    return None
+
+
+def _read_all(paths: Sequence[Path], base: Path, out: list[Finding]) -> tuple[list[_Notebook], int]:
+    """The notebooks read, each once (by resolved path) in the order given, and how many
+    distinct paths were given; why the others cannot be read goes to `out`."""
+    notebooks: list[_Notebook] = []
+    seen: set[Path] = set()
+    read_paths: set[Path] = set()
+    for given in paths:
+        begin = time.perf_counter()
+        if _absolute(given) in seen:
+            continue
+        seen.add(_absolute(given))
+        read = _read(given, base)
+        if isinstance(read, Finding):
+            out.append(read)
+        elif read.path not in read_paths:
+            read_paths.add(read.path)
+            notebooks.append(replace(read, seconds=time.perf_counter() - begin))
+    return notebooks, len(seen)
+
+
+def _workshop_ids(to: Path, shown_to: str, out: list[Finding]) -> dict[str, Path]:
+    """The ids the lessons of the workshop that `to` is in claim (`existing_ids`); a warning
+    to `out` when `to` is in no workshop."""
+    existing = to
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    root = find_root(existing)
+    if root is not None:
+        return existing_ids(root)
+    out.append(
+        Finding(
+            FindingKind.WORKSHOP,
+            Diagnostic(
+                shown_to,
+                0,
+                Severity.WARNING,
+                "not inside a workshop (no workshop.toml here or above); create one with "
+                "`workshopkit new workshop` and move the lessons into it before "
+                "`workshopkit check`",
+            ),
+        )
+    )
+    return {}
+
+
+def _import_one(
+    notebook: _Notebook,
+    options: ImportOptions,
+    batch: Mapping[Path, str],
+    base: Path,
+    out: list[Finding],
+) -> ImportedLesson | None:
+    """Convert one notebook of the batch and write it; its findings, or why it was not
+    imported, go to `out`."""
+    begin = time.perf_counter()
+    ident = batch[notebook.path]
+    plan = _convert(notebook, ident, options, batch)
+    if isinstance(plan, list):
+        out.extend(_not_imported(notebook.shown, problem) for problem in plan)
+        return None
+    written, problems = _write_plan(plan, options.force, base)
+    if problems:
+        out.extend(_not_imported(notebook.shown, problem) for problem in problems)
+        return None
+    out.extend(_located(plan, base))
+    return ImportedLesson(
+        notebook.given,
+        plan.lesson,
+        ident,
+        plan.title,
+        plan.minutes,
+        tuple(written[:-1]),
+        notebook.seconds + time.perf_counter() - begin,
+    )
 
 
 def _located(plan: _Plan, base: Path) -> Iterator[Finding]:
