@@ -286,11 +286,7 @@ def _write_bundles(
 
     done = set(written.exported)
     required = sha256_file(requirements) if requirements is not None else None
-    wheels = (
-        None
-        if wheelhouse is None
-        else [wheelhouse.describe(), [[w.name, w.stat().st_size] for w in wheelhouse.wheels]]
-    )
+    shared = [[str(requirements), required], source_date_epoch, _wheels_identity(wheelhouse)]
     bundles = []
     for track in workshop.tracks:
         included = [lesson for lesson in track.lessons if lesson.id in done]
@@ -302,17 +298,14 @@ def _write_bundles(
             [workshop.config.title, track.id, track.title, track.description],
             [[lesson.id, repr(lesson.meta)] for lesson in included],
             [lesson.id for lesson in missing],
-            [str(requirements), required],
-            source_date_epoch,
+            shared,
             skip,
-            wheels,
             state.file_digests("static", *(f"lesson:{lesson.id}" for lesson in included)),
         )
-        target = state.dest / f"{track.id}.zip"
         reused = state.reuse(unit, digest)
         if reused is not None:
-            size, sha, count = reused["size"], reused["sha256"], reused["entries"]
-            bundles.append(Bundle(track.id, target, int(size), str(sha), int(count)))
+            size, sha, count = int(reused["size"]), str(reused["sha256"]), int(reused["entries"])
+            bundles.append(Bundle(track.id, state.dest / f"{track.id}.zip", size, sha, count))
             continue
         bundle = track_bundle(
             state.dest,
@@ -325,16 +318,18 @@ def _write_bundles(
             static_skip=skip,
             wheelhouse=wheelhouse,
         )
-        state.written(
-            unit,
-            digest,
-            [bundle.path],
-            size=bundle.size,
-            sha256=bundle.sha256,
-            entries=bundle.entries,
-        )
+        extra = {"size": bundle.size, "sha256": bundle.sha256, "entries": bundle.entries}
+        state.written(unit, digest, [bundle.path], **extra)
         bundles.append(bundle)
     return bundles
+
+
+def _wheels_identity(wheelhouse: Wheelhouse | None) -> list[Any] | None:
+    """What a zip's wheels are, for its digest: the target and each wheel's name and size (a
+    wheel's name carries its version and tags; PyPI never replaces a file under one name)."""
+    if wheelhouse is None:
+        return None
+    return [wheelhouse.describe(), [[w.name, w.stat().st_size] for w in wheelhouse.wheels]]
 
 
 def _write_sums(dest: Path, bundles: list[Bundle]) -> Path:
