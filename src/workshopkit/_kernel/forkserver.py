@@ -334,11 +334,9 @@ def _launch(conn: socket.socket, fds: list[int], request: dict[str, Any], server
     signal.set_wakeup_fd(-1)
     os.setsid()
     _become_subreaper()
-    stdin_r, stdin_w = os.pipe()  # the kernel's stdin, as jupyter_client gives an exec'd one:
-    os.set_inheritable(stdin_r, True)  # a pipe nobody writes to (`fds[0]` is not used)
-    for target, fd in ((0, stdin_r), (1, fds[1]), (2, fds[2])):
+    for target, fd in enumerate(fds):  # the kernel's stdin (at its end), stdout, stderr
         os.dup2(fd, target)
-    for fd in (*fds, stdin_r):
+    for fd in fds:
         if fd > 2:
             _close(fd)
     stop: list[int] = []
@@ -378,7 +376,6 @@ def _launch(conn: socket.socket, fds: list[int], request: dict[str, Any], server
             status = code
     with contextlib.suppress(OSError):
         conn.sendall(json.dumps({"status": status}).encode() + b"\n")
-    _close(stdin_w)
     return 0
 
 

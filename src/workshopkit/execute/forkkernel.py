@@ -434,7 +434,10 @@ def default_servers() -> ForkServers:
 
 
 def _stdio(kwargs: Mapping[str, Any]) -> tuple[list[int], list[IO[Any]]]:
-    """The kernel's stdin, stdout and stderr as descriptors (and the files opened for them)."""
+    """The kernel's stdin, stdout and stderr as descriptors (and the files opened for them).
+
+    stdin is at its end, as jupyter_client leaves an exec'd kernel's (a pipe it closes at once):
+    a subprocess reading it gets EOF instead of hanging."""
     opened: list[IO[Any]] = []
     fds: list[int] = []
     for name, default in (("stdin", 0), ("stdout", 1), ("stderr", 2)):
