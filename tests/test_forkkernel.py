@@ -153,7 +153,7 @@ def test_each_kernel_is_its_own_process_group_session_and_parent(fork_run: ForkR
         assert f["sid"] == f["ppid"]  # the launcher leads the session
         assert f["parent_env"] == str(f["ppid"])  # ipykernel watches its real parent
         assert f["tag"]  # the lesson's own kernel tag, not the server's
-        assert f["fds"] == [0, 1, 2, *[fd for fd in f["fds"] if fd > 2]]
+        assert f["stdio"][0] == "/dev/null"  # stdin at its end, not the server's pipe
         assert Path(f["cwd"]).name == "work"  # the lesson's scratch copy
         assert f["cwd_in_path"]  # as IPython puts it in an exec'd kernel's sys.path
         assert f["argv0"].endswith("ipykernel_launcher.py")
