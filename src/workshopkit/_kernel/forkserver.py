@@ -71,6 +71,10 @@ PRELOAD = (
 FORBIDDEN = ("matplotlib", "numpy", "pandas", "torch")
 MAX_REQUEST = 1 << 22
 PR_SET_CHILD_SUBREAPER = 36
+PR_SET_NAME = 15
+# Process names (`ps -o comm`, psutil's `name()`): a forked process keeps the server's command
+# line, so its name is what tells a kernel from its launcher and from the server.
+SERVER_NAME, LAUNCHER_NAME, KERNEL_NAME = b"wk-forkserver", b"wk-launcher", b"ipykernel"
 
 
 def _signals(*names: str) -> list[int]:
@@ -96,6 +100,7 @@ def main(argv: list[str]) -> None:
     listener.listen(64)
     fingerprint = _fingerprint(base_path)
     _become_subreaper()
+    _name(SERVER_NAME)
     _say({"ready": problem is None, "problem": problem, "pid": os.getpid(), "loaded": preloaded})
     if problem is not None:
         os._exit(1)
@@ -178,14 +183,22 @@ def _fingerprint(paths: list[str]) -> dict[str, float]:
     return found
 
 
-def _become_subreaper() -> bool:
+def _prctl(option: int, value: Any) -> bool:
     try:
         import ctypes
 
         libc = ctypes.CDLL(None, use_errno=True)
-        return int(libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)) == 0
+        return int(libc.prctl(option, value, 0, 0, 0)) == 0
     except (OSError, AttributeError):
         return False
+
+
+def _become_subreaper() -> bool:
+    return _prctl(PR_SET_CHILD_SUBREAPER, 1)
+
+
+def _name(name: bytes) -> None:
+    _prctl(PR_SET_NAME, name)
 
 
 def _drain(fd: int) -> None:
@@ -334,6 +347,7 @@ def _launch(conn: socket.socket, fds: list[int], request: dict[str, Any], server
     signal.set_wakeup_fd(-1)
     os.setsid()
     _become_subreaper()
+    _name(LAUNCHER_NAME)
     for target, fd in enumerate(fds):  # the kernel's stdin (at its end), stdout, stderr
         os.dup2(fd, target)
     for fd in fds:
@@ -417,6 +431,7 @@ def _kernel(
 
 def _reset_process(keep: tuple[int, ...]) -> None:
     os.setpgid(0, 0)  # interrupts go to the kernel's group; the launcher is not in it
+    _name(KERNEL_NAME)
     signal.set_wakeup_fd(-1)
     for signum in range(1, signal.NSIG):
         if signum in (signal.SIGKILL, signal.SIGSTOP):
@@ -456,6 +471,8 @@ def _reset_interpreter(request: dict[str, Any], launcher: int, base_path: list[s
     # ipykernel read JPY_PARENT_PID when the server imported it: name the parent explicitly
     parent = f"--IPKernelApp.parent_handle={launcher}"
     sys.argv[:] = [launcher_file, *[str(a) for a in request["argv"]], parent]
+    if isinstance(request.get("orig_argv"), list) and hasattr(sys, "orig_argv"):
+        sys.orig_argv[:] = [str(a) for a in request["orig_argv"]]  # the exec'd command line
     main = types.ModuleType("__main__")
     main.__file__ = launcher_file
     sys.modules["__main__"] = main

@@ -242,10 +242,15 @@ class ForkServer:
         return self.process.poll() is None
 
     def fork(
-        self, argv: Sequence[str], env: Mapping[str, str], cwd: str, stdio: Sequence[int]
+        self,
+        argv: Sequence[str],
+        env: Mapping[str, str],
+        cwd: str,
+        stdio: Sequence[int],
+        orig: Sequence[str] = (),
     ) -> ForkedKernel:
         """A new kernel: `python -m ipykernel_launcher ARGV` in `cwd` with `env`."""
-        request = {"argv": list(argv), "env": dict(env), "cwd": cwd}
+        request = {"argv": list(argv), "env": dict(env), "cwd": cwd, "orig_argv": list(orig)}
         conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
             conn.settimeout(REQUEST_TIMEOUT)
@@ -348,7 +353,7 @@ class ForkServers:
         for _ in range(3):  # a stale server is replaced
             server = self._server(key, python, options, server_env)
             try:
-                kernel = server.fork(arguments, env, cwd, stdio)
+                kernel = server.fork(arguments, env, cwd, stdio, cmd)
             except ForkError as exc:
                 if str(exc).startswith("stale"):
                     self._drop(key, server)
