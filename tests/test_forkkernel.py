@@ -35,6 +35,7 @@ from helpers import (
 )
 
 from workshopkit.execute.forkkernel import (
+    ENV_VAR,
     ForkServers,
     launcher_split,
     standard_launcher,
@@ -246,10 +247,10 @@ def test_kernel_start_exec_and_a_lesson_opting_out(tmp_path: Path) -> None:
         path.unlink()
     opted = root / "lessons" / "b02_after.py"
     text = opted.read_text(encoding="utf-8")
-    opted.write_text(
-        text.replace("#     minutes: 5\n", "#     minutes: 5\n#     kernel_start: exec\n")
-    )
+    opting_out = "#     minutes: 5\n#     kernel_start: exec\n"
+    opted.write_text(text.replace("#     minutes: 5\n", opting_out), encoding="utf-8")
     mark, env = mark_env()
+    env.pop(ENV_VAR, None)  # the default: fork, here on Linux
     try:
         forked = cli("run", root, "--no-cache", env=env, timeout=300)
         first = read_report(root / ".workshopkit" / "report.json")["kernel_start"]
