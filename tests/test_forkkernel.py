@@ -228,7 +228,7 @@ def test_a_kernelspec_that_is_not_the_standard_launcher_is_execd(tmp_path: Path)
     )
     mark, env = mark_env(**extra)
     try:
-        done = cli("run", root, env=env, timeout=300)
+        done = cli("run", root, "--kernel-start", "fork", env=env, timeout=300)
     finally:
         left = wait_gone(mark, timeout=5)
         kill_marked(mark)
