@@ -6,7 +6,8 @@
 Each lesson's executed notebook is its newest cache entry (`.workshopkit/cache/<id>/*/
 executed.ipynb`). Outputs are compared cell by cell after removing what is expected to differ
 between two runs: execution metadata and timings, memory addresses (`0x7f...`), durations printed
-by the lesson ("0.52 s", "12ms"). A cell that still differs is listed with a short diff, to be
+by the lesson ("0.52 s", "12ms"); adjacent pieces of one stream are joined (how a stream is cut
+into messages depends on flush timing). A cell that still differs is listed with a short diff, to be
 judged by eye (an unseeded random draw, an image of one). Exits 1 if any lesson is missing or
 has a different number of cells or outputs.
 """
@@ -31,6 +32,23 @@ def notebooks(run: Path) -> dict[str, Path]:
         if entries:
             found[lesson.name] = entries[-1]
     return found
+
+
+def coalesced(outputs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Adjacent stream outputs of one stream joined: how a stream is cut into messages depends
+    on when its buffer was flushed, not on what was written."""
+    merged: list[dict[str, Any]] = []
+    for output in outputs:
+        last = merged[-1] if merged else None
+        if (
+            last is not None
+            and output.get("output_type") == "stream" == last.get("output_type")
+            and output.get("name") == last.get("name")
+        ):
+            last["text"] = "".join(last.get("text", "")) + "".join(output.get("text", ""))
+        else:
+            merged.append(dict(output))
+    return merged
 
 
 def normal(output: dict[str, Any]) -> str:
@@ -58,8 +76,8 @@ def main() -> int:
             status = 1
             continue
         for index, (ca, cb) in enumerate(zip(cells_a, cells_b, strict=True)):
-            outs_a = [normal(o) for o in ca.get("outputs", [])]
-            outs_b = [normal(o) for o in cb.get("outputs", [])]
+            outs_a = [normal(o) for o in coalesced(ca.get("outputs", []))]
+            outs_b = [normal(o) for o in coalesced(cb.get("outputs", []))]
             if len(outs_a) != len(outs_b):
                 print(f"{lesson} cell {index + 1}: {len(outs_a)} outputs against {len(outs_b)}")
                 status = 1
