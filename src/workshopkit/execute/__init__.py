@@ -16,6 +16,7 @@ found by `judge`.
     judge.py      a run that raised nothing: cells not executed, warnings
     scratch.py    the lesson's scratch folder
     processes.py  kernel environment, GPU probe, killing a kernel and what it started
+    forkkernel.py kernels forked from a fork server (`kernel_start = "fork"`), its provisioner
 """
 
 from __future__ import annotations
