@@ -7,7 +7,8 @@ Each lesson's executed notebook is its newest cache entry (`.workshopkit/cache/<
 executed.ipynb`). Outputs are compared cell by cell after removing what is expected to differ
 between two runs: execution metadata and timings, memory addresses (`0x7f...`), durations printed
 by the lesson ("0.52 s", "12ms"); adjacent pieces of one stream are joined (how a stream is cut
-into messages depends on flush timing). A cell that still differs is listed with a short diff, to be
+into messages depends on flush timing), and text stored as a list of lines counts as the same text
+stored as one string. A cell that still differs is listed with a short diff, to be
 judged by eye (an unseeded random draw, an image of one). Exits 1 if any lesson is missing or
 has a different number of cells or outputs.
 """
@@ -53,6 +54,13 @@ def coalesced(outputs: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def normal(output: dict[str, Any]) -> str:
     kept = {k: v for k, v in output.items() if k not in ("metadata", "execution_count")}
+    # nbformat stores multi-line text as a string or as a list of lines: the same text
+    if isinstance(kept.get("text"), list):
+        kept["text"] = "".join(kept["text"])
+    if isinstance(kept.get("data"), dict):
+        kept["data"] = {
+            k: "".join(v) if isinstance(v, list) else v for k, v in kept["data"].items()
+        }
     text = json.dumps(kept, sort_keys=True, indent=1)
     return DURATION.sub("<duration>", ADDRESS.sub("0xADDR", text))
 
