@@ -565,6 +565,71 @@ def c_wk_cold_j3(s: Session, r: int) -> Sample:
     return _wk_cold(s, r, "wk-cold-j3", ["--jobs", "3"])
 
 
+def c_wk_cold_fork(s: Session, r: int) -> Sample:
+    out = _wk_cold(s, r, "wk-cold-fork", ["--kernel-start", "fork"])
+    _check_started(s.round_dirs[("wk-cold-fork", r)], forked=N_LESSONS)
+    return out
+
+
+def c_wk_cold_exec(s: Session, r: int) -> Sample:
+    out = _wk_cold(s, r, "wk-cold-exec", ["--kernel-start", "exec"])
+    _check_started(s.round_dirs[("wk-cold-exec", r)], forked=0)
+    return out
+
+
+def _check_started(d: Path, *, forked: int) -> None:
+    """report.json's kernel_start: every kernel forked (fork rows), or none (exec rows)."""
+    started = read_report(d).get("kernel_start") or {}
+    if started.get("forked") != forked or started.get("fallbacks"):
+        raise Failed(f"{d}: kernel_start is {started}, expected {forked} forked kernels")
+
+
+def c_floor(s: Session, r: int) -> Sample:
+    d = s.fresh(f"r{r}-floor")
+    t = run_timed(
+        [str(VBIN / "python"), str(HERE / "floor.py"), str(d), "--jobs", "2"],
+        cwd=d,
+        env=s.env,
+        log_path=d / "bench.log",
+        timeout=s.timeout,
+    )
+    check_rc(t, "floor.py")
+    return sample_of(r, t)
+
+
+EXAMPLE = ROOT / "workshops" / "ml-meetup"
+
+
+def _example(s: Session, r: int, mode: str) -> Sample:
+    d = s.work / f"r{r}-example-{mode}"
+    if d.exists():
+        shutil.rmtree(d)
+    shutil.copytree(EXAMPLE, d, ignore=shutil.ignore_patterns(".workshopkit", "dist"))
+    t = run_timed(
+        wk("run", ".", "--no-cache", "--kernel-start", mode),
+        cwd=d,
+        env=s.env,
+        log_path=d / "bench.log",
+        timeout=s.timeout,
+    )
+    check_rc(t, f"workshopkit run --kernel-start {mode} (example workshop)")
+    rep = read_report(d)
+    if rep.get("exit_code") != 0:
+        raise Failed(f"{d}: the example workshop did not pass:\n{tail(t.log_path)}")
+    started = rep.get("kernel_start") or {}
+    if mode == "fork" and (started.get("exec") or started.get("fallbacks")):
+        raise Failed(f"{d}: not every kernel was forked: {started}")
+    return sample_of(r, t)
+
+
+def c_example_fork(s: Session, r: int) -> Sample:
+    return _example(s, r, "fork")
+
+
+def c_example_exec(s: Session, r: int) -> Sample:
+    return _example(s, r, "exec")
+
+
 def c_wk_warm(s: Session, r: int) -> Sample:
     d = s.round_dirs.get(("wk-cold", r)) or s.round_dirs.get(("wk-cold-j3", r))
     if d is None:  # no cold run this round: prime untimed
@@ -716,6 +781,44 @@ CONTENDERS: list[Contender] = [
         baseline="nbclient2",
     ),
     Contender(
+        "floor",
+        "plain Python, 2 processes",
+        "`benchmarks/floor.py --jobs 2`: the lessons' code, no kernel",
+        c_floor,
+        ("fork",),
+    ),
+    Contender(
+        "wk-cold-fork",
+        "workshopkit run, cold, forked kernels",
+        "`workshopkit run . --no-cache --kernel-start fork`",
+        c_wk_cold_fork,
+        ("workshopkit", "fork"),
+        baseline="floor",
+    ),
+    Contender(
+        "wk-cold-exec",
+        "workshopkit run, cold, exec'd kernels",
+        "`workshopkit run . --no-cache --kernel-start exec` (before)",
+        c_wk_cold_exec,
+        ("workshopkit", "fork"),
+        baseline="nbclient2",
+    ),
+    Contender(
+        "example-fork",
+        "example workshop, cold, fork",
+        "`workshopkit run workshops/ml-meetup --no-cache --kernel-start fork`",
+        c_example_fork,
+        ("example",),
+        baseline="example-exec",
+    ),
+    Contender(
+        "example-exec",
+        "example workshop, cold, exec",
+        "`workshopkit run workshops/ml-meetup --no-cache --kernel-start exec`",
+        c_example_exec,
+        ("example",),
+    ),
+    Contender(
         "nbmake",
         "pytest --nbmake -n 2",
         "`pytest --nbmake -n 2` over pre-converted .ipynb",
@@ -779,11 +882,23 @@ CONTENDERS: list[Contender] = [
     ),
 ]
 BY_KEY = {c.key: c for c in CONTENDERS}
-COLD_RUN_ROWS = ("wk-cold", "nbclient2", "wk-cold-j3", "nbmake", "jcache-cold")  # x CLI loop column
+COLD_RUN_ROWS = (  # x CLI loop column
+    "wk-cold",
+    "nbclient2",
+    "wk-cold-j3",
+    "nbmake",
+    "jcache-cold",
+    "floor",
+    "wk-cold-fork",
+    "wk-cold-exec",
+)
 
 GOALS = [  # (label, row, baseline row, max ratio)
     ("cold run vs CLI loop", "wk-cold", "loop", 0.40),
     ("cold run vs nbclient-2", "wk-cold", "nbclient2", 1.10),
+    ("forked cold run vs plain-Python floor", "wk-cold-fork", "floor", 2.0),
+    ("forked cold run vs nbclient-2", "wk-cold-fork", "nbclient2", 0.40),
+    ("example workshop, fork vs exec", "example-fork", "example-exec", 1.0),
     ("warm run vs warm jupyter-cache", "wk-warm", "jcache-warm", 0.50),
     ("slides vs nbconvert per deck", "slides-wk", "slides-nbconvert", 0.12),
     ("full cold build vs naive pipeline", "build-wk", "build-naive", 0.30),
@@ -1110,6 +1225,7 @@ def _interrupt(signum: int, frame: object) -> None:
 
 
 def main() -> int:
+    global N_LESSONS
     # Ctrl-C or SIGTERM: end the timed command (its own session) and report the rounds done so far.
     # A shell starting this in the background may have set SIGINT to "ignore"; undo that.
     signal.signal(signal.SIGINT, _interrupt)
@@ -1133,11 +1249,18 @@ def main() -> int:
         "(default benchmarks/RESULTS.md; _work/RESULTS-quick.md with --quick)",
     )
     ap.add_argument("--workdir", help="work folder (default benchmarks/_work/bench-<timestamp>)")
+    ap.add_argument(
+        "--lessons",
+        type=int,
+        default=N_LESSONS,
+        help=f"lessons in the workload (default {N_LESSONS})",
+    )
     ap.add_argument("--keep", action="store_true", help="keep the work folder")
     ap.add_argument(
         "--timeout", type=float, default=1200, help="seconds before one timed command is killed"
     )
     args = ap.parse_args()
+    N_LESSONS = args.lessons
     if args.quick:
         args.rounds = 1
     if args.rounds < 1:

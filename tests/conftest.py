@@ -3,6 +3,10 @@
 Golden files live under `tests/golden/`; `pytest --update-golden` rewrites them from the current
 output (then read the diff before committing it). Scenario workshops, one per bad input, live
 under `tests/resources/<case>/` and are checked in place (they are never written to).
+
+Kernels start as `workshopkit run` starts them by default (forked on Linux, see
+`forkkernel`); `WORKSHOPKIT_KERNEL_START=exec pytest ...` (or `=fork`) runs every test that
+starts kernels the other way. The header of the test session says which.
 """
 
 from __future__ import annotations
@@ -22,6 +26,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=False,
         help="rewrite tests/golden/ files from the current output instead of comparing",
     )
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    from workshopkit.forkkernel import ENV_VAR, default_mode
+
+    return f"workshopkit kernel start: {default_mode()} ({ENV_VAR} to change it)"
 
 
 @pytest.fixture

@@ -288,7 +288,8 @@ def test_execution_env_names_environment_variables(tmp_path: Path) -> None:
             'title = "T"\n[execution]\nenvs = ["SEED"]\n',
             [
                 "workshop.toml:3: error: unknown key 'envs' in [execution] (did you mean 'env'?); "
-                "expected one of: kernel, timeout, lesson_timeout, jobs, parameters, env, strict"
+                "expected one of: kernel, timeout, lesson_timeout, jobs, parameters, env, strict, "
+                "kernel_start"
             ],
         ),
     ],

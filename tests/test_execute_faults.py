@@ -417,13 +417,15 @@ def test_case15_many_lessons_many_times_never_fail_spuriously(tmp_path: Path) ->
 
 def _kernels(mark: str, what: str = "ipykernel") -> list[Any]:
     """A run's kernels (not their launchers, see workshopkit.reaper), or processes whose command
-    line holds `what`."""
+    line holds `what`. A forked kernel keeps its fork server's command line: its process name
+    says what it is (see workshopkit/_kernel/forkserver.py)."""
     found = []
     for proc in marked_processes(mark):
         try:
             argv = proc.cmdline()
             launcher = any(part.endswith("reaper.py") for part in argv)
-            if any(what in part for part in argv) and not launcher:
+            forked = what == "ipykernel" and proc.name() == "ipykernel"
+            if forked or (any(what in part for part in argv) and not launcher):
                 found.append(proc)
         except Exception:  # gone meanwhile
             continue

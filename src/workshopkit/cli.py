@@ -223,6 +223,13 @@ def run_options(func: Any) -> Any:
             help="Fail GPU lessons where no GPU is visible instead of skipping them.",
         ),
         click.option("--strict", is_flag=True, help=STRICT_HELP),
+        click.option(
+            "--kernel-start",
+            type=click.Choice(["fork", "exec"]),
+            help="How kernels start: forked from a fork server that has imported ipykernel "
+            "(fast), or exec'd; a kernel that cannot be forked is exec'd [default: [execution] "
+            "kernel_start, else fork on Linux, exec elsewhere].",
+        ),
     ]
     for option in reversed(options):
         func = option(func)
@@ -253,6 +260,7 @@ def _make_options(kw: dict[str, Any]) -> Any:
         use_cache=not kw["no_cache"],
         require_gpu=kw["require_gpu"],
         strict=kw["strict"],
+        kernel_start=kw["kernel_start"],
     )
 
 

@@ -68,6 +68,7 @@ STARTUP_ATTEMPT_MIN_SECONDS = 10  # the least an attempt that is not the last on
 # process's port) fails after this long instead of blocking its thread for good (seen once in CI:
 # a start-up stuck for minutes in kernel_info's send).
 SEND_TIMEOUT_MS = 10_000
+IDLE_WINDOW = 0.25  # seconds the ready check waits for a kernel_info's idle status on IOPub
 _STARTUP_RETRYABLE = (
     "died before replying",
     "didn't respond in",
@@ -140,6 +141,9 @@ class KernelContext:
     # most `jobs` lessons run cells.
     gate: contextlib.AbstractContextManager[Any] = field(default_factory=contextlib.nullcontext)
     events: KernelEvents = field(default_factory=KernelEvents)
+    # The run's fork servers (`forkkernel.ForkServers`): the kernel is forked from one
+    # where it can be (`kernel_start = "fork"`); None: exec'd.
+    fork_servers: Any = None
 
 
 _PORTS_LOCK = threading.Lock()
@@ -209,6 +213,51 @@ class LosslessKernelClient(AsyncKernelClient):
         context.setsockopt(zmq.SNDTIMEO, SEND_TIMEOUT_MS)
         return context
 
+    async def _async_wait_for_ready(self, timeout: float | None = None) -> None:
+        """Ready once the kernel has answered a kernel_info request on shell *and* published
+        the idle status that ends it on IOPub (so IOPub is connected too).
+
+        jupyter_client's own check then waits for 0.2 s of IOPub silence, on every kernel; the
+        idle status is the kernel's own word that nothing more belongs to the request. Its
+        error messages are kept (the start-up retries look for them)."""
+        deadline = time.monotonic() + (timeout if timeout is not None else float("inf"))
+        while True:
+            msg_id = self.kernel_info()
+            reply = await self._reply_to(msg_id, self.shell_channel, 1.0)
+            # the idle status follows the reply at once; none within IDLE_WINDOW: IOPub was not
+            # connected yet when it was published, so ask again
+            if reply is not None and await self._idle_after(msg_id, IDLE_WINDOW):
+                self._handle_kernel_info_reply(reply)
+                return
+            if not await self._async_is_alive():
+                raise RuntimeError("Kernel died before replying to kernel_info")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"Kernel didn't respond in {timeout:.0f} seconds")
+
+    wait_for_ready = _async_wait_for_ready  # jupyter_client's alias names its own method
+
+    async def _reply_to(self, msg_id: str, channel: Any, seconds: float) -> Any:
+        """The message on `channel` whose parent is `msg_id`, within `seconds` (None)."""
+        end = time.monotonic() + seconds
+        while (left := end - time.monotonic()) > 0:
+            try:
+                msg = await channel.get_msg(timeout=left)
+            except Exception:  # queue.Empty
+                return None
+            if msg.get("parent_header", {}).get("msg_id") == msg_id:
+                return msg
+        return None
+
+    async def _idle_after(self, msg_id: str, seconds: float) -> bool:
+        end = time.monotonic() + seconds
+        while (left := end - time.monotonic()) > 0:
+            msg = await self._reply_to(msg_id, self.iopub_channel, left)
+            if msg is None:
+                return False
+            if msg["msg_type"] == "status" and msg["content"].get("execution_state") == "idle":
+                return True
+        return False
+
 
 class ReapingKernelManager(AsyncKernelManager):
     """A kernel manager that starts its kernel under a launcher that reaps whatever the kernel
@@ -216,6 +265,21 @@ class ReapingKernelManager(AsyncKernelManager):
 
     def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
         return reaper.launcher_argv(super().format_kernel_cmd(extra_arguments))
+
+
+def _use_fork_provisioner(km: Any, servers: Any) -> None:
+    """Make `km` start its kernel through the fork provisioner (`forkkernel`), with the
+    run's `servers`, unless its kernelspec names a provisioner of its own."""
+    from .forkkernel import FORK_PROVISIONER
+
+    try:
+        spec = km.kernel_spec
+    except Exception:  # an unreadable spec fails at start-up, with its own message
+        return
+    if spec is None or spec.metadata.get("kernel_provisioner"):
+        return
+    spec.metadata = {**spec.metadata, "kernel_provisioner": {"provisioner_name": FORK_PROVISIONER}}
+    km.fork_servers = servers
 
 
 def _text_size(out: NotebookNode) -> int:
@@ -376,6 +440,8 @@ class WorkshopkitClient(PapermillNotebookClient):  # type: ignore[misc]
     def create_kernel_manager(self) -> Any:
         km = super().create_kernel_manager()
         km.client_factory = LosslessKernelClient
+        if self.context.fork_servers is not None:
+            _use_fork_provisioner(km, self.context.fork_servers)
         if km.transport == "tcp" and km.ip in {"127.0.0.1", "localhost"}:
             ports = kernel_ports(km.ip, 5)
             if ports:  # instead of the provisioner's LocalPortCache, which uses bind(0)

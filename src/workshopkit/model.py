@@ -128,6 +128,7 @@ class LessonMeta:
     objectives: tuple[str, ...] = ()
     kind: str = "lesson"
     gpu: bool = False
+    kernel_start: str | None = None  # "exec": never forked; "fork"/None: as the run says
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,6 +170,7 @@ class ExecutionConfig:
     parameters: Mapping[str, Any] = field(default_factory=dict, hash=False)
     env: tuple[str, ...] = ()  # environment variables whose values join each lesson's cache key
     strict: bool = False  # every warning is an error (`--strict`)
+    kernel_start: str | None = None  # "fork" | "exec"; None: fork where it is safe
 
 
 @dataclass(frozen=True, slots=True)
@@ -516,3 +518,4 @@ class LessonPlan:
     output_limit: int  # characters of output kept per cell and kind (0: no cap)
     start_timeout: int  # seconds a kernel may take to start
     env: tuple[tuple[str, str | None], ...] = ()  # `[execution] env`: name, value (None: unset)
+    kernel_start: str = "exec"  # "fork": from a fork server where it can be (forkkernel)

@@ -239,7 +239,12 @@ def execute(job: Job, outcome: Outcome) -> Outcome:
         report = run_lessons(_workshop(outcome), outcome.selected, options, job.on_event)
     except WorkshopkitError as error:  # before any lesson ran: no such kernel
         return _failed(outcome, error)
-    return replace(outcome, run=report)
+    started = report.kernel_start
+    notes = tuple(
+        f"warning: kernels started by exec instead of fork: {reason}"
+        for reason in (started.fallbacks if started is not None else ())
+    )
+    return replace(outcome, run=report, messages=(*outcome.messages, *notes))
 
 
 def select_shard(job: Job, outcome: Outcome) -> Outcome:
@@ -567,6 +572,7 @@ def _report_facts(job: Job, outcome: Outcome) -> ReportFacts:
         exit_code=int(outcome.exit_code),
         seconds=outcome.seconds,
         kernels_started=outcome.kernels_started,
+        kernel_start=outcome.run.kernel_start if outcome.run is not None else None,
         error=outcome.error,
         event_rules=outcome.rule_breaks,
         diagnostics=outcome.diagnostics,

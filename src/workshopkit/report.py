@@ -17,6 +17,8 @@ status           "passed" (exit 0), "failed" (exit 1: a lesson failed or an even
 exit_code        the command's exit code (0, 1, 2, 3; see the README)
 seconds          wall time of executing the lessons (the export is not included)
 kernels_started  kernels started (0 when every result came from the cache)
+kernel_start     how kernels started: {mode ("fork" | "exec"), forked, exec, fallbacks (why
+                 kernels were exec'd in fork mode, each reason once)}; null if none was needed
 summary          lessons per status: passed, failed, skipped (and not-run, when some were not)
 error            null, or what stopped the command, as printed ("workshop.toml: no such kernel")
 event_rules      every event rule finding, {path, line, severity, message}, judged after the
@@ -53,6 +55,7 @@ from .model import Diagnostic, Lesson, LessonResult, Status, Track, Workshop
 
 if TYPE_CHECKING:
     from .errors import WorkshopkitError
+    from .forkkernel import ForkStats
 
 SCHEMA = 1
 SCHEMA_PATH = Path(__file__).with_name("report.schema.json")
@@ -150,6 +153,7 @@ class ReportFacts:
     exit_code: int | None = None  # None: 1 when a lesson failed, else 0 (an export on its own)
     seconds: float = 0.0
     kernels_started: int = 0
+    kernel_start: ForkStats | None = None  # how the kernels started (None: none was needed)
     error: WorkshopkitError | None = None
     event_rules: tuple[Diagnostic, ...] = ()
     diagnostics: tuple[Diagnostic, ...] = ()
@@ -186,6 +190,7 @@ def report_json(
         "exit_code": exit_code,
         "seconds": round(facts.seconds, 3),
         "kernels_started": facts.kernels_started,
+        "kernel_start": _kernel_start_json(facts.kernel_start),
         "summary": counts,
         "error": _error_json(facts.error),
         "event_rules": [_diagnostic_json(d) for d in facts.event_rules],
@@ -197,6 +202,17 @@ def report_json(
             _track_json(track, done, (bundles or {}).get(track.id)) for track in workshop.tracks
         ]
     return report
+
+
+def _kernel_start_json(stats: ForkStats | None) -> dict[str, Any] | None:
+    if stats is None:
+        return None
+    return {
+        "mode": stats.mode,
+        "forked": stats.forked,
+        "exec": stats.execed,
+        "fallbacks": list(stats.fallbacks),
+    }
 
 
 def _lesson_entry(lesson: Lesson, result: LessonResult | None, exported: bool) -> dict[str, Any]:

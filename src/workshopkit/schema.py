@@ -195,6 +195,12 @@ def _kind_problems(name: str, value: Any) -> Problems:
 
 
 LESSON_KIND = Kind(" \\| ".join(KINDS), _kind_problems)
+KERNEL_STARTS = ("fork", "exec")  # how kernels start (forkkernel)
+KERNEL_START = _simple(
+    " \\| ".join(f"`{m}`" for m in KERNEL_STARTS),
+    lambda v: v in KERNEL_STARTS,
+    " or ".join(repr(m) for m in KERNEL_STARTS),
+)
 
 
 def identifier(what: str) -> Kind:
@@ -509,6 +515,13 @@ EXECUTION = Table(
             "Every warning is an error, as with `--strict`.",
             False,
         ),
+        Field(
+            "kernel_start",
+            KERNEL_START,
+            "How kernels start: forked from a fork server that has imported ipykernel, or "
+            "exec'd (see Fast kernels). `--kernel-start` overrides it.",
+            shown_default="`fork` on Linux, else `exec`",
+        ),
     ),
 )
 TRACKS = Table(
@@ -693,6 +706,13 @@ HEADER = Table(
             shown_default="`[]`",
         ),
         Field("kind", LESSON_KIND, "For event programmes.", "lesson"),
+        Field(
+            "kernel_start",
+            KERNEL_START,
+            "`exec`: this lesson's kernel is never forked (it needs a fresh interpreter, e.g. "
+            "its own hash seed); `fork`: as the run says.",
+            shown_default="as the run says",
+        ),
         Field(
             "resources",
             _simple("mapping", lambda v: isinstance(v, dict), "a mapping such as {gpu: true}"),

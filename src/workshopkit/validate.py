@@ -101,6 +101,7 @@ def check_lesson(source: LessonSource) -> tuple[Lesson | None, list[Diagnostic]]
         objectives=values["objectives"],
         kind=values["kind"],
         gpu=resources["gpu"],
+        kernel_start=values["kernel_start"],
     )
     lesson = Lesson(
         path=source.path,

@@ -16,6 +16,7 @@ found by `judge`.
     judge.py      a run that raised nothing: cells not executed, warnings
     scratch.py    the lesson's scratch folder
     processes.py  kernel environment, GPU probe, killing a kernel and what it started
+    forkkernel.py kernels forked from a fork server (`kernel_start = "fork"`), its provisioner
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from ..cache import Cache
 from ..errors import ExitCode
@@ -38,6 +39,9 @@ from ..model import (
     Workshop,
 )
 from ..strict import strict_result
+
+if TYPE_CHECKING:
+    from ..forkkernel import ForkStats
 from .plan import RunOptions, plan_lessons
 from .pool import Executor, LocalExecutor, run_pool
 from .processes import gpu_available, kernel_environment
@@ -106,7 +110,12 @@ def run_lessons(
         emit(RunEvent("done", plan.lesson, result))
 
     executor = executor or LocalExecutor(options.jobs or workshop.config.execution.jobs)
-    run_pool(executor, todo, lambda plan: emit(RunEvent("start", plan.lesson)), done)
+    try:
+        run_pool(executor, todo, lambda plan: emit(RunEvent("start", plan.lesson)), done)
+    finally:
+        close = getattr(executor, "close", None)  # the LocalExecutor's fork servers
+        if callable(close):
+            close()
     for lesson_id, messages in notes.items():
         if lesson_id in results:
             found = results[lesson_id]
@@ -115,6 +124,7 @@ def run_lessons(
         tuple(results[lesson.id] for lesson in lessons if lesson.id in results),
         executor.kernels_started,
         time.monotonic() - begun,
+        getattr(executor, "kernel_start", None),
     )
 
 
@@ -157,6 +167,7 @@ class RunReport:
     results: tuple[LessonResult, ...]
     kernels_started: int
     seconds: float
+    kernel_start: ForkStats | None = None  # how the kernels started (None: the executor's secret)
 
     @property
     def exit_code(self) -> ExitCode:

@@ -41,6 +41,8 @@ if TYPE_CHECKING:
 
     from nbformat import NotebookNode
 
+    from ..forkkernel import ForkServers
+
 
 class Stage(enum.Enum):
     NEW = "new"  # until the kernel is launched
@@ -156,22 +158,28 @@ class Clock:
 
 
 def run_lesson(
-    plan: LessonPlan, kernels: KernelRegistry | None = None, gate: Any = None
+    plan: LessonPlan,
+    kernels: KernelRegistry | None = None,
+    gate: Any = None,
+    forks: ForkServers | None = None,
 ) -> LessonResult:
     """Run one lesson through papermill. Returns a result for every outcome; never raises.
 
     `kernels` holds the run's live kernels (an interrupt kills them all); `gate` (a semaphore)
-    bounds how many lessons execute cells at once.
+    bounds how many lessons execute cells at once; `forks`, the run's fork servers, forks the
+    kernel from one where it can (None: exec it).
     """
     started = time.monotonic()
     try:
-        return _run_lesson(plan, kernels or KernelRegistry(), gate)
+        return _run_lesson(plan, kernels or KernelRegistry(), gate, forks)
     except Exception as exc:  # a bug or an OS fault must not stop other lessons
         error = LessonError.from_executor_fault(_header(plan.lesson), exc)
         return _failed(plan.lesson, error, time.monotonic() - started)
 
 
-def _run_lesson(plan: LessonPlan, kernels: KernelRegistry, gate: Any) -> LessonResult:
+def _run_lesson(
+    plan: LessonPlan, kernels: KernelRegistry, gate: Any, forks: ForkServers | None
+) -> LessonResult:
     from ..load import to_notebook
 
     lesson = plan.lesson
@@ -192,6 +200,7 @@ def _run_lesson(plan: LessonPlan, kernels: KernelRegistry, gate: Any) -> LessonR
             output_limit=plan.output_limit,
             gate=clock,
             events=kernel,
+            fork_servers=forks,
         )
         try:
             result = _execute(plan, nb, context, scratch, kernel, clock)

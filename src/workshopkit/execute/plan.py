@@ -28,6 +28,15 @@ class RunOptions:
     output_limit: int = 1 << 20
     start_timeout: int = 60
     strict: bool = False  # every lesson warning fails the lesson (strict.py)
+    kernel_start: str | None = None  # "fork" | "exec" (--kernel-start); None: as configured
+
+
+def run_kernel_start(workshop: Workshop, options: RunOptions) -> str:
+    """How the run's kernels start: --kernel-start, else `[execution] kernel_start`, else fork
+    where it is safe (`forkkernel.default_mode`); a lesson header's `exec` opts out."""
+    from ..forkkernel import default_mode
+
+    return options.kernel_start or workshop.config.execution.kernel_start or default_mode()
 
 
 def available_kernels() -> dict[str, str]:
@@ -53,6 +62,7 @@ def plan_lessons(
     """Resolve kernels, timeouts and parameters; raise InfrastructureError for unknown kernels."""
     cfg = workshop.config.execution
     parameters = {**cfg.parameters, **options.parameters}
+    start = run_kernel_start(workshop, options)
     plans = [
         LessonPlan(
             lesson=lesson,
@@ -63,6 +73,7 @@ def plan_lessons(
             output_limit=options.output_limit,
             start_timeout=options.start_timeout,
             env=tuple((name, os.environ.get(name)) for name in cfg.env),
+            kernel_start="exec" if lesson.meta.kernel_start == "exec" else start,
         )
         for lesson in lessons
     ]

@@ -15,10 +15,13 @@ import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from ..model import LessonPlan, LessonResult
 from .processes import KernelRegistry
+
+if TYPE_CHECKING:
+    from ..forkkernel import ForkServers, ForkStats
 
 
 @runtime_checkable
@@ -56,6 +59,9 @@ class LocalExecutor:
         self.jobs = max(1, jobs)
         self._gate = threading.BoundedSemaphore(self.jobs)
         self._kernels = KernelRegistry()
+        self._forks: ForkServers | None = None  # made when a lesson first asks to be forked
+        self._execed = 0  # lessons whose plan says exec
+        self._lock = threading.Lock()
         _quiet_papermill()
 
     @property
@@ -69,10 +75,41 @@ class LocalExecutor:
     def run(self, plan: LessonPlan) -> LessonResult:
         from .lesson import run_lesson
 
-        return run_lesson(plan, self._kernels, self._gate)
+        return run_lesson(plan, self._kernels, self._gate, self._fork_servers(plan))
+
+    def _fork_servers(self, plan: LessonPlan) -> ForkServers | None:
+        """The fork servers for `plan`'s kernel (None: exec it)."""
+        from ..forkkernel import ForkServers
+
+        with self._lock:
+            if plan.kernel_start != "fork":
+                self._execed += 1
+                return None
+            if self._forks is None:
+                self._forks = ForkServers("fork")
+            return self._forks
+
+    @property
+    def kernel_start(self) -> ForkStats:
+        """How the kernels of this executor started (report.json's `kernel_start`)."""
+        from ..forkkernel import ForkStats
+
+        with self._lock:
+            forks, execed = self._forks, self._execed
+        if forks is None:
+            return ForkStats("exec", 0, execed, ())
+        stats = forks.stats()
+        return ForkStats("fork", stats.forked, stats.execed + execed, stats.fallbacks)
 
     def cancel(self) -> None:
         self._kernels.kill_all()
+        if self._forks is not None:
+            self._forks.cancel()
+
+    def close(self) -> None:
+        """End the fork servers, once the run is over (a later `run` starts new ones)."""
+        if self._forks is not None:
+            self._forks.close()
 
 
 def _quiet_papermill() -> None:
