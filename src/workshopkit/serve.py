@@ -59,7 +59,7 @@ from .lessonfiles import ignored_folder
 from .model import Status
 
 if TYPE_CHECKING:
-    from http.server import ThreadingHTTPServer
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
     from .pipeline import Outcome
 
@@ -452,18 +452,125 @@ def _placeholder(title: str, text: str) -> bytes:
     return _PLACEHOLDER.format(title=html.escape(title), text=html.escape(text)).encode()
 
 
-def make_server(
-    folder: Path, state: BuildState, host: str = "127.0.0.1", port: int = 0
-) -> ThreadingHTTPServer:
-    """An HTTP server (not started) for the files of `folder` and the event stream; raises
-    OSError when the address cannot be bound."""
+@dataclass(frozen=True, slots=True)
+class _Site:
+    """What every request of one server is answered from: the preview folder, the state of
+    the builds, and the address served (`loopback`: only names of this machine may reach it)."""
+
+    folder: Path
+    state: BuildState
+    host: str
+    loopback: bool
+
+
+def _is_loopback(host: str) -> bool:
     import ipaddress
-    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
     try:
-        loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
+        return host == "localhost" or ipaddress.ip_address(host).is_loopback
     except ValueError:
-        loopback = False
+        return False
+
+
+def _host_ok(handler: BaseHTTPRequestHandler, site: _Site) -> bool:
+    """The request's Host names the address served (DNS rebinding: module doc)."""
+    if not site.loopback:
+        return True  # --host chose another interface: any name may reach it
+    given = (handler.headers.get("Host") or "").strip().lower()
+    bound = int(getattr(handler.server, "server_port", 0))
+    host = site.host.lower()
+    names = {host, f"[{host}]", "localhost", "127.0.0.1", "[::1]"}
+    return given in {f"{name}:{bound}" for name in names} | (names if bound == 80 else set())
+
+
+def _respond(handler: BaseHTTPRequestHandler, site: _Site, *, head: bool) -> None:
+    """Answer a GET or HEAD: the event stream, a file of the preview, or why not."""
+    if not _host_ok(handler, site):
+        _send(handler, 403, b"forbidden: unknown Host\n", "text/plain", head)
+        return
+    path = urlsplit(handler.path).path
+    if path == EVENTS_PATH and not head:
+        _events(handler, site.state)
+        return
+    target = resolve_request(site.folder, handler.path)
+    if target is None:
+        _send(handler, 404, b"not found\n", "text/plain", head)
+        return
+    if target.is_dir():
+        if not path.endswith("/"):
+            handler.send_response(301)
+            handler.send_header("Location", path + "/")
+            handler.send_header("Content-Length", "0")
+            handler.end_headers()
+            return
+        target = target / "index.html"
+    code, data, kind = _file_response(site, target, handler.path)
+    _send(handler, code, data, kind, head)
+
+
+def _file_response(site: _Site, target: Path, request: str) -> tuple[int, bytes, str]:
+    """(status, body, content type) for the file `target` a request names: its bytes, the
+    reload script injected into a page; a placeholder page while there is no preview yet."""
+    current = site.state.current
+    if not target.is_file():
+        if not site.folder.is_dir():
+            title = "Building the preview…" if current.building else "No preview yet"
+            page = _placeholder(title, "this page reloads when the first build is done")
+            return 503, inject(page, current.build), "text/html"
+        return 404, inject(_placeholder("Not found", request), current.build), "text/html"
+    import mimetypes
+
+    kind = mimetypes.guess_type(target.name)[0] or "application/octet-stream"
+    try:
+        data = target.read_bytes()
+    except OSError:
+        return 404, b"not found\n", "text/plain"
+    if kind == "text/html":
+        data = inject(data, current.build)
+    return 200, data, kind
+
+
+def _send(handler: BaseHTTPRequestHandler, code: int, data: bytes, kind: str, head: bool) -> None:
+    handler.send_response(code)
+    charset = "; charset=utf-8" if kind.startswith("text/") else ""
+    handler.send_header("Content-Type", kind + charset)
+    handler.send_header("Content-Length", str(len(data)))
+    handler.send_header("Cache-Control", "no-store")
+    handler.send_header("X-Content-Type-Options", "nosniff")
+    handler.end_headers()
+    if not head:
+        with contextlib.suppress(OSError):
+            handler.wfile.write(data)
+
+
+def _events(handler: BaseHTTPRequestHandler, state: BuildState) -> None:
+    """The server-sent events of one page: the state at once and on each change, a comment
+    every KEEPALIVE_SECONDS in between, until the page goes or the server closes."""
+    handler.close_connection = True
+    handler.send_response(200)
+    handler.send_header("Content-Type", "text/event-stream")
+    handler.send_header("Cache-Control", "no-store")
+    handler.end_headers()
+    seen = -1
+    try:
+        while not state.closing:
+            version, current = state.wait(seen, KEEPALIVE_SECONDS)
+            if state.closing:
+                break
+            if version == seen:
+                handler.wfile.write(b": keep-alive\n\n")
+            else:
+                seen = version
+                handler.wfile.write(f"event: status\ndata: {current.to_json()}\n\n".encode())
+            handler.wfile.flush()
+    except OSError:
+        return  # the page went away
+
+
+def _handler_class(site: _Site) -> type[BaseHTTPRequestHandler]:
+    """The request handler class of one server; made here, not at import time, so that
+    importing this module does not import http.server (module doc)."""
+    from http.server import BaseHTTPRequestHandler
 
     class Handler(BaseHTTPRequestHandler):
         server_version = "workshopkit-serve"
@@ -473,96 +580,23 @@ def make_server(
             return None  # the terminal shows rebuilds, not requests
 
         def do_HEAD(self) -> None:
-            self._respond(head=True)
+            _respond(self, site, head=True)
 
         def do_GET(self) -> None:
-            self._respond(head=False)
+            _respond(self, site, head=False)
 
-        def _host_ok(self) -> bool:
-            if not loopback:
-                return True  # --host chose another interface: any name may reach it
-            given = (self.headers.get("Host") or "").strip().lower()
-            bound = int(getattr(self.server, "server_port", 0))
-            names = {host.lower(), f"[{host.lower()}]", "localhost", "127.0.0.1", "[::1]"}
-            return given in {f"{name}:{bound}" for name in names} | (
-                names if bound == 80 else set()
-            )
+    return Handler
 
-        def _respond(self, *, head: bool) -> None:
-            if not self._host_ok():
-                self._send(403, b"forbidden: unknown Host\n", "text/plain", head)
-                return
-            if urlsplit(self.path).path == EVENTS_PATH and not head:
-                self._events()
-                return
-            target = resolve_request(folder, self.path)
-            if target is None:
-                self._send(404, b"not found\n", "text/plain", head)
-                return
-            if target.is_dir():
-                if not urlsplit(self.path).path.endswith("/"):
-                    self.send_response(301)
-                    self.send_header("Location", urlsplit(self.path).path + "/")
-                    self.send_header("Content-Length", "0")
-                    self.end_headers()
-                    return
-                target = target / "index.html"
-            current = state.current
-            if not target.is_file():
-                if not folder.is_dir():
-                    title = "Building the preview…" if current.building else "No preview yet"
-                    page = _placeholder(title, "this page reloads when the first build is done")
-                    self._send(503, inject(page, current.build), "text/html", head)
-                else:
-                    page = _placeholder("Not found", self.path)
-                    self._send(404, inject(page, current.build), "text/html", head)
-                return
-            import mimetypes
 
-            kind = mimetypes.guess_type(target.name)[0] or "application/octet-stream"
-            try:
-                data = target.read_bytes()
-            except OSError:
-                self._send(404, b"not found\n", "text/plain", head)
-                return
-            if kind == "text/html":
-                data = inject(data, current.build)
-            self._send(200, data, kind, head)
+def make_server(
+    folder: Path, state: BuildState, host: str = "127.0.0.1", port: int = 0
+) -> ThreadingHTTPServer:
+    """An HTTP server (not started) for the files of `folder` and the event stream; raises
+    OSError when the address cannot be bound."""
+    from http.server import ThreadingHTTPServer
 
-        def _send(self, code: int, data: bytes, kind: str, head: bool) -> None:
-            self.send_response(code)
-            charset = "; charset=utf-8" if kind.startswith("text/") else ""
-            self.send_header("Content-Type", kind + charset)
-            self.send_header("Content-Length", str(len(data)))
-            self.send_header("Cache-Control", "no-store")
-            self.send_header("X-Content-Type-Options", "nosniff")
-            self.end_headers()
-            if not head:
-                with contextlib.suppress(OSError):
-                    self.wfile.write(data)
-
-        def _events(self) -> None:
-            self.close_connection = True
-            self.send_response(200)
-            self.send_header("Content-Type", "text/event-stream")
-            self.send_header("Cache-Control", "no-store")
-            self.end_headers()
-            seen = -1
-            try:
-                while not state.closing:
-                    version, current = state.wait(seen, KEEPALIVE_SECONDS)
-                    if state.closing:
-                        break
-                    if version == seen:
-                        self.wfile.write(b": keep-alive\n\n")
-                    else:
-                        seen = version
-                        self.wfile.write(f"event: status\ndata: {current.to_json()}\n\n".encode())
-                    self.wfile.flush()
-            except OSError:
-                return  # the page went away
-
-    server = ThreadingHTTPServer((host, port), Handler)
+    site = _Site(folder, state, host, _is_loopback(host))
+    server = ThreadingHTTPServer((host, port), _handler_class(site))
     server.daemon_threads = True
     return server
 
@@ -690,16 +724,16 @@ def _check_lesson_id(root: Path, lesson_id: str) -> None:
         )
 
 
-def serve(options: ServeOptions, echo: Callable[[str], None]) -> NoReturn:
-    """Run the preview until Ctrl-C (KeyboardInterrupt propagates: the caller exits 130)."""
-    from .build import BuildInProgress, BuildLock, output_problem
+def _preview_root(options: ServeOptions) -> Path:
+    """The workshop's root (resolved) once the preview may be built in it: the preview folder
+    is one `build` may own, `--lesson` names a lesson, and `.workshopkit/` exists."""
+    from .build import output_problem
 
     root = find_root(options.path)
     if root is None:
         raise WorkshopkitError(f"no {CONFIG_NAME} in {options.path} or any parent folder")
     root = root.resolve()
-    preview = root / STATE_DIR / PREVIEW
-    problem = output_problem(preview, root, [])
+    problem = output_problem(root / STATE_DIR / PREVIEW, root, [])
     if problem:
         raise WorkshopkitError(problem)
     if options.lesson:
@@ -708,7 +742,13 @@ def serve(options: ServeOptions, echo: Callable[[str], None]) -> NoReturn:
         (root / STATE_DIR).mkdir(exist_ok=True)
     except OSError as exc:
         raise WorkshopkitError(f"cannot create {root / STATE_DIR}: {exc.strerror}") from None
-    state = BuildState()
+    return root
+
+
+def _bind(
+    preview: Path, state: BuildState, options: ServeOptions
+) -> tuple[ThreadingHTTPServer, str]:
+    """The server (bound, not started) and the URL it serves at."""
     try:
         server = make_server(preview, state, options.host, options.port)
     except OSError as exc:
@@ -717,31 +757,51 @@ def serve(options: ServeOptions, echo: Callable[[str], None]) -> NoReturn:
         ) from None
     port = int(server.server_address[1])
     shown_host = f"[{options.host}]" if ":" in options.host else options.host
-    url = f"http://{shown_host}:{port}/"
+    return server, f"http://{shown_host}:{port}/"
+
+
+def _lock_preview(
+    stack: contextlib.ExitStack[bool | None], root: Path, server: ThreadingHTTPServer
+) -> None:
+    """Hold the lock of the preview of `root` until `stack` closes: one serve per workshop."""
+    from .build import BuildInProgress, BuildLock
+
+    try:
+        stack.enter_context(BuildLock(root / STATE_DIR / "serve"))
+    except BuildInProgress as exc:
+        server.server_close()
+        who = f"pid {exc.pid}" if exc.pid else "another process"
+        raise WorkshopkitError(
+            f"another workshopkit serve ({who}) is previewing {root}; stop it first"
+        ) from None
+
+
+def _first_page(root: Path, url: str, lesson: str | None, echo: Callable[[str], None]) -> str:
+    """The URL to print and open: the deck of `--lesson` if it was built, else the index."""
+    if not lesson:
+        return url
+    found = _lesson_url(root, lesson)
+    if found is None:
+        echo(f"  lesson '{lesson}' has no deck in the preview yet; opening the index")
+        return url
+    return url.rstrip("/") + found
+
+
+def serve(options: ServeOptions, echo: Callable[[str], None]) -> NoReturn:
+    """Run the preview until Ctrl-C (KeyboardInterrupt propagates: the caller exits 130)."""
+    root = _preview_root(options)
+    preview = root / STATE_DIR / PREVIEW
+    state = BuildState()
+    server, url = _bind(preview, state, options)
     with contextlib.ExitStack() as stack:
-        try:
-            stack.enter_context(BuildLock(root / STATE_DIR / "serve"))
-        except BuildInProgress as exc:
-            server.server_close()
-            who = f"pid {exc.pid}" if exc.pid else "another process"
-            raise WorkshopkitError(
-                f"another workshopkit serve ({who}) is previewing {root}; stop it first"
-            ) from None
+        _lock_preview(stack, root, server)
         stack.enter_context(_serving(server, state))
         echo(f"serving {root} at {url} (Ctrl-C stops)")
         loop = Preview(root, state, echo)
         changes = ChangeQueue()
         stack.enter_context(_watching(root, Ignored(root, (preview,)), changes))
         loop.build("building the preview")
-        page = url
-        if options.lesson:
-            found = _lesson_url(root, options.lesson)
-            if found is None:
-                echo(
-                    f"  lesson '{options.lesson}' has no deck in the preview yet; opening the index"
-                )
-            else:
-                page = url.rstrip("/") + found
+        page = _first_page(root, url, options.lesson, echo)
         echo(f"preview: {page}")
         if options.open_browser:
             import webbrowser

@@ -398,6 +398,18 @@ class Merged:
         return ExitCode(int(self.report["exit_code"]))
 
 
+@dataclass(frozen=True, slots=True)
+class _Run:
+    """The run every part must come from, as the first part's manifest says."""
+
+    folder: Path  # the first part's folder
+    manifest: Mapping[str, Any]
+    selection: tuple[str, ...]  # every lesson id of the run, in order
+
+
+_Entries = dict[str, tuple[Path, str]]  # lesson id -> (its entry folder, its cache key)
+
+
 def merge(folders: Sequence[Path], out: Path) -> Merged:
     """Join the results folders `folders` into `out` (module doc). Every problem is found
     before anything is written: a folder that is not a part, parts of different runs, a lesson
@@ -405,6 +417,45 @@ def merge(folders: Sequence[Path], out: Path) -> Merged:
     none."""
     from .report import junit_xml
 
+    manifests, problems = _read_manifests(folders, out)
+    if not manifests:
+        return Merged(None, tuple(problems))
+    first_folder, first = next(iter(manifests.items()))
+    run = _Run(first_folder, first, tuple(str(i) for i in first["selection"]))
+    problems += _other_runs(manifests, run)
+    problems += _part_problems(manifests)
+    entries, claims = _claim_lessons(manifests, run.selection)
+    problems += claims
+    if not problems:
+        problems.extend(
+            f"lesson '{i}' has no result in any folder given ({', '.join(map(str, folders))})"
+            for i in run.selection
+            if i not in entries
+        )
+    results, unreadable = _read_results(entries)
+    fragments, corrupt = _read_fragments(manifests)
+    problems += unreadable + corrupt
+    if problems:
+        return Merged(None, tuple(problems))
+    try:
+        report = merged_report(fragments, run.selection)
+    except (KeyError, TypeError, ValueError) as exc:
+        return Merged(None, (f"a report fragment is corrupt ({exc!r})",))
+    junit = junit_xml([results[i] for i in run.selection], float(report["seconds"]))
+    manifest = _merged_manifest(manifests, run, entries)
+    problem = destination_problem(out)
+    if problem:
+        return Merged(None, (problem,))
+    _write_merged(out, entries, manifest, report, junit)
+    names = tuple(str(f) for f in manifests)
+    return Merged(report, (), len(run.selection), names)
+
+
+def _read_manifests(
+    folders: Sequence[Path], out: Path
+) -> tuple[dict[Path, dict[str, Any]], list[str]]:
+    """The manifest of each folder that has a valid one, and the problems: the others, and
+    `out` being one of the folders."""
     problems: list[str] = []
     manifests: dict[Path, dict[str, Any]] = {}
     if any(out.resolve() == folder.resolve() for folder in folders):
@@ -414,17 +465,24 @@ def merge(folders: Sequence[Path], out: Path) -> Merged:
             manifests[folder] = read_manifest(folder)
         except ShardError as exc:
             problems.append(str(exc))
-    if not manifests:
-        return Merged(None, tuple(problems))
-    first_folder, first = next(iter(manifests.items()))
-    selection: list[str] = [str(i) for i in first["selection"]]
-    for folder, manifest in manifests.items():
-        if manifest["selection"] != selection or manifest.get("plan") != first.get("plan"):
-            problems.append(
-                f"{folder / MANIFEST}: a part of another run than {first_folder / MANIFEST} "
-                "(different lessons selected, durations or number of parts: every part must "
-                "be run from the same commit with the same --shard N and --durations file)"
-            )
+    return manifests, problems
+
+
+def _other_runs(manifests: Mapping[Path, Mapping[str, Any]], run: _Run) -> list[str]:
+    """A problem for each part planned from other inputs than the first."""
+    return [
+        f"{folder / MANIFEST}: a part of another run than {run.folder / MANIFEST} "
+        "(different lessons selected, durations or number of parts: every part must "
+        "be run from the same commit with the same --shard N and --durations file)"
+        for folder, manifest in manifests.items()
+        if manifest["selection"] != list(run.selection)
+        or manifest.get("plan") != run.manifest.get("plan")
+    ]
+
+
+def _part_problems(manifests: Mapping[Path, Mapping[str, Any]]) -> list[str]:
+    """A problem for each part given twice, then for each part of a count not given."""
+    problems: list[str] = []
     parts: dict[tuple[int, int], Path] = {}
     for folder, manifest in manifests.items():
         shard = manifest.get("shard")
@@ -441,8 +499,17 @@ def merge(folders: Sequence[Path], out: Path) -> Merged:
         for index in range(1, count + 1):
             if (index, count) not in parts:
                 problems.append(f"part {index}/{count} is missing: no folder given holds it")
+    return problems
+
+
+def _claim_lessons(
+    manifests: Mapping[Path, Mapping[str, Any]], selection: Sequence[str]
+) -> tuple[_Entries, list[str]]:
+    """The entry of each lesson of the run, from the part that holds it, and a problem for
+    each lesson two parts hold or that is not in the run."""
+    problems: list[str] = []
     claimed: dict[str, Path] = {}
-    entries: dict[str, tuple[Path, str]] = {}
+    entries: _Entries = {}
     for folder, manifest in manifests.items():
         for lesson_id, key in manifest["lessons"].items():
             if lesson_id in claimed:
@@ -456,19 +523,28 @@ def merge(folders: Sequence[Path], out: Path) -> Merged:
                 continue
             claimed[lesson_id] = folder
             entries[lesson_id] = (folder / ENTRIES / lesson_id / key, key)
-    if not problems:
-        problems.extend(
-            f"lesson '{i}' has no result in any folder given ({', '.join(map(str, folders))})"
-            for i in selection
-            if i not in claimed
-        )
+    return entries, problems
+
+
+def _read_results(entries: _Entries) -> tuple[dict[str, LessonResult], list[str]]:
+    """The result kept in each entry, and a problem for each entry missing or corrupt."""
     results: dict[str, LessonResult] = {}
+    problems: list[str] = []
     for lesson_id, (entry, key) in entries.items():
         try:
             results[lesson_id] = read_entry(entry, lesson_id, key)
         except ShardError as exc:
             problems.append(str(exc))
-    fragments = []
+    return results, problems
+
+
+def _read_fragments(
+    manifests: Mapping[Path, Mapping[str, Any]],
+) -> tuple[list[dict[str, Any]], list[str]]:
+    """Each part's report, and a problem for each one missing, corrupt, or whose lessons are
+    not those of its manifest."""
+    fragments: list[dict[str, Any]] = []
+    problems: list[str] = []
     for folder, manifest in manifests.items():
         try:
             fragment = json.loads((folder / REPORT).read_text(encoding="utf-8"))
@@ -480,32 +556,38 @@ def merge(folders: Sequence[Path], out: Path) -> Merged:
             fragments.append(fragment)
         except (OSError, ValueError) as exc:
             problems.append(f"{folder / REPORT}: corrupt or missing report fragment ({exc})")
-    if problems:
-        return Merged(None, tuple(problems))
-    try:
-        report = merged_report(fragments, selection)
-    except (KeyError, TypeError, ValueError) as exc:
-        return Merged(None, (f"a report fragment is corrupt ({exc!r})",))
-    ordered = [results[i] for i in selection]
-    junit = junit_xml(ordered, float(report["seconds"]))
+    return fragments, problems
+
+
+def _merged_manifest(
+    manifests: Mapping[Path, Mapping[str, Any]], run: _Run, entries: _Entries
+) -> dict[str, Any]:
+    """The manifest of the merged folder: no part itself, the parts it joined."""
     shards = [m["shard"] for m in manifests.values() if isinstance(m.get("shard"), dict)]
-    problem = destination_problem(out)
-    if problem:
-        return Merged(None, (problem,))
+    return {
+        "format": RESULTS_FORMAT,
+        "workshop": run.manifest.get("workshop", ""),
+        "shard": None,
+        "shards": sorted(shards, key=lambda s: (s.get("count", 0), s.get("index", 0))),
+        "selection": list(run.selection),
+        "plan": run.manifest.get("plan", ""),
+        "lessons": {i: entries[i][1] for i in run.selection},
+    }
+
+
+def _write_merged(
+    out: Path,
+    entries: _Entries,
+    manifest: Mapping[str, Any],
+    report: Mapping[str, Any],
+    junit: str,
+) -> None:
+    """Write the merged folder beside `out`, then swap it in (nothing left behind on failure)."""
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
     try:
         for lesson_id, (entry, key) in entries.items():
             shutil.copytree(entry, tmp / ENTRIES / lesson_id / key)
-        manifest = {
-            "format": RESULTS_FORMAT,
-            "workshop": first.get("workshop", ""),
-            "shard": None,
-            "shards": sorted(shards, key=lambda s: (s.get("count", 0), s.get("index", 0))),
-            "selection": selection,
-            "plan": first.get("plan", ""),
-            "lessons": {i: entries[i][1] for i in selection},
-        }
         (tmp / MANIFEST).write_text(json.dumps(manifest, indent=1) + "\n", encoding="utf-8")
         (tmp / REPORT).write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
         (tmp / JUNIT).write_text(junit, encoding="utf-8")
@@ -513,8 +595,6 @@ def merge(folders: Sequence[Path], out: Path) -> Merged:
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    names = tuple(str(f) for f in manifests)
-    return Merged(report, (), len(selection), names)
 
 
 def merged_report(
