@@ -7,6 +7,7 @@ import base64
 import hashlib
 import http.client
 import json
+import os
 import re
 import shutil
 import socket
@@ -477,10 +478,19 @@ def test_saves_during_a_rebuild_make_one_more_rebuild(tmp_path: Path) -> None:
     serve = ServeProcess(root, env=env, mark=mark)
     try:
         assert "rebuilt in" in serve.wait_built(), serve.output
-        lesson.write_text(original.replace("ALPHA", "FIRST"))
+        # code edits (a markdown edit reuses the cached run and rebuilds in a blink); the cell
+        # sleeps, so the later saves land while the first rebuild runs its kernel
+        code = 'print("output", 1 + 1)'
+
+        def save(word: str) -> None:  # as editors save: a new file renamed over the old
+            temp = lesson.with_name(".intro.py.tmp")
+            temp.write_text(original.replace(code, f'import time; time.sleep(2); print("{word}")'))
+            os.replace(temp, lesson)
+
+        save("FIRST")
         serve.wait_for("changed: lessons/intro/intro.py", 60)
-        for word in ("SECOND", "THIRD"):  # saved while the first rebuild runs its kernel
-            lesson.write_text(original.replace("ALPHA", word))
+        for word in ("SECOND", "THIRD"):
+            save(word)
             time.sleep(0.3)
         assert "rebuilt in" in serve.wait_built(), serve.output
         serve.wait_for("changed: lessons/intro/intro.py", 60)
