@@ -196,6 +196,17 @@ def run_options(func: Any) -> Any:
             help="Fail GPU lessons where no GPU is visible instead of skipping them.",
         ),
         click.option("--strict", is_flag=True, help=STRICT_HELP),
+        click.option(
+            "--executor",
+            type=click.Choice(["local", "dask"]),
+            help="Where lessons run: local kernels, or the workers of a Dask cluster "
+            "(needs workshopkit[dask] and --scheduler) [default: local].",
+        ),
+        click.option(
+            "--scheduler",
+            metavar="tcp://HOST:PORT",
+            help="The Dask scheduler's address (implies --executor dask).",
+        ),
     ]
     for option in reversed(options):
         func = option(func)
@@ -217,7 +228,14 @@ def report_options(report_help: str) -> Callable[[Any], Any]:
 def _make_options(kw: dict[str, Any]) -> Any:
     from .execute import RunOptions
 
+    executor, scheduler = kw["executor"], kw["scheduler"]
+    if scheduler is not None and executor == "local":
+        raise click.UsageError("--scheduler is for --executor dask")
+    if executor == "dask" and not scheduler:
+        raise click.UsageError("--executor dask needs --scheduler tcp://HOST:PORT")
     return RunOptions(
+        executor="dask" if scheduler else "local",
+        scheduler=scheduler,
         jobs=kw["jobs"],
         timeout=kw["timeout"],
         lesson_timeout=kw["lesson_timeout"],

@@ -186,7 +186,7 @@ def _run_lesson(plan: LessonPlan, kernels: KernelRegistry, gate: Any) -> LessonR
     scratch = prepare_scratch(lesson)
     with scratch.stderr_log.open("wb") as stderr:
         context = KernelContext(
-            env=kernel_environment(kernel.tag),
+            env=kernel_environment(kernel.tag, plan.env),
             stderr=stderr,
             startup_dir=scratch.folder,
             output_limit=plan.output_limit,

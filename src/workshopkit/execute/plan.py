@@ -28,6 +28,8 @@ class RunOptions:
     output_limit: int = 1 << 20
     start_timeout: int = 60
     strict: bool = False  # every lesson warning fails the lesson (strict.py)
+    executor: str = "local"  # "local" | "dask" (`--executor`)
+    scheduler: str | None = None  # the Dask scheduler's address (`--scheduler tcp://HOST:PORT`)
 
 
 def available_kernels() -> dict[str, str]:
