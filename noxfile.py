@@ -54,7 +54,7 @@ def install_kernel(session: nox.Session) -> None:
 @nox.session
 def tests(session: nox.Session) -> None:
     """The test suite, with the example workshop's requirements (integration tests run it)."""
-    session.install("-e", ".[test]", *example_requirements())
+    session.install("-e", ".[test,dask]", *example_requirements())  # dask: test_execute_dask
     install_kernel(session)
     # pytest's exit code 5 (no tests collected) fails the session like any other non-zero code
     session.run("pytest", "-q", "-n", "2", *session.posargs)
@@ -73,7 +73,8 @@ def lint(session: nox.Session) -> None:
 @nox.session
 def typecheck(session: nox.Session) -> None:
     """mypy --strict on src/ (settings in pyproject.toml)."""
-    session.install("-e", ".[test]", *MYPY)  # pytest: the pytest plugin is checked too
+    # pytest: the pytest plugin is checked too; dask: execute/cluster.py
+    session.install("-e", ".[test,dask]", *MYPY)
     session.run("mypy")
 
 

@@ -15,7 +15,6 @@ import shutil
 import signal
 import socket
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -63,9 +62,9 @@ class Cluster:
         return str(self.cluster.scheduler_address)
 
     def ready(self) -> None:
-        self.client.wait_for_workers(self.size, timeout=120)
-        deadline = time.monotonic() + 60
-        while len(self.client.scheduler_info(n_workers=-1)["workers"]) < self.size:
+        """Wait until every worker is up and running (again, after a test killed one)."""
+        deadline = time.monotonic() + 120
+        while self.client.run_on_scheduler(_running_workers) < self.size:
             assert time.monotonic() < deadline, "the cluster did not get its workers back"
             time.sleep(0.2)
 
@@ -88,6 +87,10 @@ class Cluster:
     def close(self) -> None:
         self.client.close()
         self.cluster.close()
+
+
+def _running_workers(dask_scheduler: Any) -> int:
+    return sum(1 for w in dask_scheduler.workers.values() if w.status.name == "running")
 
 
 @pytest.fixture(scope="module")
@@ -135,10 +138,10 @@ def recorded(folder: Path, name: str) -> tuple[int, int]:
     return int(kernel), int(worker)
 
 
-def wait_for(path: Path, timeout: float = 120) -> None:
+def wait_for(path: Path, timeout: float = 120, state: Any = lambda: "") -> None:
     deadline = time.monotonic() + timeout
     while not path.exists():
-        assert time.monotonic() < deadline, f"{path.name} never appeared"
+        assert time.monotonic() < deadline, f"{path.name} never appeared {state()}"
         time.sleep(0.1)
 
 
@@ -192,9 +195,7 @@ def test_lessons_pass_on_workers_and_are_cached_by_the_client(
     assert result.status is Status.PASSED, result.error
     assert report.kernels_started == 1
     assert executor.placements["reads-data"] in cluster.pids()
-    assert result.notebook is not None and ".workshopkit/cache/reads-data/" in str(
-        result.notebook
-    )
+    assert result.notebook is not None and ".workshopkit/cache/reads-data/" in str(result.notebook)
     assert "['a', 'b', 'c']" in result.notebook.read_text()
     assert (root / "lessons/reads-data/houses.csv").read_bytes() == before
     # a warm run answers from the client's cache: no cluster needed (this address is closed)
@@ -211,8 +212,7 @@ def test_a_failing_lesson_names_its_line_as_a_local_run_does(
     text = (CASES / "fails/cell-error.py").read_text()
     error = remote["cell-error"].error
     assert str(error) == (
-        f"lessons/cell-error.py:{line_of(text, 'raise ValueError')} (cell 2): "
-        "ValueError: boom at 2"
+        f"lessons/cell-error.py:{line_of(text, 'raise ValueError')} (cell 2): ValueError: boom at 2"
     )
     timeout = remote["sleeps"].error
     assert timeout.kind is ErrorKind.TIMEOUT and timeout.ename == "CellTimeoutError"
@@ -273,9 +273,9 @@ def test_a_gpu_lesson_is_skipped_or_failed_when_no_worker_has_a_gpu(
         cpu_only.close()
 
 
-def _kill_worker_mid_lesson(cluster: Cluster, root: Path, env: Path) -> tuple[Any, int, int]:
-    """Run the `long` lessons, kill the worker running long-1 once its kernel is up; returns
-    the results, and the kernel and worker pids of the first attempt."""
+def _kill_worker_mid_lesson(cluster: Cluster, root: Path, env: Path) -> tuple[Any, int]:
+    """Run lesson long-1, kill (SIGKILL) the worker running it once its kernel is up; returns
+    what `run` returned, and the pid of the kernel of that first attempt."""
     executor = DaskExecutor(cluster.client, cluster.address)
     outcome: dict[str, Any] = {}
     only = (root / "lessons/long-1.py",)
@@ -286,7 +286,7 @@ def _kill_worker_mid_lesson(cluster: Cluster, root: Path, env: Path) -> tuple[An
     os.kill(worker, signal.SIGKILL)
     thread.join(timeout=240)
     assert not thread.is_alive(), "the run hung after its worker was killed"
-    return outcome["run"], kernel, worker
+    return outcome["run"], kernel
 
 
 def test_a_worker_killed_mid_lesson_gets_the_lesson_run_again(
@@ -294,7 +294,7 @@ def test_a_worker_killed_mid_lesson_gets_the_lesson_run_again(
 ) -> None:
     root = workshop(tmp_path, "long")
     try:
-        (_, results), kernel, worker = _kill_worker_mid_lesson(cluster, root, env)
+        (_, results), kernel = _kill_worker_mid_lesson(cluster, root, env)
         assert gone(kernel), "the killed worker's kernel is still running"
         assert results["long-1"].status is Status.PASSED, results["long-1"].error
         again, _ = recorded(env, "long-1.pid")
@@ -311,13 +311,14 @@ def test_a_worker_killed_once_too_often_fails_the_lesson_as_infrastructure(
     allowed = scheduler.allowed_failures
     scheduler.allowed_failures = 0  # as `distributed.scheduler.allowed-failures: 0`
     try:
-        (report, results), kernel, worker = _kill_worker_mid_lesson(cluster, root, env)
+        (report, results), kernel = _kill_worker_mid_lesson(cluster, root, env)
         assert gone(kernel)
         error = results["long-1"].error
         assert results["long-1"].status is Status.FAILED
         assert error.kind is ErrorKind.INFRASTRUCTURE and error.ename == "KilledWorker"
         assert "the Dask worker running the lesson died" in error.evalue
-        assert (error.path, error.line) == ("lessons/long-1.py", 1)
+        header = line_of((CASES / "long/long-1.py").read_text(), "workshopkit:")
+        assert (error.path, error.line, error.cell) == ("lessons/long-1.py", header, None)
         assert int(report.exit_code) == 3
     finally:
         scheduler.allowed_failures = allowed
@@ -334,8 +335,9 @@ def test_ctrl_c_cancels_the_tasks_and_leaves_no_kernel_on_any_worker(
         command, env=environ, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
     try:
-        wait_for(env / "long-1.pid")
-        wait_for(env / "long-2.pid")
+        state = cluster.client.processing
+        wait_for(env / "long-1.pid", state=state)
+        wait_for(env / "long-2.pid", state=state)
         kernels = [recorded(env, f"long-{i}.pid")[0] for i in (1, 2)]
         assert all(psutil.pid_exists(pid) for pid in kernels)
         process.send_signal(signal.SIGINT)

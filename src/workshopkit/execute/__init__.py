@@ -10,6 +10,8 @@ found by `judge`.
 
     plan.py       options, workshop.toml and headers -> LessonPlan
     pool.py       the Executor protocol, LocalExecutor, run_pool (the worker threads)
+    cluster.py    DaskExecutor: each lesson a task on a Dask cluster (`--executor dask`), run
+                  there by `lesson.run_lesson`; imported only when asked for
     lesson.py     one lesson through papermill: its kernel's events, its clock, its result
     failures.py   what a run raised -> LessonError (the one mapping)
     locate.py     executed-notebook cell or traceback -> path:line (cell n)

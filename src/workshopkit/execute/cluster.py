@@ -247,7 +247,7 @@ class DaskExecutor:
         self.run_id = uuid.uuid4().hex
         self.placements: dict[str, str] = {}  # lesson id -> address of the worker that ran it
         self._lock = threading.Lock()
-        self._futures: set[Future] = set()
+        self._futures: set[Future[WorkerReply]] = set()
         self._started = 0
         self._cancelled = threading.Event()
         self._owns_client = False
@@ -262,11 +262,10 @@ class DaskExecutor:
             from distributed import Client
         except ImportError as exc:
             raise InfrastructureError(
-                f"--executor dask needs the dask extra ({exc}): "
-                "pip install 'workshopkit[dask]'"
+                f"--executor dask needs the dask extra ({exc}): pip install 'workshopkit[dask]'"
             ) from None
         try:
-            client = Client(address, timeout=timeout, set_as_default=False)
+            client = Client(address, timeout=timeout, set_as_default=False)  # type: ignore[no-untyped-call]
         except (OSError, TimeoutError, ValueError) as exc:
             raise InfrastructureError(
                 f"cannot reach the Dask scheduler at {address} (--scheduler): {_reason(exc)}"
@@ -315,11 +314,11 @@ class DaskExecutor:
 
     @property
     def slots(self) -> int:
-        """Lessons sent at once: one per worker thread, plus one queued per worker (so a
-        worker never idles while the next lesson travels)."""
+        """Lessons sent at once: one per worker thread. No more: the scheduler would queue a
+        lesson behind a long one on a busy worker, while another worker idles (lesson
+        durations are unknown to it, so work stealing does not move them)."""
         workers = self.workers()
-        threads = sum(int(w.get("nthreads", 1)) for w in workers.values())
-        return max(1, threads + len(workers))
+        return max(1, sum(int(w.get("nthreads", 1)) for w in workers.values()))
 
     @property
     def kernels_started(self) -> int:
@@ -360,7 +359,7 @@ class DaskExecutor:
             with self._lock:
                 self._futures.discard(future)
 
-    def _wait(self, plan: LessonPlan, future: Future, started: float) -> LessonResult:
+    def _wait(self, plan: LessonPlan, future: Future[WorkerReply], started: float) -> LessonResult:
         from distributed import KilledWorker
         from distributed.client import FutureCancelledError
 
@@ -381,7 +380,7 @@ class DaskExecutor:
             except Exception as exc:  # the task raised: a bug, or a worker that cannot unpickle
                 return self._infrastructure(lesson, LOST, exc, started)
             if self._cancelled.is_set():
-                future.cancel()
+                future.cancel()  # type: ignore[no-untyped-call]
                 return _failed(lesson, LessonError.from_interrupt(_header(lesson)), 0.0)
             if lesson.meta.gpu and future.status == "pending":
                 if self.gpu_workers():
@@ -389,7 +388,7 @@ class DaskExecutor:
                 elif gpu_gone is None:
                     gpu_gone = time.monotonic()
                 elif time.monotonic() - gpu_gone > GPU_GRACE:
-                    future.cancel()
+                    future.cancel()  # type: ignore[no-untyped-call]
                     return self._no_gpu(lesson, waited=True)
         with self._lock:
             self._started += reply.kernels_started
@@ -428,7 +427,7 @@ class DaskExecutor:
         with self._lock:
             futures = list(self._futures)
         with contextlib.suppress(Exception):
-            self.client.cancel(futures, force=True)
+            self.client.cancel(futures, force=True)  # type: ignore[no-untyped-call]
         with contextlib.suppress(Exception):
             self.client.run(cancel_run, self.run_id, on_error="ignore")
 
@@ -438,7 +437,7 @@ class DaskExecutor:
             self.client.run(forget_run, self.run_id, on_error="ignore")
         if self._owns_client:
             with contextlib.suppress(Exception):
-                self.client.close(timeout=5)
+                self.client.close(timeout=5)  # type: ignore[no-untyped-call]
 
 
 def _cancelled_error() -> type[BaseException]:
