@@ -22,7 +22,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import RESOURCES, WORKSHOPKIT, cli, copy_resources, line_of, mark_env, open_ok
+from helpers import (
+    RESOURCES,
+    WORKSHOPKIT,
+    cli,
+    copy_resources,
+    line_of,
+    mark_env,
+    open_ok,
+    read_report,
+)
 
 distributed = pytest.importorskip("distributed", reason="the dask extra is not installed")
 psutil = pytest.importorskip("psutil")
@@ -65,7 +74,10 @@ class Cluster:
         """Wait until every worker is up and running (again, after a test killed one)."""
         deadline = time.monotonic() + 120
         while self.client.run_on_scheduler(_running_workers) < self.size:
-            assert time.monotonic() < deadline, "the cluster did not get its workers back"
+            if time.monotonic() > deadline:
+                nannies = {n: (w.status, w.worker_address) for n, w in self.cluster.workers.items()}
+                seen = self.client.run_on_scheduler(_worker_states)
+                raise AssertionError(f"the cluster lost its workers: {nannies}, {seen}")
             time.sleep(0.2)
 
     def pids(self) -> dict[str, int]:
@@ -91,6 +103,10 @@ class Cluster:
 
 def _running_workers(dask_scheduler: Any) -> int:
     return sum(1 for w in dask_scheduler.workers.values() if w.status.name == "running")
+
+
+def _worker_states(dask_scheduler: Any) -> dict[str, str]:
+    return {address: w.status.name for address, w in dask_scheduler.workers.items()}
 
 
 @pytest.fixture(scope="module")
@@ -339,7 +355,12 @@ def test_ctrl_c_cancels_the_tasks_and_leaves_no_kernel_on_any_worker(
         wait_for(env / "long-1.pid", state=state)
         wait_for(env / "long-2.pid", state=state)
         kernels = [recorded(env, f"long-{i}.pid")[0] for i in (1, 2)]
-        assert all(psutil.pid_exists(pid) for pid in kernels)
+        alive = [psutil.pid_exists(pid) for pid in kernels]
+        if not all(alive):
+            process.kill()
+            print(process.communicate()[1], sorted(p.name for p in env.iterdir()))
+            print(kernels, [recorded(env, f"long-{i}.pid") for i in (1, 2)], cluster.pids())
+        assert all(alive)
         process.send_signal(signal.SIGINT)
         _, stderr = process.communicate(timeout=60)
     finally:
@@ -350,6 +371,16 @@ def test_ctrl_c_cancels_the_tasks_and_leaves_no_kernel_on_any_worker(
     assert all(gone(pid) for pid in kernels), "a kernel was left on a worker"
     assert cluster.idle(), f"tasks still running: {cluster.client.processing()}"
     assert len(cluster.pids()) == 2  # the workers themselves are fine
+
+
+def test_build_runs_its_lessons_on_the_cluster(cluster: Cluster, tmp_path: Path, env: Path) -> None:
+    root = workshop(tmp_path, "runs")
+    _, environ = mark_env(WK_PIDS=str(env), WK_SEED="42")
+    done = cli("build", root, "--scheduler", cluster.address, env=environ, timeout=300)
+    assert done.returncode == 0, done.stderr
+    solution = root / "dist/lessons/reads-data/reads-data.solution.ipynb"
+    assert "['a', 'b', 'c']" in solution.read_text()
+    assert read_report(root / "dist/report.json")["kernels_started"] == 1
 
 
 def test_an_unreachable_scheduler_exits_3_naming_it(tmp_path: Path) -> None:
