@@ -36,7 +36,9 @@ from helpers import (
 distributed = pytest.importorskip("distributed", reason="the dask extra is not installed")
 psutil = pytest.importorskip("psutil")
 
+from workshopkit.errors import InfrastructureError  # noqa: E402
 from workshopkit.execute import RunOptions, run_lessons  # noqa: E402
+from workshopkit.execute import cluster as cluster_module  # noqa: E402
 from workshopkit.execute.cluster import DaskExecutor, pack, run_on_worker  # noqa: E402
 from workshopkit.model import ErrorKind, Status  # noqa: E402
 
@@ -266,7 +268,7 @@ def test_gpu_lessons_run_only_on_the_gpu_worker(
 
 
 def test_a_gpu_lesson_is_skipped_or_failed_when_no_worker_has_a_gpu(
-    tmp_path: Path, env: Path
+    tmp_path: Path, env: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     cpu_only = Cluster(gpu=False)
     try:
@@ -285,6 +287,21 @@ def test_a_gpu_lesson_is_skipped_or_failed_when_no_worker_has_a_gpu(
         assert (error.path, error.line) == ("lessons/gpu-1.py", line_of(text, "resources:"))
         assert int(report.exit_code) == 3
         assert not list(env.iterdir())  # no GPU lesson ran anywhere
+        # no worker left at all: the run is refused, or a lesson waiting fails, never hangs
+        cpu_only.cluster.scale(0)
+        deadline = time.monotonic() + 60
+        while cpu_only.client.scheduler_info(n_workers=-1)["workers"]:
+            assert time.monotonic() < deadline
+            time.sleep(0.2)
+        with pytest.raises(InfrastructureError, match="has no workers"):
+            DaskExecutor.connect(cpu_only.address)
+        monkeypatch.setattr(cluster_module, "NO_WORKER_GRACE", 1.0)
+        executor = DaskExecutor(cpu_only.client, cpu_only.address)
+        report, results = run(root, executor, only=(root / "lessons/cpu.py",))
+        error = results["cpu"].error
+        assert (error.ename, error.kind) == ("NoWorkers", ErrorKind.INFRASTRUCTURE), error
+        assert f"the Dask cluster at {cpu_only.address} has no workers left" in error.evalue
+        assert int(report.exit_code) == 3
     finally:
         cpu_only.close()
 

@@ -19,8 +19,9 @@ Where lessons go, and what happens when things break:
 - a lesson with `resources: {gpu: true}` is submitted with `resources={"GPU": 1}`, so only a worker
   started with `dask worker --resources GPU=1` takes it. If no worker declares one, it is not
   submitted: it is skipped (`needs a GPU: no Dask worker declares a GPU resource`), or failed under
-  `--require-gpu`, as a local run treats a machine without a GPU. If the GPU workers leave while it
-  waits, it fails with that message after `GPU_GRACE` seconds instead of waiting for ever;
+  `--require-gpu`, as a local run treats a machine without a GPU. If the GPU workers (for any
+  lesson: all workers) leave while it waits, it fails after `NO_WORKER_GRACE` seconds instead of
+  waiting for ever;
 - a worker that dies mid-lesson (killed, out of memory, its machine gone) takes the lesson's
   kernel with it (the reaper launcher watches its parent); the scheduler runs the lesson again on
   another worker, up to its `distributed.scheduler.allowed-failures` (3 by default), then the
@@ -39,6 +40,7 @@ pays for it.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import shutil
@@ -71,8 +73,12 @@ if TYPE_CHECKING:
 GPU_RESOURCE = "GPU"  # `dask worker --resources GPU=1`
 CONNECT_TIMEOUT = 10.0  # seconds to reach the scheduler
 POLL = 0.5  # seconds between checks while a task runs (cancelled? GPU workers still there?)
-GPU_GRACE = 30.0  # seconds a GPU lesson waits for a GPU worker to come back before it fails
+CHECK_EVERY = 10  # polls between checks that a worker able to take the lesson is still there
+NO_WORKER_GRACE = 30.0  # seconds a lesson waits for such a worker to come back before it fails
 NO_GPU_WORKER = "no Dask worker declares a GPU resource (dask worker --resources GPU=1)"
+NO_WORKERS = (
+    "the Dask cluster at {address} has no workers left to run the lesson (waited {waited} s)"
+)
 WORKER_DIED = (
     "the Dask worker running the lesson died{where} and the scheduler gave up on it "
     "({message}); not the lesson's fault: check the worker's memory and logs, then run again"
@@ -287,6 +293,11 @@ class DaskExecutor:
             raise InfrastructureError(
                 f"the Dask workers of {self.address} did not answer: {_reason(exc)}"
             ) from None
+        if not versions:
+            raise InfrastructureError(
+                f"the Dask scheduler at {self.address} has no workers: start some with "
+                f"`dask worker {self.address}`"
+            )
         for worker, found in sorted(versions.items()):
             if isinstance(found, BaseException):
                 raise InfrastructureError(
@@ -364,16 +375,17 @@ class DaskExecutor:
         from distributed.client import FutureCancelledError
 
         lesson = plan.lesson
-        gpu_gone: float | None = None
+        nowhere: float | None = None  # since when no worker could take the lesson
+        polls = 0
         while True:
             try:
                 reply: WorkerReply = future.result(timeout=POLL)
                 break
-            except TimeoutError:
+            except (TimeoutError, asyncio.TimeoutError):  # distinct types on Python 3.10
                 pass
             except KilledWorker as exc:
                 return self._infrastructure(lesson, WORKER_DIED, exc, started)
-            except (FutureCancelledError, _cancelled_error()) as exc:
+            except (FutureCancelledError, asyncio.CancelledError) as exc:
                 if self._cancelled.is_set():
                     return _failed(lesson, LessonError.from_interrupt(_header(lesson)), 0.0)
                 return self._infrastructure(lesson, LOST, exc, started)
@@ -382,14 +394,22 @@ class DaskExecutor:
             if self._cancelled.is_set():
                 future.cancel()  # type: ignore[no-untyped-call]
                 return _failed(lesson, LessonError.from_interrupt(_header(lesson)), 0.0)
-            if lesson.meta.gpu and future.status == "pending":
-                if self.gpu_workers():
-                    gpu_gone = None
-                elif gpu_gone is None:
-                    gpu_gone = time.monotonic()
-                elif time.monotonic() - gpu_gone > GPU_GRACE:
+            polls += 1
+            if polls % CHECK_EVERY == 0 and future.status == "pending":
+                if self.gpu_workers() if lesson.meta.gpu else self.workers():
+                    nowhere = None
+                elif nowhere is None:
+                    nowhere = time.monotonic()
+                elif time.monotonic() - nowhere > NO_WORKER_GRACE:
                     future.cancel()  # type: ignore[no-untyped-call]
-                    return self._no_gpu(lesson, waited=True)
+                    if lesson.meta.gpu:
+                        return self._no_gpu(lesson, waited=True)
+                    error = LessonError.from_cluster_fault(
+                        _header(lesson),
+                        "NoWorkers",
+                        NO_WORKERS.format(address=self.address, waited=f"{NO_WORKER_GRACE:g}"),
+                    )
+                    return _failed(lesson, error, time.monotonic() - started)
         with self._lock:
             self._started += reply.kernels_started
             self.placements[lesson.id] = reply.worker
@@ -402,7 +422,7 @@ class DaskExecutor:
         return result
 
     def _no_gpu(self, lesson: Lesson, waited: bool = False) -> LessonResult:
-        message = NO_GPU_WORKER + (f" (waited {GPU_GRACE:.0f} s for one)" if waited else "")
+        message = NO_GPU_WORKER + (f" (waited {NO_WORKER_GRACE:.0f} s for one)" if waited else "")
         if self.require_gpu or waited:
             at = Location(lesson.relpath, lesson.line_of("resources"))
             return _failed(lesson, LessonError.from_missing_gpu(at, f"needs a GPU: {message}"), 0.0)
@@ -438,12 +458,6 @@ class DaskExecutor:
         if self._owns_client:
             with contextlib.suppress(Exception):
                 self.client.close(timeout=5)  # type: ignore[no-untyped-call]
-
-
-def _cancelled_error() -> type[BaseException]:
-    import asyncio
-
-    return asyncio.CancelledError
 
 
 def _reason(exc: BaseException) -> str:
