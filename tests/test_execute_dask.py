@@ -73,8 +73,9 @@ class Cluster:
         return str(self.cluster.scheduler_address)
 
     def ready(self) -> None:
-        """Wait until every worker is up and running (again, after a test killed one)."""
-        deadline = time.monotonic() + 120
+        """Wait until every worker is up and running (again, after a test killed one: on a
+        loaded machine a restart has taken minutes)."""
+        deadline = time.monotonic() + 300
         while self.client.run_on_scheduler(_running_workers) < self.size:
             if time.monotonic() > deadline:
                 nannies = {n: (w.status, w.worker_address) for n, w in self.cluster.workers.items()}
@@ -373,11 +374,7 @@ def test_ctrl_c_cancels_the_tasks_and_leaves_no_kernel_on_any_worker(
         wait_for(env / "long-2.pid", state=state)
         kernels = [recorded(env, f"long-{i}.pid")[0] for i in (1, 2)]
         alive = [psutil.pid_exists(pid) for pid in kernels]
-        if not all(alive):
-            process.kill()
-            print(process.communicate()[1], sorted(p.name for p in env.iterdir()))
-            print(kernels, [recorded(env, f"long-{i}.pid") for i in (1, 2)], cluster.pids())
-        assert all(alive)
+        assert all(alive), (kernels, sorted(p.name for p in env.iterdir()), cluster.pids())
         process.send_signal(signal.SIGINT)
         _, stderr = process.communicate(timeout=60)
     finally:
