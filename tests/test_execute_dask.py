@@ -307,6 +307,35 @@ def test_a_gpu_lesson_is_skipped_or_failed_when_no_worker_has_a_gpu(
         cpu_only.close()
 
 
+def test_ctrl_c_cancels_the_tasks_and_leaves_no_kernel_on_any_worker(
+    cluster: Cluster, tmp_path: Path, env: Path
+) -> None:
+    root = workshop(tmp_path, "long")
+    _, environ = mark_env(WK_PIDS=str(env), WK_SEED="42")
+    command = [*WORKSHOPKIT, "run", str(root), "--scheduler", cluster.address, "--no-cache"]
+    process = subprocess.Popen(
+        command, env=environ, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        state = cluster.client.processing
+        wait_for(env / "long-1.pid", state=state)
+        wait_for(env / "long-2.pid", state=state)
+        kernels = [recorded(env, f"long-{i}.pid")[0] for i in (1, 2)]
+        alive = [psutil.pid_exists(pid) for pid in kernels]
+        found = [recorded(env, f"long-{i}.pid") for i in (1, 2)]
+        assert all(alive), (found, sorted(p.name for p in env.iterdir()), cluster.pids())
+        process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 130, stderr
+    assert "interrupted: every kernel was stopped" in stderr
+    assert all(gone(pid) for pid in kernels), "a kernel was left on a worker"
+    assert cluster.idle(), f"tasks still running: {cluster.client.processing()}"
+    assert len(cluster.pids()) == 2  # the workers themselves are fine
+
+
 def _kill_worker_mid_lesson(cluster: Cluster, root: Path, env: Path) -> tuple[Any, int]:
     """Run lesson long-1, kill (SIGKILL) the worker running it once its kernel is up; returns
     what `run` returned, and the pid of the kernel of that first attempt."""
@@ -357,34 +386,6 @@ def test_a_worker_killed_once_too_often_fails_the_lesson_as_infrastructure(
     finally:
         scheduler.allowed_failures = allowed
         cluster.ready()
-
-
-def test_ctrl_c_cancels_the_tasks_and_leaves_no_kernel_on_any_worker(
-    cluster: Cluster, tmp_path: Path, env: Path
-) -> None:
-    root = workshop(tmp_path, "long")
-    _, environ = mark_env(WK_PIDS=str(env), WK_SEED="42")
-    command = [*WORKSHOPKIT, "run", str(root), "--scheduler", cluster.address, "--no-cache"]
-    process = subprocess.Popen(
-        command, env=environ, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    )
-    try:
-        state = cluster.client.processing
-        wait_for(env / "long-1.pid", state=state)
-        wait_for(env / "long-2.pid", state=state)
-        kernels = [recorded(env, f"long-{i}.pid")[0] for i in (1, 2)]
-        alive = [psutil.pid_exists(pid) for pid in kernels]
-        assert all(alive), (kernels, sorted(p.name for p in env.iterdir()), cluster.pids())
-        process.send_signal(signal.SIGINT)
-        _, stderr = process.communicate(timeout=60)
-    finally:
-        if process.poll() is None:
-            process.kill()
-    assert process.returncode == 130, stderr
-    assert "interrupted: every kernel was stopped" in stderr
-    assert all(gone(pid) for pid in kernels), "a kernel was left on a worker"
-    assert cluster.idle(), f"tasks still running: {cluster.client.processing()}"
-    assert len(cluster.pids()) == 2  # the workers themselves are fine
 
 
 def test_build_runs_its_lessons_on_the_cluster(cluster: Cluster, tmp_path: Path, env: Path) -> None:
