@@ -55,8 +55,8 @@ def install_kernel(session: nox.Session) -> None:
 def tests(session: nox.Session) -> None:
     """The test suite, with the example workshop's requirements (integration tests run it)."""
     # pip too: uv's venvs have none, and `build --wheelhouse` and the starter's vendored wheel
-    # are tested by running pip as a user's venv would
-    session.install("-e", ".[test]", "pip", *example_requirements())
+    # are tested by running pip as a user's venv would; dask for test_execute_dask
+    session.install("-e", ".[test,dask]", "pip", *example_requirements())
     install_kernel(session)
     # pytest's exit code 5 (no tests collected) fails the session like any other non-zero code
     session.run("pytest", "-q", "-n", "2", *session.posargs)
@@ -75,7 +75,8 @@ def lint(session: nox.Session) -> None:
 @nox.session
 def typecheck(session: nox.Session) -> None:
     """mypy --strict on src/ (settings in pyproject.toml)."""
-    session.install("-e", ".[test]", *MYPY)  # pytest: the pytest plugin is checked too
+    # pytest: the pytest plugin is checked too; dask: execute/cluster.py
+    session.install("-e", ".[test,dask]", *MYPY)
     session.run("mypy")
 
 

@@ -15,7 +15,8 @@ from cli_support import REPO, TEMPLATES, invoke, scenario
 from workshopkit import __version__
 
 WORKSHOP = TEMPLATES / "workshop"
-HEAVY = ("papermill", "nbconvert", "nbclient", "jupytext", "nbformat")
+# dask and distributed: only `--executor dask` imports them (the `workshopkit[dask]` extra)
+HEAVY = ("papermill", "nbconvert", "nbclient", "jupytext", "nbformat", "dask", "distributed")
 # The starter workshop is valid; its placeholder text is a warning (an error under --strict).
 WELCOME_PLACEHOLDERS = (
     "lessons/01-welcome/welcome.py:11: warning: 'objectives' are still the starter's examples; "
@@ -267,8 +268,9 @@ def imported_modules(*args: str | Path) -> set[str]:
         ("--help",),
         ("new", "--help"),
         ("import", "--help"),
+        ("run", "--help"),
     ],
-    ids=["check", "list", "help", "new-help", "import-help"],
+    ids=["check", "list", "help", "new-help", "import-help", "run-help"],
 )
 def test_cheap_commands_do_not_import_the_notebook_stack(args: tuple[str | Path, ...]) -> None:
     assert sorted(imported_modules(*args) & set(HEAVY)) == []

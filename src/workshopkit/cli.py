@@ -179,7 +179,7 @@ def _stopping_kernels(note: str) -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
-def run_options(func: Any) -> Any:
+def run_options(func: Any) -> Any:  # long: one declarative list of the shared options
     """The execution options shared by `run` and `build`, defined once."""
     options = [
         click.option(
@@ -230,6 +230,17 @@ def run_options(func: Any) -> Any:
             "(fast), or exec'd; a kernel that cannot be forked is exec'd [default: [execution] "
             "kernel_start, else fork on Linux, exec elsewhere].",
         ),
+        click.option(
+            "--executor",
+            type=click.Choice(["local", "dask"]),
+            help="Where lessons run: local kernels, or the workers of a Dask cluster "
+            "(needs workshopkit[dask] and --scheduler) [default: local].",
+        ),
+        click.option(
+            "--scheduler",
+            metavar="tcp://HOST:PORT",
+            help="The Dask scheduler's address (implies --executor dask).",
+        ),
     ]
     for option in reversed(options):
         func = option(func)
@@ -251,7 +262,14 @@ def report_options(report_help: str) -> Callable[[Any], Any]:
 def _make_options(kw: dict[str, Any]) -> Any:
     from .execute import RunOptions
 
+    executor, scheduler = kw["executor"], kw["scheduler"]
+    if scheduler is not None and executor == "local":
+        raise click.UsageError("--scheduler is for --executor dask")
+    if executor == "dask" and not scheduler:
+        raise click.UsageError("--executor dask needs --scheduler tcp://HOST:PORT")
     return RunOptions(
+        executor="dask" if scheduler else "local",
+        scheduler=scheduler,
         jobs=kw["jobs"],
         timeout=kw["timeout"],
         lesson_timeout=kw["lesson_timeout"],

@@ -440,9 +440,16 @@ class LessonError:
         return cls._at(at, "NotExecuted", message, "", ErrorKind.NOT_EXECUTED)
 
     @classmethod
-    def from_missing_gpu(cls, at: Location) -> LessonError:
-        """The lesson needs a GPU, none is visible, and `--require-gpu` was given."""
-        return cls._at(at, "NoGPU", NO_GPU, "", ErrorKind.INFRASTRUCTURE)
+    def from_missing_gpu(cls, at: Location, why: str = NO_GPU) -> LessonError:
+        """The lesson needs a GPU, none is visible (`why` says where none was found), and
+        `--require-gpu` was given (or a cluster's GPU workers left while it waited)."""
+        return cls._at(at, "NoGPU", why, "", ErrorKind.INFRASTRUCTURE)
+
+    @classmethod
+    def from_cluster_fault(cls, at: Location, ename: str, evalue: str) -> LessonError:
+        """The cluster running the lesson lost it (its worker died, the scheduler went away):
+        not the lesson's fault."""
+        return cls._at(at, ename, evalue, "", ErrorKind.INFRASTRUCTURE)
 
     def __str__(self) -> str:
         where = f"{self.path}:{self.line}"

@@ -10,6 +10,8 @@ found by `judge`.
 
     plan.py       options, workshop.toml and headers -> LessonPlan
     pool.py       the Executor protocol, LocalExecutor, run_pool (the worker threads)
+    cluster.py    DaskExecutor: each lesson a task on a Dask cluster (`--executor dask`), run
+                  there by `lesson.run_lesson`; imported only when asked for
     lesson.py     one lesson through papermill: its kernel's events, its clock, its result
     failures.py   what a run raised -> LessonError (the one mapping)
     locate.py     executed-notebook cell or traceback -> path:line (cell n)
@@ -27,7 +29,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Literal
 
 from ..cache import Cache
-from ..errors import ExitCode
+from ..errors import ExitCode, InfrastructureError
 from ..model import (
     ErrorKind,
     Lesson,
@@ -87,7 +89,9 @@ def run_lessons(
     results: dict[str, LessonResult] = {}
     keys: dict[str, str] = {}
     todo: list[LessonPlan] = []
-    gpu = _GpuCheck(options.require_gpu)
+    # an executor that places GPU lessons itself (on a cluster's GPU workers) is given them all
+    routed = getattr(executor, "routes_gpu", False) or options.executor == "dask"
+    gpu = _GpuCheck(options.require_gpu, routed)
     # Under --strict a warning about the lesson fails it, cached or not; the cache keeps the
     # result as it ran, so dropping --strict passes the lesson again without running it.
     strict = options.strict or workshop.config.execution.strict
@@ -109,13 +113,7 @@ def run_lessons(
         results[plan.lesson.id] = result
         emit(RunEvent("done", plan.lesson, result))
 
-    executor = executor or LocalExecutor(options.jobs or workshop.config.execution.jobs)
-    try:
-        run_pool(executor, todo, lambda plan: emit(RunEvent("start", plan.lesson)), done)
-    finally:
-        close = getattr(executor, "close", None)  # the LocalExecutor's fork servers
-        if callable(close):
-            close()
+    executor = _run_todo(executor, workshop, options, todo, emit, done)
     for lesson_id, messages in notes.items():
         if lesson_id in results:
             found = results[lesson_id]
@@ -128,15 +126,51 @@ def run_lessons(
     )
 
 
-class _GpuCheck:
-    """The result of a GPU lesson where no GPU is visible (probed once, when first needed)."""
+def _run_todo(
+    executor: Executor | None,
+    workshop: Workshop,
+    options: RunOptions,
+    todo: list[LessonPlan],
+    emit: Callable[[RunEvent], None],
+    done: Callable[[LessonPlan, LessonResult], None],
+) -> Executor:
+    """Run `todo` with `executor`, or with the one `options` ask for, made here and closed
+    afterwards (the fork servers of a `LocalExecutor`, a `DaskExecutor`'s client)."""
+    owned = executor is None
+    if executor is None:
+        executor = _make_executor(workshop, options, bool(todo))
+    try:
+        run_pool(executor, todo, lambda plan: emit(RunEvent("start", plan.lesson)), done)
+    finally:
+        close = getattr(executor, "close", None)
+        if owned and close is not None:
+            close()
+    return executor
 
-    def __init__(self, require_gpu: bool) -> None:
+
+def _make_executor(workshop: Workshop, options: RunOptions, needed: bool) -> Executor:
+    """The executor `options` ask for: a `LocalExecutor`, or a `DaskExecutor` connected to
+    `options.scheduler` (only when lessons need running: a warm run needs no cluster)."""
+    if options.executor == "dask" and needed:
+        from .cluster import DaskExecutor
+
+        if not options.scheduler:
+            raise InfrastructureError("--executor dask needs --scheduler tcp://HOST:PORT")
+        return DaskExecutor.connect(options.scheduler, require_gpu=options.require_gpu)
+    return LocalExecutor(options.jobs or workshop.config.execution.jobs)
+
+
+class _GpuCheck:
+    """The result of a GPU lesson where no GPU is visible (probed once, when first needed);
+    none when the executor places GPU lessons itself (`routed`)."""
+
+    def __init__(self, require_gpu: bool, routed: bool = False) -> None:
         self.require_gpu = require_gpu
+        self.routed = routed
         self.found: bool | None = None
 
     def result(self, lesson: Lesson) -> LessonResult | None:
-        if not lesson.meta.gpu:
+        if not lesson.meta.gpu or self.routed:
             return None
         if self.found is None:
             self.found = gpu_available()

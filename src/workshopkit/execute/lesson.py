@@ -194,7 +194,7 @@ def _run_lesson(
     scratch = prepare_scratch(lesson)
     with scratch.stderr_log.open("wb") as stderr:
         context = KernelContext(
-            env=kernel_environment(kernel.tag),
+            env=kernel_environment(kernel.tag, plan.env),
             stderr=stderr,
             startup_dir=scratch.folder,
             output_limit=plan.output_limit,

@@ -29,6 +29,8 @@ class RunOptions:
     start_timeout: int = 60
     strict: bool = False  # every lesson warning fails the lesson (strict.py)
     kernel_start: str | None = None  # "fork" | "exec" (--kernel-start); None: as configured
+    executor: str = "local"  # "local" | "dask" (`--executor`)
+    scheduler: str | None = None  # the Dask scheduler's address (`--scheduler tcp://HOST:PORT`)
 
 
 def run_kernel_start(workshop: Workshop, options: RunOptions) -> str:

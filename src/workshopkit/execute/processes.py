@@ -15,6 +15,7 @@ import os
 import signal
 import subprocess
 import threading
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Protocol
 
@@ -31,12 +32,23 @@ STDERR_NOISE = (
 )
 
 
-def kernel_environment(tag: str | None = None) -> dict[str, str]:
+def kernel_environment(
+    tag: str | None = None, pinned: Sequence[tuple[str, str | None]] = ()
+) -> dict[str, str]:
     """The environment kernels start with: this process's, minus what would change how a lesson
     behaves, plus `KERNEL_TAG=tag` if given. Under `pytest --lessons`, PYTEST_CURRENT_TEST would
     make ipykernel stop capturing file-descriptor output, so a subprocess's prints would bypass
-    the notebook (and the cap)."""
+    the notebook (and the cap).
+
+    `pinned` (`LessonPlan.env`: the `[execution] env` variables, as the run's planner saw them,
+    None for unset) wins over this process's values: the values the cache key hashed are the
+    ones the kernel sees, also on a Dask worker whose own environment differs."""
     env = {k: v for k, v in os.environ.items() if k != "PYTEST_CURRENT_TEST"}
+    for name, value in pinned:
+        if value is None:
+            env.pop(name, None)
+        else:
+            env[name] = value
     env["PYTHONUNBUFFERED"] = "1"
     if tag is not None:
         env[KERNEL_TAG] = tag
