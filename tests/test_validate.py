@@ -58,6 +58,9 @@ OK_CASES = (
     "solution_spellings_honoured",
     "solution_name_used_later",
     "lesson_injection",  # built by tests/browser/test_injection_browser.py; checks clean
+    "serve_preview",  # previewed by tests/test_serve.py
+    "shard_workshop",  # sharded by tests/test_shard.py
+    "shard_failing",  # one lesson fails when run (tests/test_shard.py); checks clean
 )
 
 
