@@ -228,9 +228,7 @@ def write_results(
             "plan": plan,
             "lessons": {r.lesson_id: keys[r.lesson_id] for r in results},
         }
-        (tmp / MANIFEST).write_text(json.dumps(manifest, indent=1) + "\n", encoding="utf-8")
-        (tmp / REPORT).write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
-        (tmp / JUNIT).write_text(junit, encoding="utf-8")
+        _write_summaries(tmp, manifest, report, junit)
         _replace(tmp, dest)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -588,13 +586,20 @@ def _write_merged(
     try:
         for lesson_id, (entry, key) in entries.items():
             shutil.copytree(entry, tmp / ENTRIES / lesson_id / key)
-        (tmp / MANIFEST).write_text(json.dumps(manifest, indent=1) + "\n", encoding="utf-8")
-        (tmp / REPORT).write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
-        (tmp / JUNIT).write_text(junit, encoding="utf-8")
+        _write_summaries(tmp, manifest, report, junit)
         _replace(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+
+
+def _write_summaries(
+    folder: Path, manifest: Mapping[str, Any], report: Mapping[str, Any], junit: str
+) -> None:
+    """A results folder's manifest, report fragment and JUnit XML."""
+    (folder / MANIFEST).write_text(json.dumps(manifest, indent=1) + "\n", encoding="utf-8")
+    (folder / REPORT).write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    (folder / JUNIT).write_text(junit, encoding="utf-8")
 
 
 def merged_report(
