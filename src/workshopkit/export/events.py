@@ -56,7 +56,6 @@ __all__ = [
     "event_page_inputs",
     "write_event_deck",
     "write_event_pages",
-    "write_events",
 ]
 
 EVENT_STATIC_PREFIX = "../../_static"  # from dist/events/<id>/ to dist/_static
@@ -165,25 +164,6 @@ def event_deck(
         cell["id"] = f"cell-{number}"
     deck.cells = cells
     return deck
-
-
-def write_events(
-    workshop: Workshop,
-    results: Mapping[str, LessonResult],
-    exported: set[str],
-    executed: Mapping[str, NotebookNode],
-    dest: Path,
-    *,
-    install: Install | None = None,
-) -> list[Path]:
-    """Write each event's page and, when a talk passed, its combined deck. `executed` holds the
-    executed notebooks of the lessons that passed; `install` is what the footer says about
-    installing (see `bundles.Install`)."""
-    written: list[Path] = []
-    for event in workshop.config.events:
-        written.extend(write_event_deck(event, workshop, executed, dest))
-    decks = deck_names(workshop, written, dest)
-    return written + write_event_pages(workshop, results, exported, decks, dest, install=install)
 
 
 def write_event_deck(
