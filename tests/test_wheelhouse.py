@@ -18,7 +18,8 @@ from pathlib import Path
 import pytest
 from helpers import cli, mark_env
 
-from workshopkit.wheelhouse import PLATFORMS, pip_download_args
+from workshopkit.export.bundles import Install
+from workshopkit.wheelhouse import PLATFORMS, Wheelhouse, pip_download_args
 
 PACKAGING = importlib.metadata.version("packaging")  # small, pure Python, installed here
 LESSON = """\
@@ -169,3 +170,14 @@ def test_an_attendee_installs_from_the_zip_with_no_network(tmp_path: Path) -> No
     )
     assert ran.returncode == 0, ran.stderr
     assert f"packaging {PACKAGING}" in (tmp_path / "ran.ipynb").read_text()
+
+
+def test_how_the_wheels_were_fetched_is_not_what_the_pages_show(tmp_path: Path) -> None:
+    # the incremental export digests the pages' views, install text included: a build that takes
+    # the wheels from the cache must render the same pages as the one that downloaded them
+    wheels = (tmp_path / "six-1.17.0-py2.py3-none-any.whl",)
+    downloaded = Wheelhouse(wheels, (), "3.11", cached=False, seconds=18.9)
+    from_cache = Wheelhouse(wheels, (), "3.11", cached=True, seconds=0.0)
+    assert repr(Install(True, downloaded)) == repr(Install(True, from_cache))
+    assert Install(True, downloaded) == Install(True, from_cache)
+    assert repr(downloaded) != repr(Wheelhouse(wheels, (), "3.12"))

@@ -27,7 +27,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import InfrastructureError
@@ -72,8 +72,10 @@ class Wheelhouse:
     wheels: tuple[Path, ...]
     platforms: tuple[str, ...]  # names from PLATFORMS; () for the build's own platform
     python: str
-    cached: bool = False
-    seconds: float = 0.0
+    # how this build got the wheels, not what they are: left out of the repr and equality that
+    # the incremental export's page digests are made of (a warm build must match a cold one)
+    cached: bool = field(default=False, repr=False, compare=False)
+    seconds: float = field(default=0.0, repr=False, compare=False)
 
     @property
     def size(self) -> int:
