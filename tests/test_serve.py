@@ -283,12 +283,13 @@ def test_the_event_stream_sends_the_state_and_each_change(tmp_path: Path) -> Non
             data = next(x for x in lines if x.startswith("data: "))
             return json.loads(data[len("data: ") :])  # type: ignore[no-any-return]
 
-        assert next_state() == {"build": 0, "building": True, "errors": []}
-        state.publish(Published(1, False, (("lessons/a.py", 12, "boom"),)))
+        assert next_state() == {"build": 0, "building": True, "errors": [], "title": ""}
+        state.publish(Published(1, False, (("lessons/a.py", 12, "boom"),), "1 lesson failed"))
         assert next_state() == {
             "build": 1,
             "building": False,
             "errors": [{"path": "lessons/a.py", "line": 12, "message": "boom"}],
+            "title": "1 lesson failed",
         }
         conn.close()
     finally:
@@ -539,3 +540,49 @@ def test_before_the_first_build_every_page_waits_for_it(tmp_path: Path) -> None:
     finally:
         server.shutdown()
         server.server_close()
+
+
+@pytest.mark.kernel
+@pytest.mark.slow
+def test_a_failing_lesson_does_not_hold_back_the_preview(tmp_path: Path) -> None:
+    """The first build with a lesson failing is served (the others up to date); once it ran
+    well, a new failure keeps its last good files, while the other lessons follow each edit."""
+    root = workshop(tmp_path)
+    broken = root / "lessons" / "broken" / "broken.py"
+    broken.parent.mkdir()
+    shutil.copy(RESOURCES / "serve_failing_lesson" / "broken.py", broken)
+    line = broken.read_text().splitlines().index("ratio = 1 / 0") + 1
+    mark, env = mark_env()
+    serve = ServeProcess(root, env=env, mark=mark)
+    port = int(serve.url.rsplit(":", 1)[1].strip("/"))
+    deck = "/lessons/{0}/{0}.slides.html"
+    try:
+        assert "1 lesson(s) failed" in serve.wait_built(), serve.output
+        serve.wait_for(f"lessons/broken/broken.py:{line}: error: ZeroDivisionError", 10)
+        assert raw_get("127.0.0.1", port, "/")[0] == 200
+        code, body = raw_get("127.0.0.1", port, deck.format("intro"))
+        assert code == 200 and b"ALPHA" in body
+        assert raw_get("127.0.0.1", port, deck.format("broken"))[0] == 404  # never ran well
+
+        broken.write_text(broken.read_text().replace("1 / 0", "1 / 4"))
+        assert "failed" not in serve.wait_built(), serve.output
+        code, body = raw_get("127.0.0.1", port, deck.format("broken"))
+        assert code == 200 and b"ratio 0.25" in body
+        on_disk = root / ".workshopkit" / "preview" / deck.format("broken").lstrip("/")
+        good = on_disk.read_bytes()
+
+        broken.write_text(broken.read_text().replace("1 / 4", "4 / 0"))
+        assert "1 lesson(s) failed" in serve.wait_built(), serve.output
+        code, body = raw_get("127.0.0.1", port, deck.format("broken"))
+        assert code == 200 and b"ratio 0.25" in body  # its last good deck stays open
+        assert on_disk.read_bytes() == good
+
+        intro = root / LESSON
+        intro.write_text(intro.read_text().replace("ALPHA", "BRAVO"))
+        assert "1 lesson(s) failed" in serve.wait_built(), serve.output
+        code, body = raw_get("127.0.0.1", port, deck.format("intro"))
+        assert code == 200 and b"BRAVO" in body and b"ALPHA" not in body
+        assert on_disk.read_bytes() == good
+    finally:
+        serve.close()
+        kill_marked(mark)

@@ -91,6 +91,7 @@ class Job:
     options: RunOptions | None = None  # how to execute (None: as workshop.toml says)
     output: Path | None = None  # build: -o (default: dist/ in the workshop)
     keep_going: bool = False  # build: write dist/ even when lessons failed
+    preview: bool = False  # serve: as keep_going, and a failed lesson keeps its previous files
     report: Path | None = None  # --report (run: .workshopkit/report.json by default)
     junit_xml: Path | None = None  # --junit-xml
     command: Literal["check", "run", "build"] = "run"
@@ -401,6 +402,7 @@ def export(job: Job, outcome: Outcome) -> Outcome:
             facts=facts,
             wheelhouse=outcome.wheelhouse,
             previous=output,
+            keep_failed=job.preview,
         )
     except ValidationFailed as exc:
         found = tuple(sorted({*outcome.diagnostics, *exc.diagnostics}))
@@ -634,7 +636,7 @@ def _not_exported(job: Job, outcome: Outcome) -> str | None:
     if outcome.run.exit_code is ExitCode.INFRASTRUCTURE:
         return f"{output} left as it was: lessons could not be run"
     failed = sum(1 for r in outcome.results if r.status is Status.FAILED)
-    if failed and not job.keep_going:
+    if failed and not (job.keep_going or job.preview):
         return f"{output} left as it was: {failed} lesson(s) failed (--keep-going writes it anyway)"
     return None
 

@@ -8,9 +8,11 @@ server threads  ThreadingHTTPServer on 127.0.0.1: files of the preview folder, a
 ```
 
 The preview folder is `<root>/.workshopkit/preview`, claimed, locked and swapped by the same
-rules as `build`'s dist/ (build.py); the user's dist/ is never touched. A build that fails
-(invalid lesson, failing cell) leaves the last good preview in place: the pages keep it and
-show an overlay with each error's `path:line` and message, gone after the next good build.
+rules as `build`'s dist/ (build.py); the user's dist/ is never touched. Lessons that fail to
+run do not hold back the others: the preview is written without them (`Job.preview`), each
+keeping the files of its last good build, so its open deck stays. A build that cannot be
+written (an invalid lesson or workshop.toml) leaves the last good preview in place. Either
+way the pages show an overlay with each error's `path:line` and message, gone once fixed.
 
 Rebuilds run in the main thread, so Ctrl-C reaches the executor, which kills every kernel (the
 same handling as `run`/`build`); the command then exits 130. Edits saved during a rebuild are
@@ -189,6 +191,7 @@ class Published:
     build: int  # increases with each build swapped into the preview folder (0: none yet)
     building: bool
     errors: tuple[tuple[str, int, str], ...]  # (path, line, message) of the last build
+    title: str = ""  # the overlay's first line: what the pages show, given the errors
 
     def to_json(self) -> str:
         return json.dumps(
@@ -196,6 +199,7 @@ class Published:
                 "build": self.build,
                 "building": self.building,
                 "errors": [{"path": p, "line": n, "message": m} for p, n, m in self.errors],
+                "title": self.title,
             }
         )
 
@@ -255,6 +259,15 @@ def errors_of(outcome: Outcome) -> tuple[tuple[str, int, str], ...]:
     return tuple(dict.fromkeys(found))
 
 
+def overlay_title(outcome: Outcome) -> str:
+    """What the pages show, in the words of the overlay's first line."""
+    if not outcome.written:
+        return "the last build failed; this page is from the last good build"
+    failed = sum(1 for r in outcome.results if r.status is Status.FAILED)
+    lessons = "1 lesson" if failed == 1 else f"{failed} lessons"
+    return f"{lessons} failed to run: shown as last built well; the rest is up to date"
+
+
 # --------------------------------------------------------------------------------------------
 # The page side: the reload script and the Content-Security-Policy that lets it run
 
@@ -284,7 +297,7 @@ _SCRIPT = """
       borderTop: "4px solid #e5484d", whiteSpace: "pre-wrap", textAlign: "left"
     });
     var title = document.createElement("div");
-    title.textContent = "workshopkit: the last build failed; this page is the last good build";
+    title.textContent = "workshopkit: " + state.title;
     Object.assign(title.style, { fontWeight: "bold", marginBottom: "6px" });
     overlay.appendChild(title);
     state.errors.forEach(function (error) {
@@ -514,8 +527,10 @@ def _file_response(site: _Site, target: Path, request: str) -> tuple[int, bytes,
     current = site.state.current
     if not target.is_file():
         if not site.folder.is_dir():
-            title = "Building the preview…" if current.building else "No preview yet"
-            page = _placeholder(title, "this page reloads when the first build is done")
+            if current.building:
+                page = _placeholder("Building the preview…", "this page reloads when it is done")
+            else:
+                page = _placeholder("No preview yet", "it appears once the errors below are fixed")
             return 503, inject(page, current.build), "text/html"
         return 404, inject(_placeholder("Not found", request), current.build), "text/html"
     import mimetypes
@@ -679,21 +694,23 @@ class Preview:
         from .pipeline import BUILD, Job, run_pipeline
 
         current = self.state.current
-        self.state.publish(Published(current.build, True, current.errors))
+        self.state.publish(Published(current.build, True, current.errors, current.title))
         self.echo(f"[{time.strftime('%H:%M:%S')}] {trigger}")
         started = time.monotonic()
-        job = Job(self.root, output=self.output, command="build")
+        job = Job(self.root, output=self.output, command="build", preview=True)
         outcome = run_pipeline(BUILD, job)
         seconds = time.monotonic() - started
         errors = errors_of(outcome)
         if outcome.written:
             self.builds += 1
-        self.state.publish(Published(self.builds, False, errors))
+        self.state.publish(Published(self.builds, False, errors, overlay_title(outcome)))
         ran = [r for r in outcome.results if not r.cached and r.status is not Status.SKIPPED]
         stages = ", ".join(f"{name} {took:.1f}" for name, took in outcome.timings if took >= 0.05)
         what = f"{len(ran)} lesson(s) run, {len(outcome.results) - len(ran)} cached; {stages}"
         if outcome.written:
-            self.echo(f"  rebuilt in {seconds:.2f} s ({what}); pages reload")
+            failed = sum(1 for r in outcome.results if r.status is Status.FAILED)
+            note = f"; {failed} lesson(s) failed, each kept as last built" if failed else ""
+            self.echo(f"  rebuilt in {seconds:.2f} s ({what}){note}; pages reload")
         else:
             self.echo(f"  build failed in {seconds:.2f} s; serving the last good build")
         for path, line, message in errors:

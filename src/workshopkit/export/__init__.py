@@ -87,6 +87,7 @@ def export_workshop(
     facts: ReportFacts | None = None,
     previous: Path | None = None,
     wheelhouse: Wheelhouse | None = None,
+    keep_failed: bool = False,
 ) -> ExportResult:
     """Write the dist layout into `dest` (an empty folder). Raises `ExportError` (exit 3) when a
     file cannot be written, naming it, and `ValidationFailed` (exit 2) for unsafe assets.
@@ -94,7 +95,9 @@ def export_workshop(
     `previous` is the output folder `dest` will replace: what did not change since the build
     that wrote it is taken from there instead of rendered again (`export.incremental`); the
     result's `state` records this build once `dest` is in its place (`save_export_state`).
-    `wheelhouse`: the wheels each zip carries (build --wheelhouse)."""
+    `wheelhouse`: the wheels each zip carries (build --wheelhouse). `keep_failed` (serve's
+    preview): a failed lesson keeps the files the previous build wrote for it, unchanged, so
+    the page an author has open stays; it is still left out of bundles, pages and event decks."""
     from .bundles import Install
     from .incremental import ExportState, code_identity, state_path
     from .site import site_css_path
@@ -108,7 +111,7 @@ def export_workshop(
     files = _write_static(state)
     setup, launch_files = _launch_setup(workshop, requirements, state)
     files.extend(launch_files)
-    written = _write_lessons(workshop, by_id, assets, state, diagnostics, setup)
+    written = _write_lessons(workshop, by_id, assets, state, diagnostics, setup, keep_failed)
     files.extend(written.files)
     bundles = _write_bundles(workshop, written, state, requirements, source_date_epoch, wheelhouse)
     files.extend(bundle.path for bundle in bundles)
@@ -205,9 +208,11 @@ def _write_lessons(
     state: ExportState,
     diagnostics: list[Diagnostic],
     setup_cell: str | None = None,
+    keep_failed: bool = False,
 ) -> _Lessons:
     """Write each lesson that did not fail into `lessons/<id>/`, or take it from the previous
-    build when nothing it is made of changed; appends what its deck left out to `diagnostics`."""
+    build when nothing it is made of changed; appends what its deck left out to `diagnostics`.
+    `keep_failed`: a failed lesson's files of the previous build are kept as they were."""
     from ..cache import CACHE_DIR, HASHES_NAME, FileHashes
     from .incremental import diagnostics_from, diagnostics_json, lesson_inputs
 
@@ -216,6 +221,8 @@ def _write_lessons(
     for lesson in workshop.lessons:
         result = by_id.get(lesson.id)
         if result is None or result.status is Status.FAILED:
+            if keep_failed and result is not None:
+                state.carry(f"lesson:{lesson.id}")
             continue
         notebook = result.notebook if result.status is Status.PASSED else None
         unit = f"lesson:{lesson.id}"

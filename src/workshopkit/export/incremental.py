@@ -150,6 +150,12 @@ class ExportState:
         self.units[unit] = {"digest": digest, "files": [[r, s] for r, s, _ in plan], "extra": extra}
         return extra
 
+    def carry(self, unit: str) -> bool:
+        """Stage the unit's files from the previous output as they are, whatever its inputs
+        now (each file still checked to be what was written); False if there are none."""
+        old = self._old.get(unit)
+        return isinstance(old, dict) and self.reuse(unit, str(old.get("digest"))) is not None
+
     def _check(self, entry: Any) -> tuple[str, str, str | None]:
         """(path, sha256, how to stage it: "link", "copy", or None when it changed)."""
         rel, sha, identity = entry
