@@ -265,7 +265,9 @@ def overlay_title(outcome: Outcome) -> str:
         return "the last build failed; this page is from the last good build"
     failed = sum(1 for r in outcome.results if r.status is Status.FAILED)
     lessons = "1 lesson" if failed == 1 else f"{failed} lessons"
-    return f"{lessons} failed to run: shown as last built well; the rest is up to date"
+    return (
+        f"{lessons} failed to run (each shows its last good build, if any); the rest is up to date"
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -709,7 +711,7 @@ class Preview:
         what = f"{len(ran)} lesson(s) run, {len(outcome.results) - len(ran)} cached; {stages}"
         if outcome.written:
             failed = sum(1 for r in outcome.results if r.status is Status.FAILED)
-            note = f"; {failed} lesson(s) failed, each kept as last built" if failed else ""
+            note = f"; {failed} lesson(s) failed, each left as last built well" if failed else ""
             self.echo(f"  rebuilt in {seconds:.2f} s ({what}){note}; pages reload")
         else:
             self.echo(f"  build failed in {seconds:.2f} s; serving the last good build")
