@@ -134,6 +134,20 @@ def test_is_lesson_needs_a_py_file(tmp_path: Path) -> None:
     assert not is_lesson(tmp_path / "folder.py")
 
 
+def test_is_lesson_reads_a_file_again_once_it_changed(tmp_path: Path) -> None:
+    path = write(tmp_path, "x.py")
+    assert is_lesson(path)
+    path.write_text(HELPER, encoding="utf-8")  # the header removed: another size
+    assert not is_lesson(path)
+    replaced = write(tmp_path, "y.py")
+    os.replace(replaced, path)  # a lesson renamed over it: another inode
+    assert is_lesson(path)
+    path.unlink()
+    assert not is_lesson(path)
+    (tmp_path / "x.py").mkdir()
+    assert not is_lesson(path)
+
+
 # -- .py files that are not lessons are counted, not hidden (issue 17) --------------------------
 
 

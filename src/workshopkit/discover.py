@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -23,16 +24,34 @@ def _skip_dir(folder: Path, name: str) -> bool:
     )
 
 
+# What `is_lesson` found, by path, with the file's stat when it was read: lessons that share a
+# folder are each asked about all the others (the cache key leaves them out), so a workshop of
+# n lessons in one folder would read n * n headers.
+_FOUND: dict[Path, tuple[tuple[int, int, int, int], bool]] = {}
+
+
 def is_lesson(path: Path) -> bool:
     """A `.py` file whose Jupytext header holds a `workshopkit` block."""
-    if path.suffix != ".py" or not path.is_file():
+    if path.suffix != ".py":
         return False
+    try:
+        info = path.stat()
+    except OSError:
+        return False
+    if not stat.S_ISREG(info.st_mode):
+        return False
+    stamp = (info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns)
+    known = _FOUND.get(path)
+    if known is not None and known[0] == stamp:
+        return known[1]
     try:
         with path.open("rb") as fh:
             head = fh.read(16384)
     except OSError:
         return False
-    return has_workshopkit_block(head.decode("utf-8", errors="replace"))
+    found = has_workshopkit_block(head.decode("utf-8", errors="replace"))
+    _FOUND[path] = (stamp, found)
+    return found
 
 
 def discover(
