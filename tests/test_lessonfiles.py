@@ -6,7 +6,7 @@ import hashlib
 import os
 from pathlib import Path
 
-from workshopkit.lessonfiles import copy_listing, file_sha256, list_folder
+from workshopkit.lessonfiles import copy_listing, file_sha256, list_folder, listings_remembered
 
 
 def tree(root: Path) -> Path:
@@ -131,3 +131,22 @@ def test_a_lesson_ships_the_files_it_runs_with(tmp_path: Path) -> None:
         ]
     )
     assert [p.name for p in discover(root)] == ["a.py"]
+
+
+def test_a_pipeline_run_lists_each_folder_once(tmp_path: Path) -> None:
+    """Within `listings_remembered` (one pipeline run) every lesson sharing a folder, and each
+    stage, sees one listing; outside it, each call walks the folder again."""
+    folder = tmp_path / "lessons"
+    folder.mkdir()
+    (folder / "a.csv").write_text("x\n")
+    with listings_remembered():
+        first = list_folder(folder, tmp_path)
+        (folder / "b.csv").write_text("y\n")
+        with listings_remembered():  # an inner scope keeps the outer one's listings
+            assert list_folder(folder, tmp_path) is first
+        assert list_folder(folder, tmp_path) is first
+        assert [f.name for f in list_folder(tmp_path, tmp_path).files] == [
+            "lessons/a.csv",
+            "lessons/b.csv",
+        ]
+    assert [f.name for f in list_folder(folder, tmp_path).files] == ["a.csv", "b.csv"]

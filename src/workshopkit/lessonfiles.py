@@ -20,10 +20,12 @@ Nothing here imports nbformat or jupytext: `check` can afford it.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import shutil
 import stat
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,6 +39,7 @@ __all__ = [
     "ignored_folder",
     "is_virtualenv",
     "list_folder",
+    "listings_remembered",
     "special_kind",
     "within",
     "workshop_root",
@@ -123,8 +126,38 @@ def within(path: Path, folder: Path) -> bool:
     return inner == outer or inner.startswith(outer if outer.endswith("/") else outer + "/")
 
 
+# Within `listings_remembered()` (one pipeline run), each folder is walked once: the cache key,
+# the scratch copy and the assets' check of one lesson, and every lesson sharing the folder,
+# see the same listing (n lessons in one folder would otherwise walk it n times each).
+_REMEMBERED: dict[tuple[Path, Path], FolderListing] | None = None
+
+
+@contextlib.contextmanager
+def listings_remembered() -> Iterator[None]:
+    """Remember each folder's listing until the outermost of these ends."""
+    global _REMEMBERED
+    outermost = _REMEMBERED is None
+    if outermost:
+        _REMEMBERED = {}
+    try:
+        yield
+    finally:
+        if outermost:
+            _REMEMBERED = None
+
+
 def list_folder(folder: Path, root: Path) -> FolderListing:
     """The files a lesson in `folder` sees, under the workshop `root` (see the module doc)."""
+    remembered = _REMEMBERED
+    if remembered is None:
+        return _list_folder(folder, root)
+    listing = remembered.get((folder, root))
+    if listing is None:
+        listing = remembered[(folder, root)] = _list_folder(folder, root)
+    return listing
+
+
+def _list_folder(folder: Path, root: Path) -> FolderListing:
     real_root = Path(os.path.realpath(root))
     start = Path(os.path.realpath(folder))
     # a link to the folder or to any folder above it (up to the root) would contain itself

@@ -59,6 +59,7 @@ from .discover import discover
 from .errors import ExitCode, InfrastructureError, WorkshopkitError
 from .events import check_events, event_references
 from .export.assets import check_assets
+from .lessonfiles import listings_remembered
 from .load import LessonSource, load_lesson
 from .model import Diagnostic, Lesson, LessonResult, Severity, Status, Workshop
 from .placeholders import placeholder_warnings
@@ -503,7 +504,7 @@ def run_pipeline(stages: Sequence[Stage], job: Job) -> Outcome:
     What a stage holds until the end (the build's lock, its staging folder) is released here,
     also on Ctrl-C or SIGTERM, which propagate."""
     outcome = Outcome()
-    with outcome.held:
+    with outcome.held, listings_remembered():
         for stage in stages:
             if outcome.stopped:
                 break
