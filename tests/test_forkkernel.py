@@ -431,6 +431,7 @@ def test_a_new_server_for_a_new_environment_or_new_packages(tmp_path: Path) -> N
         ("print('hello from the package')", "bytes of output"),
         ("import warnings\nwarnings.warn('this package is old', FutureWarning)", "warned"),
         ("raise RuntimeError('broken at import')", "failed: RuntimeError: broken at import"),
+        ("import pyarrow", "imported pyarrow"),  # a package that may start threads: never
     ],
 )
 def test_a_package_unsafe_to_preload_is_imported_by_the_kernel_itself(
@@ -441,6 +442,7 @@ def test_a_package_unsafe_to_preload_is_imported_by_the_kernel_itself(
     site = tmp_path / "site"
     (site / "sklearn").mkdir(parents=True)
     (site / "sklearn" / "__init__.py").write_text(module + "\n", encoding="utf-8")
+    (site / "pyarrow.py").write_text("", encoding="utf-8")
     servers = ForkServers()
     mark, env = mark_env(PYTHONPATH=str(site))
     env.pop("JPY_PARENT_PID", None)
@@ -455,6 +457,35 @@ def test_a_package_unsafe_to_preload_is_imported_by_the_kernel_itself(
         assert problem in reason
     finally:
         if km is not None:
+            km.shutdown_kernel(now=True)
+        servers.close()
+        left = wait_gone(mark, timeout=5)
+        kill_marked(mark)
+    assert left == []
+
+
+@pytest.mark.kernel
+def test_a_preloaded_package_may_import_the_other_preloadable_ones(tmp_path: Path) -> None:
+    """scikit-learn imports numpy and scipy: a lesson importing it gets all three pre-imported;
+    a lesson importing none gets a kernel from a server that imported none."""
+    site = tmp_path / "site"
+    (site / "sklearn").mkdir(parents=True)
+    (site / "sklearn" / "__init__.py").write_text("import numpy\nVALUE = 7\n", encoding="utf-8")
+    servers = ForkServers()
+    mark, env = mark_env(PYTHONPATH=str(site))
+    env.pop("JPY_PARENT_PID", None)
+    kernels = []
+    look = "import sys; print('sklearn' in sys.modules, 'numpy' in sys.modules)"
+    try:
+        kernels.append(_start(servers.preloading(["sklearn"]), env, tmp_path))
+        assert _ask(kernels[-1], look) == "True True"
+        assert _ask(kernels[-1], "import sklearn; print(sklearn.VALUE)") == "7"
+        kernels.append(_start(servers.preloading([]), env, tmp_path))
+        assert _ask(kernels[-1], look) == "False False"
+        assert len(_server_pids(servers)) == 2 and servers.preload_problems == ()
+        assert servers.stats().forked == 2 and servers.stats().fallbacks == ()
+    finally:
+        for km in kernels:
             km.shutdown_kernel(now=True)
         servers.close()
         left = wait_gone(mark, timeout=5)

@@ -117,7 +117,7 @@ def main(argv: list[str]) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the executor's Ctrl-C is its business
     launchers: set[int] = set()
     server = _Server(listener, wake_r, wake_w, reaper, base_path, fingerprint, launchers)
-    server.preloaded = preloaded
+    server.preloading = bool(wanted)
     while True:
         watched: list[Any] = [listener, wake_r, 0]
         ready: list[Any] = select.select(watched, [], [], 5.0)[0]
@@ -150,13 +150,13 @@ def _import_all(wanted: Sequence[str]) -> tuple[list[str], str | None]:
             loaded.append(name)
         except Exception:  # an older or newer ipykernel: the kernel imports what it needs
             pass
-    problem = _unsafe(())
+    problem = _unsafe(False)
     if problem is None and wanted:
         problem = _preload(wanted, loaded)
         if problem is not None:
             _say({"ready": False, "preload": False, "problem": problem, "pid": os.getpid()})
             os._exit(1)
-    return loaded, problem or _unsafe(loaded)
+    return loaded, problem or _unsafe(bool(wanted))
 
 
 def _say(message: dict[str, Any]) -> None:
@@ -177,13 +177,12 @@ def _load_reaper(path: str) -> Any:
     return module
 
 
-def _unsafe(preloaded: Sequence[str]) -> str | None:
+def _unsafe(preloading: bool) -> str | None:
     """Why forking here would be unsafe (None: it is not): a module a kernel must import itself
-    is loaded (the PRELOADABLE ones only if `preloaded` names them), or a thread runs."""
+    is loaded (the PRELOADABLE ones unless the server preloads), or a thread runs."""
     if not hasattr(os, "fork"):
         return "no fork on this platform"
-    asked = {m.split(".")[0] for m in preloaded}
-    never = [*FORBIDDEN, *(m for m in PRELOADABLE if m not in asked)]
+    never = FORBIDDEN if preloading else (*FORBIDDEN, *PRELOADABLE)
     loaded = [m for m in never if m in sys.modules]
     if loaded:
         return f"the kernel stack imported {', '.join(loaded)}"
@@ -231,6 +230,9 @@ def _preload(wanted: Sequence[str], loaded: list[str]) -> str | None:
             for fd in saved:
                 _close(fd)
         written = os.fstat(sink.fileno()).st_size
+    never = [m for m in FORBIDDEN if m in sys.modules]
+    if problem is None and never:
+        problem = f"importing {', '.join(wanted)} imported {', '.join(never)}"
     if problem is None and written:
         problem = f"importing {', '.join(wanted)} wrote {written} bytes of output"
     if problem is None and caught:
@@ -326,7 +328,7 @@ class _Server:
         self.base_path = base_path
         self.fingerprint = fingerprint
         self.launchers = launchers
-        self.preloaded: list[str] = []
+        self.preloading = False  # it imported modules of PRELOADABLE packages
 
     def serve(self, conn: socket.socket) -> bool:
         """Fork a launcher for the request on `conn`; False: stop serving (stale)."""
@@ -337,7 +339,7 @@ class _Server:
             if _fingerprint(self.base_path) != self.fingerprint:
                 conn.sendall(b'{"error": "stale: installed packages changed"}\n')
                 return False
-            problem = _unsafe(self.preloaded)
+            problem = _unsafe(self.preloading)
             if problem is not None:
                 conn.sendall(json.dumps({"error": problem}).encode() + b"\n")
                 return False
