@@ -69,6 +69,14 @@ PRELOAD = (
     "IPython.core.completer",
     "IPython.core.history",
     "IPython.core.magics",
+    "IPython.core.oinspect",
+    "IPython.core.completerlib",
+    "IPython.core.debugger",
+    "IPython.core.logger",
+    "IPython.extensions.storemagic",
+    "IPython.utils.wildcard",
+    "tornado.platform.asyncio",
+    "ipykernel_launcher",
     "jupyter_client.session",
     "comm",
     "sqlite3",
@@ -150,6 +158,7 @@ def _import_all(wanted: Sequence[str]) -> tuple[list[str], str | None]:
             loaded.append(name)
         except Exception:  # an older or newer ipykernel: the kernel imports what it needs
             pass
+    _warm()
     problem = _unsafe(False)
     if problem is None and wanted:
         problem = _preload(wanted, loaded)
@@ -157,6 +166,20 @@ def _import_all(wanted: Sequence[str]) -> tuple[list[str], str | None]:
             _say({"ready": False, "preload": False, "problem": problem, "pid": os.getpid()})
             os._exit(1)
     return loaded, problem or _unsafe(bool(wanted))
+
+
+def _warm() -> None:
+    """Fill, once, caches every kernel fills as it starts: the regular expressions compiled to
+    split a cell into tokens (tokenize's is the largest) and to parse command lines."""
+    import argparse
+
+    argparse.ArgumentParser(add_help=False)
+    try:
+        from IPython.core.inputtransformer2 import TransformerManager
+
+        TransformerManager().transform_cell("x = 1\n")  # type: ignore[no-untyped-call]
+    except Exception:  # another IPython: each kernel compiles them itself
+        pass
 
 
 def _say(message: dict[str, Any]) -> None:
