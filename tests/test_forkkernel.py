@@ -84,8 +84,9 @@ def test_launcher_command_line_splits_into_server_and_kernel_arguments() -> None
 # --- what a fork server imports before forking a lesson's kernel -----------------------------
 
 
-def _preload(tmp_path: Path, *cells: str) -> tuple[str, ...]:
-    root = make_workshop(tmp_path / "ws", {"lessons/one/one.py": lesson_text(*cells)})
+def _preload(tmp_path: Path, *cells: str, files: dict[str, str] | None = None) -> tuple[str, ...]:
+    lessons = {"lessons/one/one.py": lesson_text(*cells)}
+    root = make_workshop(tmp_path / "ws", lessons, files=files)
     lessons = list(open_ok(root).workshop.lessons)
     return preload_for(lessons[0])
 
@@ -132,6 +133,22 @@ def test_a_lesson_preloads_what_it_imports_before_it_could_change_imports(
     tmp_path: Path, cells: list[str], preload: tuple[str, ...]
 ) -> None:
     assert _preload(tmp_path, *cells) == preload
+
+
+@pytest.mark.parametrize(
+    "files",
+    [{"lessons/one/numpy.py": "X = 1\n"}, {"lessons/one/numpy/__init__.py": ""}],
+)
+def test_a_module_of_the_lessons_own_shadows_the_package(
+    tmp_path: Path, files: dict[str, str]
+) -> None:
+    """The kernel's cwd is first in sys.path: it imports the lesson's numpy, not the server's."""
+    assert _preload(tmp_path, "import numpy\nimport pandas", files=files) == ("pandas",)
+
+
+def test_a_module_the_lesson_writes_shadows_the_package(tmp_path: Path) -> None:
+    cells = ["%%writefile pandas.py\nX = 1", "import numpy\nimport pandas"]
+    assert _preload(tmp_path, *cells) == ("numpy",)
 
 
 # --- one run of the scenario lessons ---------------------------------------------------------

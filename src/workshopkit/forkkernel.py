@@ -42,7 +42,7 @@ from jupyter_client.provisioning.local_provisioner import LocalProvisioner
 
 from . import reaper
 from ._kernel.forkserver import PRELOADABLE
-from .requirements import _python_source
+from .requirements import _python_source, written_modules
 
 if TYPE_CHECKING:
     from .model import Lesson
@@ -122,7 +122,8 @@ def preload_for(lesson: Lesson) -> tuple[str, ...]:
     imports of the fork-safe packages (`PRELOADABLE`: numpy, pandas, scipy, scikit-learn), in
     the order it imports them, each only if the lesson imports it before it could change how
     it imports (sets an environment variable, changes `sys.path`, installs a package: numpy
-    reads OPENBLAS_NUM_THREADS when it is imported). `from X import Y` also names `X.Y?` (Y
+    reads OPENBLAS_NUM_THREADS when it is imported), and none the lesson's folder has a module
+    of its own for (`numpy.py`, or one it writes). `from X import Y` also names `X.Y?` (Y
     may be a submodule: preloaded if it is one). Never matplotlib (it fixes its backend when
     imported), nor any package that may start threads or a GPU context when imported."""
     found: dict[str, int] = {}
@@ -139,8 +140,20 @@ def preload_for(lesson: Lesson) -> tuple[str, ...]:
         for module, line in _cell_imports(cell.source):
             if module.split(".")[0] in PRELOADABLE:
                 found.setdefault(module, cell.body_line + line - 1)
+    # a module of the lesson's own folder, or one it writes, is what its kernel imports
+    local = written_modules(lesson)
+    folder = lesson.folder
+    shadowed = {
+        top
+        for top in PRELOADABLE
+        if top in local or (folder / f"{top}.py").exists() or (folder / top).is_dir()
+    }
     ordered = sorted(found.items(), key=lambda item: item[1])
-    return tuple(m for m, line in ordered if barrier is None or line < barrier)
+    return tuple(
+        m
+        for m, line in ordered
+        if (barrier is None or line < barrier) and m.split(".")[0] not in shadowed
+    )
 
 
 def _cell_imports(source: str) -> list[tuple[str, int]]:
