@@ -10,7 +10,9 @@ child subreaper, and whenever the fork server fails, it starts the kernel as bef
 `reaper`'s launcher): a failing fork server costs a warning, never a lesson.
 
 A kernel environment is the kernel's Python, the kernelspec's argv and the environment (less the
-variables that name one lesson's kernel): a change in any of them starts another server, and a
+variables that name one lesson's kernel), and the packages its server pre-imports (`preload_for`:
+what the lesson imports of numpy, pandas, scipy and scikit-learn, so each kernel of a server has
+pre-imported only packages its lesson imports): a change in any of them starts another server, and a
 server whose installed packages changed (a sys.path folder's mtime) refuses to fork and is
 replaced. `ForkServers` holds the servers of one run; `close()` ends them (and, through their
 launchers, every kernel they forked).
