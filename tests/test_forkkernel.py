@@ -511,6 +511,35 @@ def test_a_preloaded_package_may_import_the_other_preloadable_ones(tmp_path: Pat
 
 
 @pytest.mark.kernel
+def test_warning_filters_a_preloaded_package_adds_stay(tmp_path: Path) -> None:
+    """A package may add warning filters as it is imported: its kernel has them, as an exec'd
+    kernel that imports it would."""
+    site = tmp_path / "site"
+    (site / "sklearn").mkdir(parents=True)
+    added = "import warnings\nwarnings.filterwarnings('ignore', message='wk-filter')\n"
+    (site / "sklearn" / "__init__.py").write_text(added, encoding="utf-8")
+    servers = ForkServers()
+    mark, env = mark_env(PYTHONPATH=str(site))
+    env.pop("JPY_PARENT_PID", None)
+    km = None
+    look = (
+        "import sys, warnings; print('sklearn' in sys.modules,"
+        " any(f[1] is not None and f[1].pattern == 'wk-filter' for f in warnings.filters))"
+    )
+    try:
+        km = _start(servers.preloading(["sklearn"]), env, tmp_path)
+        assert _ask(km, look) == "True True"
+        assert servers.preload_problems == ()
+    finally:
+        if km is not None:
+            km.shutdown_kernel(now=True)
+        servers.close()
+        left = wait_gone(mark, timeout=5)
+        kill_marked(mark)
+    assert left == []
+
+
+@pytest.mark.kernel
 def test_hash_seed_is_the_environments(tmp_path: Path) -> None:
     """PYTHONHASHSEED set: a forked kernel hashes as an exec'd one would."""
     servers = ForkServers()

@@ -225,7 +225,16 @@ def _preload(wanted: Sequence[str], loaded: list[str]) -> str | None:
     before = _fds()
     saved = [os.dup(1), os.dup(2)]
     problem: str | None = None
-    with tempfile.TemporaryFile() as sink, warnings.catch_warnings(record=True) as caught:
+    # warnings are noted, not shown; filters a package adds as it is imported stay, as they would
+    # in a kernel that imports it (`catch_warnings` would undo them)
+    caught: list[str] = []
+    shown = warnings.showwarning
+
+    def note(message: Any, category: Any, *args: Any, **kwargs: Any) -> None:
+        caught.append(f"{getattr(category, '__name__', category)}: {message}")
+
+    warnings.showwarning = note
+    with tempfile.TemporaryFile() as sink:
         os.dup2(sink.fileno(), 1)
         os.dup2(sink.fileno(), 2)
         try:
@@ -252,6 +261,8 @@ def _preload(wanted: Sequence[str], loaded: list[str]) -> str | None:
             os.dup2(saved[1], 2)
             for fd in saved:
                 _close(fd)
+            if warnings.showwarning is note:
+                warnings.showwarning = shown
         written = os.fstat(sink.fileno()).st_size
     never = [m for m in FORBIDDEN if m in sys.modules]
     if problem is None and never:
@@ -259,9 +270,7 @@ def _preload(wanted: Sequence[str], loaded: list[str]) -> str | None:
     if problem is None and written:
         problem = f"importing {', '.join(wanted)} wrote {written} bytes of output"
     if problem is None and caught:
-        first = caught[0]
-        warning = f"{first.category.__name__}: {first.message}"
-        problem = f"importing {', '.join(wanted)} warned: {warning}"
+        problem = f"importing {', '.join(wanted)} warned: {caught[0]}"
     return problem or _settle(before)
 
 
