@@ -222,7 +222,7 @@ def _preload(wanted: Sequence[str], loaded: list[str]) -> str | None:
     import tempfile
     import warnings
 
-    before = _fds()
+    before, handlers = _fds(), _handlers()
     saved = [os.dup(1), os.dup(2)]
     problem: str | None = None
     # warnings are noted, not shown; filters a package adds as it is imported stay, as they would
@@ -271,6 +271,8 @@ def _preload(wanted: Sequence[str], loaded: list[str]) -> str | None:
         problem = f"importing {', '.join(wanted)} wrote {written} bytes of output"
     if problem is None and caught:
         problem = f"importing {', '.join(wanted)} warned: {caught[0]}"
+    if problem is None and _handlers() != handlers:  # a kernel starts with every one reset
+        problem = f"importing {', '.join(wanted)} set a signal handler"
     return problem or _settle(before)
 
 
@@ -288,6 +290,16 @@ def _settle(before: set[str]) -> str | None:
     if threads != 1:
         return f"the preloaded modules left {threads - 1} thread(s) running"
     return None
+
+
+def _handlers() -> list[Any]:
+    found = []
+    for signum in range(1, signal.NSIG):
+        try:
+            found.append(signal.getsignal(signum))
+        except (OSError, ValueError):
+            found.append(None)
+    return found
 
 
 def _fds() -> set[str]:
