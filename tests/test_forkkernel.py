@@ -450,14 +450,19 @@ def test_a_new_server_for_a_new_environment_or_new_packages(tmp_path: Path) -> N
         ("raise RuntimeError('broken at import')", "failed: RuntimeError: broken at import"),
         ("import pyarrow", "imported pyarrow"),  # a package that may start threads: never
         ("import signal\nsignal.signal(signal.SIGUSR1, lambda *a: None)", "signal handler"),
+        (
+            "import logging\nlogging.getLogger('sklearn').addHandler(logging.StreamHandler())",
+            "logging",
+        ),
     ],
 )
 def test_a_package_unsafe_to_preload_is_imported_by_the_kernel_itself(
     tmp_path: Path, module: str, problem: str
 ) -> None:
     """A preloadable package that starts a thread, keeps a descriptor, prints, warns, fails,
-    imports a never-preloaded module or sets a signal handler (a forked kernel resets them) when
-    imported: the server says so, and the kernel comes from one without it."""
+    imports a never-preloaded module, sets a signal handler (a forked kernel resets them) or adds
+    a logging handler (it would write to the server's stderr) when imported: the server says so,
+    and the kernel comes from one without it."""
     site = tmp_path / "site"
     (site / "sklearn").mkdir(parents=True)
     (site / "sklearn" / "__init__.py").write_text(module + "\n", encoding="utf-8")

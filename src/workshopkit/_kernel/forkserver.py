@@ -222,7 +222,7 @@ def _preload(wanted: Sequence[str], loaded: list[str]) -> str | None:
     import tempfile
     import warnings
 
-    before, handlers = _fds(), _handlers()
+    before, handlers, logs = _fds(), _handlers(), _log_handlers()
     saved = [os.dup(1), os.dup(2)]
     problem: str | None = None
     # warnings are noted, not shown; filters a package adds as it is imported stay, as they would
@@ -273,6 +273,8 @@ def _preload(wanted: Sequence[str], loaded: list[str]) -> str | None:
         problem = f"importing {', '.join(wanted)} warned: {caught[0]}"
     if problem is None and _handlers() != handlers:  # a kernel starts with every one reset
         problem = f"importing {', '.join(wanted)} set a signal handler"
+    if problem is None and _log_handlers() - logs:  # it would hold the server's sys.stderr
+        problem = f"importing {', '.join(wanted)} added a logging handler"
     return problem or _settle(before)
 
 
@@ -300,6 +302,20 @@ def _handlers() -> list[Any]:
         except (OSError, ValueError):
             found.append(None)
     return found
+
+
+def _log_handlers() -> set[int]:
+    """The logging handlers (other than NullHandler) of every logger, by id."""
+    import logging
+
+    loggers: list[Any] = [logging.getLogger()]
+    loggers += [x for x in logging.Logger.manager.loggerDict.values() if hasattr(x, "handlers")]
+    return {
+        id(h)
+        for logger in loggers
+        for h in logger.handlers
+        if not isinstance(h, logging.NullHandler)
+    }
 
 
 def _fds() -> set[str]:
