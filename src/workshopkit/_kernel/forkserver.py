@@ -218,13 +218,11 @@ def _unsafe(preloading: bool) -> str | None:
 def _preload(wanted: Sequence[str], loaded: list[str]) -> str | None:
     """Import the lessons' modules `wanted` (appended to `loaded`); None if each imported
     safely, else why not (see the module doc)."""
-    import importlib.util
     import tempfile
     import warnings
 
     before, handlers, logs = _fds(), _handlers(), _log_handlers()
     saved = [os.dup(1), os.dup(2)]
-    problem: str | None = None
     # warnings are noted, not shown; filters a package adds as it is imported stay, as they would
     # in a kernel that imports it (`catch_warnings` would undo them)
     caught: list[str] = []
@@ -238,21 +236,7 @@ def _preload(wanted: Sequence[str], loaded: list[str]) -> str | None:
         os.dup2(sink.fileno(), 1)
         os.dup2(sink.fileno(), 2)
         try:
-            for name in wanted:
-                module = name.rstrip("?")
-                if module.split(".")[0] not in PRELOADABLE or module in sys.modules:
-                    continue
-                try:
-                    if importlib.util.find_spec(module) is None:
-                        continue  # not installed here (or not a module): the kernel says so
-                except (ImportError, ValueError):
-                    continue
-                try:
-                    __import__(module)
-                except Exception as exc:  # installed, but broken: leave it to the kernel
-                    problem = f"importing {module} failed: {type(exc).__name__}: {exc}"
-                    break
-                loaded.append(module)
+            problem = _import_wanted(wanted, loaded)
         finally:
             for stream in (sys.stdout, sys.stderr):
                 with contextlib.suppress(Exception):
@@ -276,6 +260,27 @@ def _preload(wanted: Sequence[str], loaded: list[str]) -> str | None:
     if problem is None and _log_handlers() - logs:  # it would hold the server's sys.stderr
         problem = f"importing {', '.join(wanted)} added a logging handler"
     return problem or _settle(before)
+
+
+def _import_wanted(wanted: Sequence[str], loaded: list[str]) -> str | None:
+    """Import each of `wanted` that is installed (`name?`: if it is a module); why one failed."""
+    import importlib.util
+
+    for name in wanted:
+        module = name.rstrip("?")
+        if module.split(".")[0] not in PRELOADABLE or module in sys.modules:
+            continue
+        try:
+            if importlib.util.find_spec(module) is None:
+                continue  # not installed here (or not a module): the kernel says so
+        except (ImportError, ValueError):
+            continue
+        try:
+            __import__(module)
+        except Exception as exc:  # installed, but broken: leave it to the kernel
+            return f"importing {module} failed: {type(exc).__name__}: {exc}"
+        loaded.append(module)
+    return None
 
 
 def _settle(before: set[str]) -> str | None:
