@@ -27,9 +27,12 @@ from helpers import (
     cli,
     copy_resources,
     kill_marked,
+    lesson_text,
     lessons_by_id,
+    make_workshop,
     mark_env,
     marked_processes,
+    open_ok,
     read_report,
     wait_gone,
 )
@@ -38,6 +41,7 @@ from workshopkit.forkkernel import (
     ENV_VAR,
     ForkServers,
     launcher_split,
+    preload_for,
     standard_launcher,
     unwrapped,
 )
@@ -77,6 +81,76 @@ def test_launcher_command_line_splits_into_server_and_kernel_arguments() -> None
     assert unwrapped(launcher_argv(cmd)) == cmd  # the reaper's launcher is taken off again
 
 
+# --- what a fork server imports before forking a lesson's kernel -----------------------------
+
+
+def _preload(tmp_path: Path, *cells: str, files: dict[str, str] | None = None) -> tuple[str, ...]:
+    lessons = {"lessons/one/one.py": lesson_text(*cells)}
+    root = make_workshop(tmp_path / "ws", lessons, files=files)
+    lessons = list(open_ok(root).workshop.lessons)
+    return preload_for(lessons[0])
+
+
+@pytest.mark.parametrize(
+    ("cells", "preload"),
+    [
+        (["import numpy as np\nimport pandas as pd", "x = 1"], ("numpy", "pandas")),
+        (
+            ["from sklearn.linear_model import Ridge"],
+            ("sklearn.linear_model", "sklearn.linear_model.Ridge?"),
+        ),
+        (["from scipy import stats, linalg"], ("scipy", "scipy.stats?", "scipy.linalg?")),
+        # never: a plotting backend, a GPU context, threads; nor what the lesson does not import
+        (["import matplotlib.pyplot as plt\nimport torch\nimport json"], ()),
+        (
+            ["def f():\n    import numpy\n    return numpy", "%%time\nimport pandas"],
+            ("numpy", "pandas"),
+        ),
+        # anything that may change how an import resolves stops the preloads after it
+        (
+            ["import numpy", "import os\nos.environ['OMP_NUM_THREADS'] = '1'", "import pandas"],
+            ("numpy",),
+        ),
+        (["import os\nos.environ.update(OPENBLAS_NUM_THREADS='1')\nimport numpy"], ()),
+        (["import os\nos.environ.setdefault('X', '1')", "import numpy"], ()),
+        (["import os\nos.putenv('X', '1')", "import numpy"], ()),
+        (["%env OPENBLAS_NUM_THREADS=1", "import numpy"], ()),
+        (["import sys\nsys.path.insert(0, 'vendor')", "import numpy"], ()),
+        (["%pip install numpy==2.0", "import numpy"], ()),
+        (["!uv pip install pandas", "import pandas"], ()),
+        (["%run setup.py", "import numpy"], ()),
+        # reading the environment changes nothing
+        (
+            [
+                "import os\nhome = os.environ.get('HOME')\nok = os.environ['HOME'] == home",
+                "import numpy",
+            ],
+            ("numpy",),
+        ),
+    ],
+)
+def test_a_lesson_preloads_what_it_imports_before_it_could_change_imports(
+    tmp_path: Path, cells: list[str], preload: tuple[str, ...]
+) -> None:
+    assert _preload(tmp_path, *cells) == preload
+
+
+@pytest.mark.parametrize(
+    "files",
+    [{"lessons/one/numpy.py": "X = 1\n"}, {"lessons/one/numpy/__init__.py": ""}],
+)
+def test_a_module_of_the_lessons_own_shadows_the_package(
+    tmp_path: Path, files: dict[str, str]
+) -> None:
+    """The kernel's cwd is first in sys.path: it imports the lesson's numpy, not the server's."""
+    assert _preload(tmp_path, "import numpy\nimport pandas", files=files) == ("pandas",)
+
+
+def test_a_module_the_lesson_writes_shadows_the_package(tmp_path: Path) -> None:
+    cells = ["%%writefile pandas.py\nX = 1", "import numpy\nimport pandas"]
+    assert _preload(tmp_path, *cells) == ("numpy",)
+
+
 # --- one run of the scenario lessons ---------------------------------------------------------
 
 
@@ -88,6 +162,7 @@ class ForkRun:
     facts: list[dict[str, Any]]
     leftovers: list[str]
     backend: str
+    blas: str
 
 
 @pytest.fixture(scope="module")
@@ -103,7 +178,7 @@ def fork_run(tmp_path_factory: pytest.TempPathFactory) -> ForkRun:
         kill_marked(mark)
     report = read_report(root / ".workshopkit" / "report.json")
     lines = facts.read_text(encoding="utf-8").splitlines() if facts.exists() else []
-    backend = facts.with_suffix(".backend")
+    backend, blas = facts.with_suffix(".backend"), facts.with_suffix(".blas")
     return ForkRun(
         done,
         report,
@@ -111,6 +186,7 @@ def fork_run(tmp_path_factory: pytest.TempPathFactory) -> ForkRun:
         [json.loads(x) for x in lines],
         leftovers,
         backend.read_text(encoding="utf-8") if backend.exists() else "",
+        blas.read_text(encoding="utf-8") if blas.exists() else "null",
     )
 
 
@@ -118,7 +194,7 @@ def fork_run(tmp_path_factory: pytest.TempPathFactory) -> ForkRun:
 def test_every_scenario_kernel_is_forked_and_reported(fork_run: ForkRun) -> None:
     assert fork_run.report["kernel_start"] == {
         "mode": "fork",
-        "forked": 8,
+        "forked": 9,
         "exec": 0,
         "fallbacks": [],
     }, fork_run.done.stderr
@@ -167,9 +243,34 @@ def test_nothing_a_lesson_changes_is_seen_by_the_next(fork_run: ForkRun) -> None
         assert f["leak_env"] is None
         assert f["leak_path"] is False
         assert f["leak_attr"] is False
+        assert f["leak_numpy_attr"] is False  # numpy is pre-imported: still each kernel's own
+        assert f["printoptions"] == 8
     # a02 seeded both generators with 0: the next kernels draw fresh, different numbers
     assert len({f["random"] for f in after}) == 3
     assert len({f["numpy"] for f in after}) == 3
+    assert len({f["numpy_rng"] for f in after}) == 3
+
+
+@pytest.mark.kernel
+def test_numpy_is_preloaded_and_its_blas_pool_works_after_the_fork(fork_run: ForkRun) -> None:
+    """The facts lessons import numpy first thing: their server imported it before forking;
+    OpenBLAS stopped its pool at the fork and starts it again when the kernel uses it."""
+    for f in fork_run.facts:
+        assert f["numpy_before"] is True
+        assert f["blas"]  # np.show_config works
+        assert f["inverse_ok"] is True
+        if (os.cpu_count() or 1) > 1:
+            assert f["blas_threads_started"] >= 1, f
+
+
+@pytest.mark.kernel
+def test_a_lesson_setting_the_environment_before_numpy_imports_it_itself(
+    fork_run: ForkRun,
+) -> None:
+    """a09 sets OPENBLAS_NUM_THREADS=1 before `import numpy`: numpy must read it, so its
+    kernel comes from a server that has not imported numpy."""
+    blas = json.loads(fork_run.blas)
+    assert blas == {"numpy_before": False, "blas_threads_started": 0, "inverse_ok": True}
 
 
 @pytest.mark.kernel
@@ -328,6 +429,116 @@ def test_a_new_server_for_a_new_environment_or_new_packages(tmp_path: Path) -> N
         assert servers.stats().forked == 4 and servers.stats().fallbacks == ()
     finally:
         for km in kernels:
+            km.shutdown_kernel(now=True)
+        servers.close()
+        left = wait_gone(mark, timeout=5)
+        kill_marked(mark)
+    assert left == []
+
+
+@pytest.mark.kernel
+@pytest.mark.parametrize(
+    ("module", "problem"),
+    [
+        (
+            "import threading, time\nthreading.Thread(target=time.sleep, args=(30,)).start()",
+            "thread",
+        ),
+        ("import os\n_fd = os.open(os.devnull, os.O_RDONLY)", "descriptor"),
+        ("print('hello from the package')", "bytes of output"),
+        ("import warnings\nwarnings.warn('this package is old', FutureWarning)", "warned"),
+        ("raise RuntimeError('broken at import')", "failed: RuntimeError: broken at import"),
+        ("import pyarrow", "imported pyarrow"),  # a package that may start threads: never
+        ("import signal\nsignal.signal(signal.SIGUSR1, lambda *a: None)", "signal handler"),
+        (
+            "import logging\nlogging.getLogger('sklearn').addHandler(logging.StreamHandler())",
+            "logging",
+        ),
+    ],
+)
+def test_a_package_unsafe_to_preload_is_imported_by_the_kernel_itself(
+    tmp_path: Path, module: str, problem: str
+) -> None:
+    """A preloadable package that starts a thread, keeps a descriptor, prints, warns, fails,
+    imports a never-preloaded module, sets a signal handler (a forked kernel resets them) or adds
+    a logging handler (it would write to the server's stderr) when imported: the server says so,
+    and the kernel comes from one without it."""
+    site = tmp_path / "site"
+    (site / "sklearn").mkdir(parents=True)
+    (site / "sklearn" / "__init__.py").write_text(module + "\n", encoding="utf-8")
+    (site / "pyarrow.py").write_text("", encoding="utf-8")
+    servers = ForkServers()
+    mark, env = mark_env(PYTHONPATH=str(site))
+    env.pop("JPY_PARENT_PID", None)
+    km = None
+    try:
+        km = _start(servers.preloading(["numpy", "sklearn"]), env, tmp_path)
+        assert _ask(km, "import sys; print('sklearn' in sys.modules, 'numpy' in sys.modules)") == (
+            "False False"
+        )
+        assert servers.stats().forked == 1 and servers.stats().fallbacks == ()
+        (reason,) = servers.preload_problems
+        assert problem in reason
+    finally:
+        if km is not None:
+            km.shutdown_kernel(now=True)
+        servers.close()
+        left = wait_gone(mark, timeout=5)
+        kill_marked(mark)
+    assert left == []
+
+
+@pytest.mark.kernel
+def test_a_preloaded_package_may_import_the_other_preloadable_ones(tmp_path: Path) -> None:
+    """scikit-learn imports numpy and scipy: a lesson importing it gets all three pre-imported;
+    a lesson importing none gets a kernel from a server that imported none."""
+    site = tmp_path / "site"
+    (site / "sklearn").mkdir(parents=True)
+    (site / "sklearn" / "__init__.py").write_text("import numpy\nVALUE = 7\n", encoding="utf-8")
+    servers = ForkServers()
+    mark, env = mark_env(PYTHONPATH=str(site))
+    env.pop("JPY_PARENT_PID", None)
+    kernels = []
+    look = "import sys; print('sklearn' in sys.modules, 'numpy' in sys.modules)"
+    try:
+        kernels.append(_start(servers.preloading(["sklearn"]), env, tmp_path))
+        assert _ask(kernels[-1], look) == "True True"
+        assert _ask(kernels[-1], "import sklearn; print(sklearn.VALUE)") == "7"
+        kernels.append(_start(servers.preloading([]), env, tmp_path))
+        assert _ask(kernels[-1], look) == "False False"
+        assert len(_server_pids(servers)) == 2 and servers.preload_problems == ()
+        assert servers.stats().forked == 2 and servers.stats().fallbacks == ()
+    finally:
+        for km in kernels:
+            km.shutdown_kernel(now=True)
+        servers.close()
+        left = wait_gone(mark, timeout=5)
+        kill_marked(mark)
+    assert left == []
+
+
+@pytest.mark.kernel
+def test_warning_filters_a_preloaded_package_adds_stay(tmp_path: Path) -> None:
+    """A package may add warning filters as it is imported: its kernel has them, as an exec'd
+    kernel that imports it would."""
+    site = tmp_path / "site"
+    (site / "sklearn").mkdir(parents=True)
+    added = "import warnings\nwarnings.filterwarnings('ignore', message='wk-filter')\n"
+    (site / "sklearn" / "__init__.py").write_text(added, encoding="utf-8")
+    servers = ForkServers()
+    mark, env = mark_env(PYTHONPATH=str(site))
+    env.pop("JPY_PARENT_PID", None)
+    km = None
+    look = (
+        "import sys, warnings; print('sklearn' in sys.modules,"
+        " any(f[1] is not None and f[1].pattern == 'wk-filter' for f in warnings.filters))"
+    )
+    try:
+        km = _start(servers.preloading(["sklearn"]), env, tmp_path)
+        assert _ask(km, look) == "True True"
+        assert servers.preload_problems == ()
+    finally:
+        if km is not None:
             km.shutdown_kernel(now=True)
         servers.close()
         left = wait_gone(mark, timeout=5)

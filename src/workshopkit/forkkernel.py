@@ -10,7 +10,9 @@ child subreaper, and whenever the fork server fails, it starts the kernel as bef
 `reaper`'s launcher): a failing fork server costs a warning, never a lesson.
 
 A kernel environment is the kernel's Python, the kernelspec's argv and the environment (less the
-variables that name one lesson's kernel): a change in any of them starts another server, and a
+variables that name one lesson's kernel), and the packages its server pre-imports (`preload_for`:
+what the lesson imports of numpy, pandas, scipy and scikit-learn, so each kernel of a server has
+pre-imported only packages its lesson imports): a change in any of them starts another server, and a
 server whose installed packages changed (a sys.path folder's mtime) refuses to fork and is
 replaced. `ForkServers` holds the servers of one run; `close()` ends them (and, through their
 launchers, every kernel they forked).
@@ -18,10 +20,12 @@ launchers, every kernel they forked).
 
 from __future__ import annotations
 
+import ast
 import asyncio
 import contextlib
 import json
 import os
+import re
 import select
 import shutil
 import signal
@@ -34,11 +38,16 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from jupyter_client.provisioning.local_provisioner import LocalProvisioner
 
 from . import reaper
+from ._kernel.forkserver import PRELOADABLE
+from .requirements import _python_source, written_modules
+
+if TYPE_CHECKING:
+    from .model import Lesson
 
 FORK_PROVISIONER = "workshopkit-fork"
 SERVER_MODULE = "forkserver.py"
@@ -52,6 +61,10 @@ ENV_VAR = "WORKSHOPKIT_KERNEL_START"  # overrides the default mode (tests run bo
 
 class ForkError(Exception):
     """The fork server could not give a kernel (the kernel then starts by exec)."""
+
+
+class PreloadError(ForkError):
+    """A fork server could not preload the lessons' modules safely (one without is started)."""
 
 
 def default_mode() -> str:
@@ -104,6 +117,82 @@ def unwrapped(cmd: Sequence[str]) -> list[str]:
     if len(cmd) > 4 and cmd[1:3] == ["-I", "-S"] and cmd[3] == script:
         return cmd[4:]
     return cmd
+
+
+def preload_for(lesson: Lesson) -> tuple[str, ...]:
+    """The modules a fork server may import before forking `lesson`'s kernel: those the lesson
+    imports of the fork-safe packages (`PRELOADABLE`: numpy, pandas, scipy, scikit-learn), in
+    the order it imports them, each only if the lesson imports it before it could change how
+    it imports (sets an environment variable, changes `sys.path`, installs a package: numpy
+    reads OPENBLAS_NUM_THREADS when it is imported), and none the lesson's folder has a module
+    of its own for (`numpy.py`, or one it writes). `from X import Y` also names `X.Y?` (Y
+    may be a submodule: preloaded if it is one). Never matplotlib (it fixes its backend when
+    imported), nor any package that may start threads or a GPU context when imported."""
+    found: dict[str, int] = {}
+    barrier: int | None = None
+    for cell in lesson.cells:
+        if cell.cell_type != "code":
+            continue
+        at = _barrier(cell.source)
+        if at is not None:
+            line = cell.body_line + at - 1
+            barrier = line if barrier is None else min(barrier, line)
+        if "import" not in cell.source:
+            continue
+        for module, line in _cell_imports(cell.source):
+            if module.split(".")[0] in PRELOADABLE:
+                found.setdefault(module, cell.body_line + line - 1)
+    # a module of the lesson's own folder, or one it writes, is what its kernel imports
+    local = written_modules(lesson)
+    folder = lesson.folder
+    shadowed = {
+        top
+        for top in PRELOADABLE
+        if top in local or (folder / f"{top}.py").exists() or (folder / top).is_dir()
+    }
+    ordered = sorted(found.items(), key=lambda item: item[1])
+    return tuple(
+        m
+        for m, line in ordered
+        if (barrier is None or line < barrier) and m.split(".")[0] not in shadowed
+    )
+
+
+def _cell_imports(source: str) -> list[tuple[str, int]]:
+    """(module, line in the cell) of each absolute import in a code cell's Python."""
+    python = _python_source(source)
+    if python is None:
+        return []
+    try:
+        tree = ast.parse(python)
+    except (SyntaxError, ValueError):
+        return []
+    found: list[tuple[str, int]] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found += [(alias.name, node.lineno) for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and not node.level and node.module:
+            found.append((node.module, node.lineno))
+            names = [a.name for a in node.names if a.name != "*"]
+            found += [(f"{node.module}.{name}?", node.lineno) for name in names]
+    return found
+
+
+# A line that may change how a later import resolves: the environment, sys.path, an install.
+_BARRIER = re.compile(
+    r"\benviron\s*(?:\[[^\]]*\]\s*=[^=]|\.\s*(?:update|setdefault|pop|popitem|clear|__setitem__)\b"
+    r"|\|=)|\bdel\s+(?:os\s*\.\s*)?environ\b|\b(?:putenv|unsetenv|addsitedir)\b"
+    r"|\bsys\s*\.\s*(?:path|meta_path|path_hooks)\b"
+    r"|^\s*%+(?:env|set_env|pip|conda|mamba|micromamba|run|load)\b"
+    r"|\b(?:pip|conda|mamba|uv)\b.*\binstall\b",
+    re.MULTILINE,
+)
+
+
+def _barrier(source: str) -> int | None:
+    """The first line (1-based, in the cell) that may change how a later import resolves."""
+    match = _BARRIER.search(source)
+    return None if match is None else source.count("\n", 0, match.start()) + 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,7 +281,14 @@ class ForkedKernel:
 class ForkServer:
     """One fork server: a process in the kernel's environment (see `_kernel.forkserver`)."""
 
-    def __init__(self, python: str, options: Sequence[str], env: Mapping[str, str]) -> None:
+    def __init__(
+        self,
+        python: str,
+        options: Sequence[str],
+        env: Mapping[str, str],
+        preload: Sequence[str] = (),
+    ) -> None:
+        self.loaded: tuple[str, ...] = ()  # what the server imported (see _kernel.forkserver)
         self.folder = Path(tempfile.mkdtemp(prefix="workshopkit-forkserver-"))
         self.socket_path = str(self.folder / "socket")
         script = self.folder / SERVER_MODULE
@@ -201,6 +297,8 @@ class ForkServer:
         self.log = self.folder / "server-stderr.log"
         reaper_path = os.path.abspath(reaper.__file__)  # noqa: PTH100
         argv = [python, *options, str(script), self.socket_path, reaper_path]
+        if preload:
+            argv.append(",".join(preload))
         with self.log.open("wb") as log:
             try:
                 self.process = subprocess.Popen(
@@ -229,7 +327,12 @@ class ForkServer:
         if not isinstance(message, dict) or not message.get("ready"):
             problem = message.get("problem") if isinstance(message, dict) else None
             self.close()
+            if isinstance(message, dict) and message.get("preload") is False:
+                raise PreloadError(str(problem))
             raise ForkError(problem or f"the fork server did not start{self._tail()}")
+        loaded = message.get("loaded")
+        if isinstance(loaded, list):
+            self.loaded = tuple(str(m) for m in loaded)
 
     def _tail(self) -> str:
         with contextlib.suppress(OSError):
@@ -306,29 +409,59 @@ class ForkServer:
         shutil.rmtree(self.folder, ignore_errors=True)
 
 
-class ForkServers:
-    """The fork servers of a run, by kernel environment; counts how its kernels started."""
+class _Pool:
+    """What the views of one run's `ForkServers` share."""
 
-    def __init__(self, mode: str = "fork") -> None:
-        self.mode = mode
-        self._lock = threading.Lock()
-        self._servers: dict[Any, ForkServer] = {}
-        self._starting: dict[Any, threading.Lock] = {}
-        self._broken: dict[Any, str] = {}
-        self._fallbacks: dict[str, None] = {}
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.servers: dict[Any, ForkServer] = {}
+        self.starting: dict[Any, threading.Lock] = {}
+        self.broken: dict[Any, str] = {}
+        self.unpreloadable: dict[Any, str] = {}  # environments whose preloads were unsafe
+        self.fallbacks: dict[str, None] = {}
         self.forked = 0
         self.execed = 0
         self.closed = False
 
+
+class ForkServers:
+    """The fork servers of a run, by kernel environment and preloaded packages; counts how its
+    kernels started. `preloading(modules)` gives a view of the same servers that forks kernels
+    from one that has imported `modules` (see `preload_for`)."""
+
+    def __init__(self, mode: str = "fork") -> None:
+        self.mode = mode
+        self.preload: tuple[str, ...] = ()
+        self._pool = _Pool()
+
+    def preloading(self, modules: Sequence[str]) -> ForkServers:
+        """These servers, forking kernels from one that has imported `modules` first."""
+        view = ForkServers(self.mode)
+        view._pool = self._pool
+        view.preload = tuple(modules)
+        return view
+
+    @property
+    def _servers(self) -> dict[Any, ForkServer]:
+        return self._pool.servers
+
+    @property
+    def preload_problems(self) -> tuple[str, ...]:
+        """Why servers of this run could not preload (their kernels were forked without)."""
+        with self._pool.lock:
+            return tuple(self._pool.unpreloadable.values())
+
     def stats(self) -> ForkStats:
-        with self._lock:
-            return ForkStats(self.mode, self.forked, self.execed, tuple(self._fallbacks))
+        pool = self._pool
+        with pool.lock:
+            return ForkStats(self.mode, pool.forked, pool.execed, tuple(pool.fallbacks))
 
     def execed_because(self, reason: str | None) -> None:
-        with self._lock:
-            self.execed += 1
+        pool = self._pool
+        with pool.lock:
+            pool.execed += 1
             if reason is not None and self.mode == "fork":
-                self._fallbacks.setdefault(reason, None)
+                pool.fallbacks.setdefault(reason, None)
 
     def fork(
         self,
@@ -344,81 +477,101 @@ class ForkServers:
             raise ForkError("not the standard ipykernel launcher")
         python, options, arguments = split
         server_env = {k: v for k, v in env.items() if k not in PER_KERNEL}
-        key = (
+        base = (
             python,
             tuple(options),
             tuple(str(a) for a in spec_argv),
             tuple(sorted(server_env.items())),
         )
+        pool = self._pool
         for _ in range(3):  # a stale server is replaced
-            server = self._server(key, python, options, server_env)
+            with pool.lock:
+                preload = () if base in pool.unpreloadable else self.preload
+            # one server per set of preloaded packages: a kernel has imported none it does not
+            key = (*base, tuple(sorted({m.split(".")[0] for m in preload})))
+            try:
+                server = self._server(key, python, options, server_env, preload)
+            except PreloadError as exc:
+                with pool.lock:
+                    pool.unpreloadable[base] = str(exc)
+                continue
             try:
                 kernel = server.fork(arguments, env, cwd, stdio, cmd)
             except ForkError as exc:
                 if str(exc).startswith("stale"):
                     self._drop(key, server)
                     continue
-                with self._lock:
-                    self._broken[key] = str(exc)
+                with pool.lock:
+                    pool.broken[key] = str(exc)
                 self._drop(key, server)
                 raise
-            with self._lock:
-                self.forked += 1
+            with pool.lock:
+                pool.forked += 1
             return kernel
         raise ForkError("the fork server kept finding its packages changed")
 
     def _server(
-        self, key: Any, python: str, options: Sequence[str], env: Mapping[str, str]
+        self,
+        key: Any,
+        python: str,
+        options: Sequence[str],
+        env: Mapping[str, str],
+        preload: Sequence[str],
     ) -> ForkServer:
-        with self._lock:
-            if self.closed:
+        pool = self._pool
+        with pool.lock:
+            if pool.closed:
                 raise ForkError("the run is over")
-            if key in self._broken:
-                raise ForkError(self._broken[key])
-            starting = self._starting.setdefault(key, threading.Lock())
+            if key in pool.broken:
+                raise ForkError(pool.broken[key])
+            starting = pool.starting.setdefault(key, threading.Lock())
         with starting:
-            with self._lock:
-                server = self._servers.get(key)
+            with pool.lock:
+                server = pool.servers.get(key)
             if server is not None and server.alive():
                 return server
             if server is not None:  # died since the last kernel: a failure, not a restart
                 reason = f"the fork server stopped{server._exit_note()}"
-                with self._lock:
-                    self._broken[key] = reason
+                with pool.lock:
+                    pool.broken[key] = reason
                 self._drop(key, server)
                 raise ForkError(reason)
             try:
-                server = ForkServer(python, options, env)
-            except ForkError as exc:
-                with self._lock:
-                    self._broken[key] = str(exc)
+                server = ForkServer(python, options, env, preload)
+            except PreloadError:
                 raise
-            with self._lock:
-                if self.closed:
+            except ForkError as exc:
+                with pool.lock:
+                    pool.broken[key] = str(exc)
+                raise
+            with pool.lock:
+                if pool.closed:
                     server.close()
                     raise ForkError("the run is over")
-                self._servers[key] = server
+                pool.servers[key] = server
             return server
 
     def _drop(self, key: Any, server: ForkServer) -> None:
-        with self._lock:
-            if self._servers.get(key) is server:
-                del self._servers[key]
+        pool = self._pool
+        with pool.lock:
+            if pool.servers.get(key) is server:
+                del pool.servers[key]
         server.close()
 
     def close(self) -> None:
         """End every server (and every kernel still running under one); a later `fork` starts
         a new one."""
-        with self._lock:
-            servers = list(self._servers.values())
-            self._servers.clear()
+        pool = self._pool
+        with pool.lock:
+            servers = list(pool.servers.values())
+            pool.servers.clear()
         for server in servers:
             server.close()
 
     def cancel(self) -> None:
         """The run was interrupted: end every server, and fork no more kernels."""
-        with self._lock:
-            self.closed = True
+        with self._pool.lock:
+            self._pool.closed = True
         self.close()
 
 

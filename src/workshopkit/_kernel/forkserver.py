@@ -2,14 +2,20 @@
 
 Runs in the kernel's Python (see `workshopkit._kernel`), as a script:
 
-    python forkserver.py SOCKET REAPER
+    python forkserver.py SOCKET REAPER [PRELOAD]
 
 started by `workshopkit.forkkernel` with the environment the kernels would get (so every
 variable Python reads at start-up, PYTHONHASHSEED, PYTHONPATH, ..., is as an exec'd kernel would
-see it). It imports ipykernel and what a kernel imports at start-up (never matplotlib or numpy:
-the first would fix the plotting backend, the second starts native threads), checks it is the
-only thread, listens on the Unix socket SOCKET, writes one JSON line on stdout ("ready") and
-serves until its stdin (a pipe from the executor) closes.
+see it). It imports ipykernel and what a kernel imports at start-up (never matplotlib: it would
+fix the plotting backend), then the modules PRELOAD names (comma-separated: what the lessons it
+serves import of a few fork-safe packages, numpy, pandas, scipy, scikit-learn; `name?` is
+imported only if it is a module, as in `from scipy import stats`). A preloaded module must
+import silently (no output, no warning), leave no descriptor open and no thread running once
+forked (OpenBLAS, which numpy and scipy load, stops its pool before a fork and restarts it in the
+child when it is used: one throw-away fork lets it do so); otherwise the server says so and exits
+(`{"ready": false, "preload": false}`), and the executor starts one without preloads. It checks
+it is the only thread, listens on the Unix socket SOCKET, writes one JSON line on stdout
+("ready") and serves until its stdin (a pipe from the executor) closes.
 
 Each request is a connection carrying one JSON line (the kernel's arguments after
 `-m ipykernel_launcher`, its environment and working directory) and three file descriptors (the
@@ -48,6 +54,7 @@ import socket
 import sys
 import time
 import traceback
+from collections.abc import Sequence
 from typing import Any
 
 # What an IPython kernel imports while it starts (ipykernel 6-7): imported once, here.
@@ -62,13 +69,23 @@ PRELOAD = (
     "IPython.core.completer",
     "IPython.core.history",
     "IPython.core.magics",
+    "IPython.core.oinspect",
+    "IPython.core.completerlib",
+    "IPython.core.debugger",
+    "IPython.core.logger",
+    "IPython.extensions.storemagic",
+    "IPython.utils.wildcard",
+    "tornado.platform.asyncio",
+    "ipykernel_launcher",
     "jupyter_client.session",
     "comm",
     "sqlite3",
     "psutil",
 )
-# Never imported by the server: a kernel must pick them (and their state) itself.
-FORBIDDEN = ("matplotlib", "numpy", "pandas", "torch")
+# Never imported by the server: a kernel must pick them (and their state) itself. The first
+# group only when PRELOAD names them; the rest never (plotting backends, GPU contexts, threads).
+PRELOADABLE = ("numpy", "pandas", "scipy", "sklearn")
+FORBIDDEN = ("matplotlib", "torch", "tensorflow", "jax", "cupy", "numba", "pyarrow")
 MAX_REQUEST = 1 << 22
 PR_SET_CHILD_SUBREAPER = 36
 PR_SET_NAME = 15
@@ -83,18 +100,12 @@ def _signals(*names: str) -> list[int]:
 
 def main(argv: list[str]) -> None:
     path, reaper_path = argv[0], argv[1]
+    wanted = [m for m in (argv[2] if len(argv) > 2 else "").split(",") if m]
     reaper = _load_reaper(reaper_path)
     # `python forkserver.py` put this file's folder first; `python -m` would have put the cwd,
     # which ipykernel_launcher removes again: a kernel's sys.path is the rest
     base_path = sys.path[1:]
-    preloaded: list[str] = []
-    for name in PRELOAD:
-        try:
-            __import__(name)
-            preloaded.append(name)
-        except Exception:  # an older or newer ipykernel: the kernel imports what it needs
-            pass
-    problem = _unsafe()
+    preloaded, problem = _import_all(wanted)
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     listener.bind(path)
     listener.listen(64)
@@ -114,6 +125,7 @@ def main(argv: list[str]) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the executor's Ctrl-C is its business
     launchers: set[int] = set()
     server = _Server(listener, wake_r, wake_w, reaper, base_path, fingerprint, launchers)
+    server.preloading = bool(wanted)
     while True:
         watched: list[Any] = [listener, wake_r, 0]
         ready: list[Any] = select.select(watched, [], [], 5.0)[0]
@@ -136,6 +148,40 @@ def main(argv: list[str]) -> None:
     os._exit(0)
 
 
+def _import_all(wanted: Sequence[str]) -> tuple[list[str], str | None]:
+    """Import the kernel stack, then the lessons' modules `wanted`: what was imported, and why
+    forking would be unsafe (None: it is not). Exits at once if a wanted module is unsafe."""
+    loaded: list[str] = []
+    for name in PRELOAD:
+        try:
+            __import__(name)
+            loaded.append(name)
+        except Exception:  # an older or newer ipykernel: the kernel imports what it needs
+            pass
+    _warm()
+    problem = _unsafe(False)
+    if problem is None and wanted:
+        problem = _preload(wanted, loaded)
+        if problem is not None:
+            _say({"ready": False, "preload": False, "problem": problem, "pid": os.getpid()})
+            os._exit(1)
+    return loaded, problem or _unsafe(bool(wanted))
+
+
+def _warm() -> None:
+    """Fill, once, caches every kernel fills as it starts: the regular expressions compiled to
+    split a cell into tokens (tokenize's is the largest) and to parse command lines."""
+    import argparse
+
+    argparse.ArgumentParser(add_help=False)
+    try:
+        from IPython.core.inputtransformer2 import TransformerManager
+
+        TransformerManager().transform_cell("x = 1\n")  # type: ignore[no-untyped-call]
+    except Exception:  # another IPython: each kernel compiles them itself
+        pass
+
+
 def _say(message: dict[str, Any]) -> None:
     os.write(1, (json.dumps(message) + "\n").encode())
     null = os.open(os.devnull, os.O_WRONLY)
@@ -154,22 +200,143 @@ def _load_reaper(path: str) -> Any:
     return module
 
 
-def _unsafe() -> str | None:
-    """Why forking here would be unsafe (None: it is not)."""
+def _unsafe(preloading: bool) -> str | None:
+    """Why forking here would be unsafe (None: it is not): a module a kernel must import itself
+    is loaded (the PRELOADABLE ones unless the server preloads), or a thread runs."""
     if not hasattr(os, "fork"):
         return "no fork on this platform"
-    loaded = [m for m in FORBIDDEN if m in sys.modules]
+    never = FORBIDDEN if preloading else (*FORBIDDEN, *PRELOADABLE)
+    loaded = [m for m in never if m in sys.modules]
     if loaded:
         return f"the kernel stack imported {', '.join(loaded)}"
-    try:
-        threads = len(os.listdir("/proc/self/task"))  # noqa: PTH208
-    except OSError:
-        import threading
-
-        threads = threading.active_count()
+    threads = _threads()
     if threads != 1:
         return f"the kernel stack started {threads - 1} thread(s)"
     return None
+
+
+def _preload(wanted: Sequence[str], loaded: list[str]) -> str | None:
+    """Import the lessons' modules `wanted` (appended to `loaded`); None if each imported
+    safely, else why not (see the module doc)."""
+    import tempfile
+    import warnings
+
+    before, handlers, logs = _fds(), _handlers(), _log_handlers()
+    saved = [os.dup(1), os.dup(2)]
+    # warnings are noted, not shown; filters a package adds as it is imported stay, as they would
+    # in a kernel that imports it (`catch_warnings` would undo them)
+    caught: list[str] = []
+    shown = warnings.showwarning
+
+    def note(message: Any, category: Any, *args: Any, **kwargs: Any) -> None:
+        caught.append(f"{getattr(category, '__name__', category)}: {message}")
+
+    warnings.showwarning = note
+    with tempfile.TemporaryFile() as sink:
+        os.dup2(sink.fileno(), 1)
+        os.dup2(sink.fileno(), 2)
+        try:
+            problem = _import_wanted(wanted, loaded)
+        finally:
+            for stream in (sys.stdout, sys.stderr):
+                with contextlib.suppress(Exception):
+                    stream.flush()
+            os.dup2(saved[0], 1)
+            os.dup2(saved[1], 2)
+            for fd in saved:
+                _close(fd)
+            if warnings.showwarning is note:
+                warnings.showwarning = shown
+        written = os.fstat(sink.fileno()).st_size
+    never = [m for m in FORBIDDEN if m in sys.modules]
+    if problem is None and never:
+        problem = f"importing {', '.join(wanted)} imported {', '.join(never)}"
+    if problem is None and written:
+        problem = f"importing {', '.join(wanted)} wrote {written} bytes of output"
+    if problem is None and caught:
+        problem = f"importing {', '.join(wanted)} warned: {caught[0]}"
+    if problem is None and _handlers() != handlers:  # a kernel starts with every one reset
+        problem = f"importing {', '.join(wanted)} set a signal handler"
+    if problem is None and _log_handlers() - logs:  # it would hold the server's sys.stderr
+        problem = f"importing {', '.join(wanted)} added a logging handler"
+    return problem or _settle(before)
+
+
+def _import_wanted(wanted: Sequence[str], loaded: list[str]) -> str | None:
+    """Import each of `wanted` that is installed (`name?`: if it is a module); why one failed."""
+    import importlib.util
+
+    for name in wanted:
+        module = name.rstrip("?")
+        if module.split(".")[0] not in PRELOADABLE or module in sys.modules:
+            continue
+        try:
+            if importlib.util.find_spec(module) is None:
+                continue  # not installed here (or not a module): the kernel says so
+        except (ImportError, ValueError):
+            continue
+        try:
+            __import__(module)
+        except Exception as exc:  # installed, but broken: leave it to the kernel
+            return f"importing {module} failed: {type(exc).__name__}: {exc}"
+        loaded.append(module)
+    return None
+
+
+def _settle(before: set[str]) -> str | None:
+    """Fork once and reap the child at once: a library that stops its threads before a fork
+    (OpenBLAS's pool) has then stopped them. None if no thread and no new descriptor is left."""
+    pid = os.fork()
+    if pid == 0:
+        os._exit(0)
+    os.waitpid(pid, 0)
+    left = _fds() - before
+    if left:
+        return f"the preloaded modules left {len(left)} descriptor(s) open"
+    threads = _threads()
+    if threads != 1:
+        return f"the preloaded modules left {threads - 1} thread(s) running"
+    return None
+
+
+def _handlers() -> list[Any]:
+    found = []
+    for signum in range(1, signal.NSIG):
+        try:
+            found.append(signal.getsignal(signum))
+        except (OSError, ValueError):
+            found.append(None)
+    return found
+
+
+def _log_handlers() -> set[int]:
+    """The logging handlers (other than NullHandler) of every logger, by id."""
+    import logging
+
+    loggers: list[Any] = [logging.getLogger()]
+    loggers += [x for x in logging.Logger.manager.loggerDict.values() if hasattr(x, "handlers")]
+    return {
+        id(h)
+        for logger in loggers
+        for h in logger.handlers
+        if not isinstance(h, logging.NullHandler)
+    }
+
+
+def _fds() -> set[str]:
+    try:
+        return set(os.listdir("/proc/self/fd"))  # noqa: PTH208
+    except OSError:
+        return set()
+
+
+def _threads() -> int:
+    try:
+        return len(os.listdir("/proc/self/task"))  # noqa: PTH208
+    except OSError:
+        import threading
+
+        return threading.active_count()
 
 
 def _fingerprint(paths: list[str]) -> dict[str, float]:
@@ -226,6 +393,7 @@ class _Server:
         self.base_path = base_path
         self.fingerprint = fingerprint
         self.launchers = launchers
+        self.preloading = False  # it imported modules of PRELOADABLE packages
 
     def serve(self, conn: socket.socket) -> bool:
         """Fork a launcher for the request on `conn`; False: stop serving (stale)."""
@@ -236,7 +404,7 @@ class _Server:
             if _fingerprint(self.base_path) != self.fingerprint:
                 conn.sendall(b'{"error": "stale: installed packages changed"}\n')
                 return False
-            problem = _unsafe()
+            problem = _unsafe(self.preloading)
             if problem is not None:
                 conn.sendall(json.dumps({"error": problem}).encode() + b"\n")
                 return False
@@ -504,7 +672,7 @@ def _run_kernel(request: dict[str, Any]) -> int:
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 3:
-        sys.stderr.write("usage: python forkserver.py SOCKET REAPER\n")
+    if len(sys.argv) not in (3, 4):
+        sys.stderr.write("usage: python forkserver.py SOCKET REAPER [PRELOAD]\n")
         raise SystemExit(2)
     main(sys.argv[1:])

@@ -79,7 +79,7 @@ class LocalExecutor:
 
     def _fork_servers(self, plan: LessonPlan) -> ForkServers | None:
         """The fork servers for `plan`'s kernel (None: exec it)."""
-        from ..forkkernel import ForkServers
+        from ..forkkernel import ForkServers, preload_for
 
         with self._lock:
             if plan.kernel_start != "fork":
@@ -87,7 +87,8 @@ class LocalExecutor:
                 return None
             if self._forks is None:
                 self._forks = ForkServers("fork")
-            return self._forks
+            forks = self._forks
+        return forks.preloading(preload_for(plan.lesson))
 
     @property
     def kernel_start(self) -> ForkStats:

@@ -20,3 +20,5 @@ sys.path.insert(0, "/wk-leak")
 json.wk_leak = True
 random.seed(0)
 np.random.seed(0)
+np.wk_leak = True
+np.set_printoptions(precision=2)

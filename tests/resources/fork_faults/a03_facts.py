@@ -8,13 +8,21 @@
 # ---
 
 # %%
+import sys
+
+numpy_before = "numpy" in sys.modules  # pre-imported by the fork server: the lesson imports it
+
+# %%
 import json
 import os
 import random
-import sys
 from pathlib import Path
 
 import numpy as np
+
+tasks = len(os.listdir("/proc/self/task"))
+a = np.random.default_rng(1).random((400, 400)) + 400 * np.eye(400)
+inverse_ok = bool(np.allclose(a @ np.linalg.inv(a), np.eye(400)))
 
 # %%
 facts = {
@@ -35,6 +43,13 @@ facts = {
     "stdio": [os.readlink(f"/proc/self/fd/{fd}") for fd in (0, 1, 2)],
     "backend": sys.modules.get("matplotlib") is not None,
     "tag": os.environ.get("WORKSHOPKIT_KERNEL"),
+    "numpy_before": numpy_before,
+    "numpy_rng": float(np.random.default_rng().random()),
+    "leak_numpy_attr": hasattr(np, "wk_leak"),
+    "printoptions": np.get_printoptions()["precision"],
+    "blas": np.show_config(mode="dicts")["Build Dependencies"]["blas"]["name"],
+    "blas_threads_started": len(os.listdir("/proc/self/task")) - tasks,
+    "inverse_ok": inverse_ok,
 }
 with Path(os.environ["WK_FACTS"]).open("a", encoding="utf-8") as fh:
     fh.write(json.dumps(facts) + "\n")
