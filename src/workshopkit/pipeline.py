@@ -101,6 +101,7 @@ class Job:
     results: Path | None = None  # run --results: write a results folder here (shard.py)
     from_results: Path | None = None  # build --from-results: results instead of kernels
     wheelhouse: WheelhouseSpec | None = None  # build --wheelhouse: wheels for offline installs
+    defer_slow: bool = False  # serve's first pass: changed zips and event decks follow later
 
     @property
     def is_strict(self) -> bool:
@@ -401,6 +402,7 @@ def export(job: Job, outcome: Outcome) -> Outcome:
             facts=facts,
             wheelhouse=outcome.wheelhouse,
             previous=output,
+            defer=job.defer_slow,
         )
     except ValidationFailed as exc:
         found = tuple(sorted({*outcome.diagnostics, *exc.diagnostics}))

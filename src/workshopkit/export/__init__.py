@@ -50,6 +50,7 @@ class ExportResult:
     left_out: tuple[str, ...]  # ids of failed lessons: marked, no files, not in bundles
     diagnostics: tuple[Diagnostic, ...] = ()  # asset warnings, what a deck left out
     state: ExportState | None = None  # what to record once `dest` is in place
+    deferred: tuple[str, ...] = ()  # with `defer`: units carried over stale (export.incremental)
 
 
 def _by_id(results: Iterable[LessonResult] | Mapping[str, LessonResult]) -> dict[str, LessonResult]:
@@ -87,6 +88,7 @@ def export_workshop(
     facts: ReportFacts | None = None,
     previous: Path | None = None,
     wheelhouse: Wheelhouse | None = None,
+    defer: bool = False,
 ) -> ExportResult:
     """Write the dist layout into `dest` (an empty folder). Raises `ExportError` (exit 3) when a
     file cannot be written, naming it, and `ValidationFailed` (exit 2) for unsafe assets.
@@ -94,7 +96,9 @@ def export_workshop(
     `previous` is the output folder `dest` will replace: what did not change since the build
     that wrote it is taken from there instead of rendered again (`export.incremental`); the
     result's `state` records this build once `dest` is in its place (`save_export_state`).
-    `wheelhouse`: the wheels each zip carries (build --wheelhouse)."""
+    `wheelhouse`: the wheels each zip carries (build --wheelhouse). With `defer` (serve's first
+    pass), a zip or event deck whose inputs changed is carried over stale from `previous`
+    (listed in the result's `deferred`); an export without it brings them up to date."""
     from .bundles import Install
     from .incremental import ExportState, code_identity, state_path
     from .site import site_css_path
@@ -104,7 +108,7 @@ def export_workshop(
     requirements, assets, diagnostics = _checked_assets(workshop)
     dest.mkdir(parents=True, exist_ok=True)
     record = state_path(workshop.root, previous) if previous is not None else None
-    state = ExportState(dest, previous, record, code_identity())
+    state = ExportState(dest, previous, record, code_identity(), defer=defer)
     files = _write_static(state)
     setup, launch_files = _launch_setup(workshop, requirements, state)
     files.extend(launch_files)
@@ -126,6 +130,7 @@ def export_workshop(
         left_out=tuple(lesson.id for lesson in workshop.lessons if lesson.id not in exported),
         diagnostics=tuple(sorted(set(diagnostics))),
         state=state,
+        deferred=tuple(state.deferred),
     )
 
 
@@ -302,7 +307,7 @@ def _write_bundles(
             skip,
             state.file_digests("static", *(f"lesson:{lesson.id}" for lesson in included)),
         )
-        reused = state.reuse(unit, digest)
+        reused = state.carry(unit, digest)
         if reused is not None:
             size, sha, count = int(reused["size"]), str(reused["sha256"]), int(reused["entries"])
             bundles.append(Bundle(track.id, state.dest / f"{track.id}.zip", size, sha, count))
@@ -391,7 +396,7 @@ def _write_events(
     for event in workshop.config.events:
         unit = f"event-deck:{event.id}"
         digest = state.digest(unit, event_deck_inputs(event, workshop, lesson_units))
-        if state.reuse(unit, digest) is None:
+        if state.carry(unit, digest) is None:
             state.written(unit, digest, write_event_deck(event, workshop, executed, state.dest))
         decks.extend(state.dest / rel for rel, _ in state.file_digests(unit))
     done = set(written.exported)

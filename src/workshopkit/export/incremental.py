@@ -34,6 +34,12 @@ exactly what a build from scratch writes.
 
 The record is `<root>/.workshopkit/export/<digest of the output path>.json`, written after the
 swap (`ExportState.save`); without one, every unit is rendered.
+
+`serve` exports in two passes (`defer`): the first renders what an author looks at (lessons,
+pages) and carries the slow units whose inputs changed (a track's zip, an event's deck) over
+from the previous output as they were, intact but stale, recorded under their old digest; the
+second, a plain export, renders them. So the first pass never leaves a half-written or missing
+file, and the second ends with what a build from scratch writes.
 """
 
 from __future__ import annotations
@@ -113,7 +119,9 @@ class ExportState:
     previous: Path | None  # the output folder being replaced, if there is one
     path: Path | None  # the record; None: render everything, record nothing
     code: str = ""
+    defer: bool = False  # carry changed slow units over, stale (module doc: `serve`)
     units: dict[str, dict[str, Any]] = field(default_factory=dict)  # this build's
+    deferred: list[str] = field(default_factory=list)  # units carried over stale
     _old: dict[str, Any] = field(default_factory=dict)
     _staged: dict[str, list[int]] = field(default_factory=dict)  # path -> [ino, size, mtime]
 
@@ -149,6 +157,20 @@ class ExportState:
             return None
         self.units[unit] = {"digest": digest, "files": [[r, s] for r, s, _ in plan], "extra": extra}
         return extra
+
+    def carry(self, unit: str, digest: str) -> dict[str, Any] | None:
+        """`reuse`; else, with `defer`, the unit's previous files as they are (stale), recorded
+        under their old digest so that the next export renders the unit; None: render it."""
+        reused = self.reuse(unit, digest)
+        if reused is not None or not self.defer:
+            return reused
+        old = self._old.get(unit)
+        if not isinstance(old, dict) or not isinstance(old.get("digest"), str):
+            return None
+        carried = self.reuse(unit, old["digest"])
+        if carried is not None:
+            self.deferred.append(unit)
+        return carried
 
     def _check(self, entry: Any) -> tuple[str, str, str | None]:
         """(path, sha256, how to stage it: "link", "copy", or None when it changed)."""

@@ -67,6 +67,7 @@ __all__ = [
     "render_slides",
     "static_dir",
     "template_dir",
+    "warm_up",
     "write_notebook_css",
 ]
 
@@ -478,3 +479,26 @@ def _escape(text: str) -> str:
     import html
 
     return html.escape(text, quote=True)
+
+
+def warm_up(static_prefix: str = "../../_static") -> None:
+    """Render a small deck and throw it away: nbconvert imported, its exporter made and its
+    templates compiled, pygments' lexer and the sanitizer loaded. For a long-lived process
+    (`serve`) before the first deck it must render; every deck rendered after it is the same
+    (the exporter keeps no state from one deck to the next)."""
+    from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
+
+    from .. import load, transforms  # noqa: F401  # what a lesson's export imports
+
+    nb = new_notebook(  # type: ignore[no-untyped-call]
+        cells=[
+            new_markdown_cell("# Warm-up\n\nSome *text*, `code` and $x^2$."),  # type: ignore[no-untyped-call]
+            new_code_cell(  # type: ignore[no-untyped-call]
+                "print(1)",
+                execution_count=1,
+                outputs=[new_output("stream", name="stdout", text="1\n")],  # type: ignore[no-untyped-call]
+            ),
+        ],
+        metadata={"language_info": {"name": "python", "pygments_lexer": "ipython3"}},
+    )
+    render_slides(prepare_slides(nb), static_prefix=static_prefix, title="warm-up", shared_css=True)
