@@ -102,6 +102,7 @@ class Job:
     from_results: Path | None = None  # build --from-results: results instead of kernels
     wheelhouse: WheelhouseSpec | None = None  # build --wheelhouse: wheels for offline installs
     defer_slow: bool = False  # serve's first pass: changed zips and event decks follow later
+    flushed: bool = True  # build: flush what export writes to disk (not serve's preview)
 
     @property
     def is_strict(self) -> bool:
@@ -403,6 +404,7 @@ def export(job: Job, outcome: Outcome) -> Outcome:
             wheelhouse=outcome.wheelhouse,
             previous=output,
             defer=job.defer_slow,
+            flushed=job.flushed,
         )
     except ValidationFailed as exc:
         found = tuple(sorted({*outcome.diagnostics, *exc.diagnostics}))

@@ -780,7 +780,7 @@ class Preview:
             self.state.publish(Published(current.build, True, current.errors))
             self.echo(f"[{time.strftime('%H:%M:%S')}] {trigger}")
         started = time.monotonic()
-        job = Job(self.root, output=self.output, command="build", defer_slow=first)
+        job = Job(self.root, output=self.output, command="build", defer_slow=first, flushed=False)
         outcome = run_pipeline(BUILD, job)
         seconds = time.monotonic() - started
         errors = errors_of(outcome)

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 from ..errors import ValidationFailed
 from ..model import Diagnostic, Lesson, LessonResult, Status, Workshop
 from ..report import ReportFacts, report_json
-from ._io import ExportError, copy_tree, fsync_tree, write_text
+from ._io import ExportError, copy_tree, durable, fsync_tree, write_text
 from .bundles import Bundle
 
 if TYPE_CHECKING:
@@ -89,6 +89,7 @@ def export_workshop(
     previous: Path | None = None,
     wheelhouse: Wheelhouse | None = None,
     defer: bool = False,
+    flushed: bool = True,
 ) -> ExportResult:
     """Write the dist layout into `dest` (an empty folder). Raises `ExportError` (exit 3) when a
     file cannot be written, naming it, and `ValidationFailed` (exit 2) for unsafe assets.
@@ -98,7 +99,24 @@ def export_workshop(
     result's `state` records this build once `dest` is in its place (`save_export_state`).
     `wheelhouse`: the wheels each zip carries (build --wheelhouse). With `defer` (serve's first
     pass), a zip or event deck whose inputs changed is carried over stale from `previous`
-    (listed in the result's `deferred`); an export without it brings them up to date."""
+    (listed in the result's `deferred`); an export without it brings them up to date.
+    `flushed`: every file is flushed to disk (not for serve's preview)."""
+    with durable(flushed):
+        return _export(
+            workshop, results, dest, source_date_epoch, facts, previous, wheelhouse, defer
+        )
+
+
+def _export(  # export_workshop's arguments, once its files' durability is set
+    workshop: Workshop,
+    results: Iterable[LessonResult] | Mapping[str, LessonResult],
+    dest: Path,
+    source_date_epoch: int | None,
+    facts: ReportFacts | None,
+    previous: Path | None,
+    wheelhouse: Wheelhouse | None,
+    defer: bool,
+) -> ExportResult:
     from .bundles import Install
     from .incremental import ExportState, code_identity, state_path
     from .site import site_css_path
