@@ -699,7 +699,9 @@ class ServeOptions:
     port: int = 8000
     open_browser: bool = False
     lesson: str | None = None  # the lesson whose deck to open and print
-    settle: float = 0.05  # seconds without a new change before a rebuild starts
+    # seconds without a new change before a rebuild starts, beyond watchfiles' own 30 ms
+    # (`_watching`: it hands over a burst of changes once none came for `step`)
+    settle: float = 0.0
     finish_after: float = 0.3  # seconds without a change before a second pass (`Preview`)
 
 
