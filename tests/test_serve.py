@@ -115,6 +115,16 @@ def test_changes_saved_during_a_rebuild_are_merged_into_one_more() -> None:
     assert changes.take(timeout=0.2) == frozenset()  # one rebuild, not three
 
 
+def test_pending_says_whether_a_save_waits_for_a_rebuild(tmp_path: Path) -> None:
+    """What stops serve's second pass from rendering more (`Preview`)."""
+    changes = ChangeQueue()
+    assert not changes.pending()
+    changes.put([("modified", str(tmp_path / "a.py"))])
+    assert changes.pending()
+    assert changes.take(timeout=1) == {str(tmp_path / "a.py")}
+    assert not changes.pending()
+
+
 def test_a_file_made_and_removed_again_is_no_change(tmp_path: Path) -> None:
     changes = ChangeQueue()
     gone = str(tmp_path / "sedX1b2c3")  # sed -i's temporary file, renamed away

@@ -101,7 +101,8 @@ class Job:
     results: Path | None = None  # run --results: write a results folder here (shard.py)
     from_results: Path | None = None  # build --from-results: results instead of kernels
     wheelhouse: WheelhouseSpec | None = None  # build --wheelhouse: wheels for offline installs
-    defer_slow: bool = False  # serve's first pass: changed zips and event decks follow later
+    # serve: changed zips and event decks follow later (a function: from when it says so)
+    defer_slow: bool | Callable[[], bool] = False
     flushed: bool = True  # build: flush what export writes to disk (not serve's preview)
 
     @property

@@ -149,6 +149,11 @@ class ChangeQueue:
             if self._changes:
                 self._ready.notify_all()
 
+    def pending(self) -> bool:
+        """Whether a change came since the last `take`."""
+        with self._ready:
+            return bool(self._changes)
+
     def take(self, timeout: float | None = None, settle: float = 0.0) -> frozenset[str]:
         """Every path changed since the last call, at once; empty after `timeout` seconds
         without a change, or when every change was a file made and removed again (an editor's
@@ -762,13 +767,22 @@ class Preview:
     renders the lessons and pages and carries a changed zip or event deck over as it was, and
     the pages reload; the second, run once no save came for `finish_after` seconds, is a plain
     incremental build that brings them up to date (a page reloads only if it shows a file that
-    changed: `BuildState.stale`). A save before it makes a new first pass instead."""
+    changed: `BuildState.stale`). A save before it makes a new first pass instead; a save
+    during it makes it carry what it has not rendered yet over too, so that the save waits for
+    one zip or event deck at most."""
 
-    def __init__(self, root: Path, state: BuildState, echo: Callable[[str], None]) -> None:
+    def __init__(
+        self,
+        root: Path,
+        state: BuildState,
+        echo: Callable[[str], None],
+        saved: Callable[[], bool] = lambda: False,
+    ) -> None:
         self.root = root
         self.output = root / STATE_DIR / PREVIEW
         self.state = state
         self.echo = echo
+        self.saved = saved  # whether the author saved again (the second pass then stops)
         self.builds = 0  # builds swapped into the preview folder
         self.pending = False  # the last build carried zips or event decks over, stale
 
@@ -782,7 +796,8 @@ class Preview:
             self.state.publish(Published(current.build, True, current.errors))
             self.echo(f"[{time.strftime('%H:%M:%S')}] {trigger}")
         started = time.monotonic()
-        job = Job(self.root, output=self.output, command="build", defer_slow=first, flushed=False)
+        defer = True if first else self.saved  # a save during the second pass: the rest waits
+        job = Job(self.root, output=self.output, command="build", defer_slow=defer, flushed=False)
         outcome = run_pipeline(BUILD, job)
         seconds = time.monotonic() - started
         errors = errors_of(outcome)
@@ -807,6 +822,8 @@ class Preview:
         what = f"{len(ran)} lesson(s) run, {len(outcome.results) - len(ran)} cached; {stages}"
         if not outcome.written:
             self.echo(f"  build failed in {seconds:.2f} s; serving the last good build")
+        elif second and self.pending:  # the author saved during it
+            self.echo(f"  zips and event decks in part in {seconds:.2f} s; the rest comes next")
         elif second:
             self.echo(f"  zips and event decks up to date in {seconds:.2f} s ({stages})")
         elif self.pending:
@@ -935,8 +952,8 @@ def serve(options: ServeOptions, echo: Callable[[str], None]) -> NoReturn:
         _lock_preview(stack, root, server)
         stack.enter_context(_serving(server, state))
         echo(f"serving {root} at {url} (Ctrl-C stops)")
-        loop = Preview(root, state, echo)
         changes = ChangeQueue()
+        loop = Preview(root, state, echo, changes.pending)
         stack.enter_context(_watching(root, Ignored(root, (preview,)), changes))
         loop.build("building the preview")
         page = _first_page(root, url, options.lesson, echo)

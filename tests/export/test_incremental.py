@@ -182,7 +182,18 @@ def test_a_first_pass_carries_slow_units_over_and_the_second_brings_them_up_to_d
     assert b"New words" in dist["lessons/a/a.slides.html"]
     for stale in ("all.zip", "events/night/night.slides.html", "SHA256SUMS"):
         assert dist[stale] == before[stale], stale
-    second = _build(built)  # the record names the old digests: both are rendered now
+    asked: list[bool] = []
+
+    def saved_again() -> bool:  # serve: the author saves while the zip is being written
+        asked.append(True)
+        return len(asked) > 1
+
+    part = run_pipeline(BUILD, Job(built, command="build", defer_slow=saved_again))
+    assert part.export is not None and part.export.deferred == ("event-deck:night",)
+    dist = _dist(built)
+    assert b"New words" in dist["all.zip!all/lessons/a/a.slides.html"]
+    assert dist["events/night/night.slides.html"] == before["events/night/night.slides.html"]
+    second = _build(built)  # the record names the old digest: the deck is rendered now
     assert second.export is not None and second.export.deferred == ()
     dist = _dist(built)
     assert b"New words" in dist["events/night/night.slides.html"]

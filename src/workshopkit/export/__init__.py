@@ -18,7 +18,7 @@ bundles. Importing this package is cheap: nbformat, nbconvert and jupytext load 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -88,7 +88,7 @@ def export_workshop(
     facts: ReportFacts | None = None,
     previous: Path | None = None,
     wheelhouse: Wheelhouse | None = None,
-    defer: bool = False,
+    defer: bool | Callable[[], bool] = False,
     flushed: bool = True,
 ) -> ExportResult:
     """Write the dist layout into `dest` (an empty folder). Raises `ExportError` (exit 3) when a
@@ -99,7 +99,8 @@ def export_workshop(
     result's `state` records this build once `dest` is in its place (`save_export_state`).
     `wheelhouse`: the wheels each zip carries (build --wheelhouse). With `defer` (serve's first
     pass), a zip or event deck whose inputs changed is carried over stale from `previous`
-    (listed in the result's `deferred`); an export without it brings them up to date.
+    (listed in the result's `deferred`); an export without it brings them up to date. A
+    function: defer from when it returns True (serve: the author saved again).
     `flushed`: every file is flushed to disk (not for serve's preview)."""
     with durable(flushed):
         return _export(
@@ -115,7 +116,7 @@ def _export(  # export_workshop's arguments, once its files' durability is set
     facts: ReportFacts | None,
     previous: Path | None,
     wheelhouse: Wheelhouse | None,
-    defer: bool,
+    defer: bool | Callable[[], bool],
 ) -> ExportResult:
     from .bundles import Install
     from .incremental import ExportState, code_identity, state_path

@@ -38,8 +38,9 @@ swap (`ExportState.save`); without one, every unit is rendered.
 `serve` exports in two passes (`defer`): the first renders what an author looks at (lessons,
 pages) and carries the slow units whose inputs changed (a track's zip, an event's deck) over
 from the previous output as they were, intact but stale, recorded under their old digest; the
-second, a plain export, renders them. So the first pass never leaves a half-written or missing
-file, and the second ends with what a build from scratch writes.
+second, a plain export, renders them (and defers what is left once the author saved again). So
+no pass leaves a half-written or missing file, and the last ends with what a build from scratch
+writes.
 """
 
 from __future__ import annotations
@@ -50,7 +51,7 @@ import json
 import os
 import stat
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib.resources import files as package_files
@@ -119,7 +120,9 @@ class ExportState:
     previous: Path | None  # the output folder being replaced, if there is one
     path: Path | None  # the record; None: render everything, record nothing
     code: str = ""
-    defer: bool = False  # carry changed slow units over, stale (module doc: `serve`)
+    # carry changed slow units over, stale (module doc: `serve`); a function: from when it
+    # says so (serve's second pass, once the author saved again)
+    defer: bool | Callable[[], bool] = False
     units: dict[str, dict[str, Any]] = field(default_factory=dict)  # this build's
     deferred: list[str] = field(default_factory=list)  # units carried over stale
     _old: dict[str, Any] = field(default_factory=dict)
@@ -162,7 +165,7 @@ class ExportState:
         """`reuse`; else, with `defer`, the unit's previous files as they are (stale), recorded
         under their old digest so that the next export renders the unit; None: render it."""
         reused = self.reuse(unit, digest)
-        if reused is not None or not self.defer:
+        if reused is not None or not (self.defer() if callable(self.defer) else self.defer):
             return reused
         old = self._old.get(unit)
         if not isinstance(old, dict) or not isinstance(old.get("digest"), str):
