@@ -708,3 +708,10 @@ def test_a_reused_exporter_renders_a_deck_as_a_fresh_process_does(tmp_path: Path
     nb = nbformat.read(str(notebook), as_version=4)
     again = render_slides(prepare_slides(nb), static_prefix=PREFIX, title="T", shared_css=True)
     assert again == fresh
+    # rendered again: every cell's markdown and code now comes from what the exporter kept
+    exporter = slides._exporter(PREFIX, True)
+    kept = len(exporter._wk_markdown.known), len(exporter._wk_code.known)
+    third = render_slides(prepare_slides(nb), static_prefix=PREFIX, title="T", shared_css=True)
+    assert third == fresh
+    assert (len(exporter._wk_markdown.known), len(exporter._wk_code.known)) == kept
+    assert kept[0] > 0 and kept[1] > 0
