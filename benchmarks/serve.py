@@ -8,7 +8,8 @@ is served by a real `workshopkit serve --port 0`; headless Chromium (/usr/bin/ch
 the deck of one lesson. Each edit is written to the lesson file, and the clock stops when the
 page shows the new text: a markdown edit on the deck's first slide (the slide shown), a code
 edit in a cell's printed output. The first build is not timed. The two kinds alternate, and
-each edit waits for the previous rebuild to end. Writes benchmarks/RESULTS-serve.md (or --output).
+each edit waits for the previous rebuild to end, its second pass (zips and event decks) included.
+Writes benchmarks/RESULTS-serve.md (or --output).
 """
 
 from __future__ import annotations
