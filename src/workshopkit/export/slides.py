@@ -247,7 +247,7 @@ def _check_prefix(static_prefix: str) -> str:
     return prefix
 
 
-_MEMO_SIZE = 8192  # cells' markdown and code remembered by an exporter
+_MEMO_SIZE = 2048  # cells' markdown and code remembered by an exporter (a few MB)
 
 
 class _Memo:
