@@ -1,7 +1,9 @@
 """`workshopkit serve`: build into a preview folder, serve it, rebuild on each save, reload pages.
 
 ```
-main thread     first build, then: wait for changes -> rebuild (the BUILD pipeline) -> publish
+main thread     first build, then: wait for changes -> rebuild (the BUILD pipeline, lessons and
+                pages first: `Preview`) -> publish; once saves pause, the zips and event decks
+                (a second pass) -> publish
 watcher thread  watchfiles on the workshop; what `Ignored` rejects never triggers a rebuild
 server threads  ThreadingHTTPServer on 127.0.0.1: files of the preview folder, and
                 /__workshopkit__/events, the server-sent events every served page listens to
@@ -21,11 +23,14 @@ build never triggers another.
 The reload script is the only thing added to pages, and only to the responses of this server
 (`inject`): the built files stay as `build` writes them. The pages' Content-Security-Policy
 `<meta>` is rewritten in the response to allow that one script by its hash and its connection to
-this server ('self'); nothing else is loosened. A deck reloads on the slide it showed: the decks
-keep the slide in the URL hash (reveal.js `history`), which a reload keeps; other pages get their
-scroll position back. Only visible pages hold an event stream (a browser opens at most six
-connections to one server); a hidden tab reconnects, and reloads if the preview changed, when
-it is shown again.
+this server ('self'); nothing else is loosened. A page reloads only when a file it shows changed
+(`BuildState.stale`: the page itself, or a file that is not a page, notebook or zip). A deck
+reloads on the slide it showed: the decks keep the slide in the URL hash (reveal.js `history`),
+which a reload keeps; other pages get their scroll position back. Files other than pages are
+sent with an ETag and `no-cache`, so a reload revalidates a deck's scripts and stylesheets
+instead of fetching them again; pages carry their build and are never kept. Only visible
+pages hold an event stream (a browser opens at most six connections to one server); a hidden
+tab reconnects, and reloads if what it shows changed, when it is shown again.
 
 Requests are mapped to files by `resolve_request`: percent-decoded once, then refused if they
 hold a NUL, a backslash, an empty, `.` or `..` part, and refused if the real path (symlinks
