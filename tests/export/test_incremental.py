@@ -204,6 +204,27 @@ def test_a_first_pass_carries_slow_units_over_and_the_second_brings_them_up_to_d
 
 
 @pytest.mark.kernel
+def test_a_first_pass_renders_an_event_deck_whose_talk_is_gone(built: Path, tmp_path: Path) -> None:
+    """A stale event deck links into its talks' folders: one whose talk was deleted is not
+    carried over (it would show images that are gone), it is rendered in the first pass."""
+    from workshopkit.pipeline import BUILD, Job, run_pipeline
+
+    toml = built / "workshop.toml"
+    toml.write_text(
+        toml.read_text(encoding="utf-8").replace('lessons = ["a", "b"]', 'lessons = ["a"]'),
+        encoding="utf-8",
+    )
+    shutil.rmtree(built / "lessons" / "b")
+    first = run_pipeline(BUILD, Job(built, command="build", defer_slow=True))
+    assert first.written and first.export is not None, first.messages
+    assert first.export.deferred == ("bundle:all",)
+    deck = (built / "dist" / "events" / "night" / "night.slides.html").read_text(encoding="utf-8")
+    assert "Bee text" not in deck and not (built / "dist" / "lessons" / "b").exists()
+    _build(built)
+    assert _dist(built) == _from_scratch(built, tmp_path / "scratch")
+
+
+@pytest.mark.kernel
 def test_a_code_edit_runs_that_lesson_only(built: Path, tmp_path: Path) -> None:
     lesson = built / "lessons" / "b" / "b.py"
     lesson.write_text(B.replace("7 * 6", "7 * 7"), encoding="utf-8")

@@ -411,14 +411,22 @@ def _write_events(
         lesson_id: state.units.get(f"lesson:{lesson_id}", {}).get("digest")
         for lesson_id in written.exported
     }
+    done = set(written.exported)
+
+    def talks_exported(extra: dict[str, Any]) -> bool:
+        """A deck carried over stale links into its talks' folders: they must still be there."""
+        talks = extra.get("talks")
+        return isinstance(talks, list) and set(talks) <= done
+
     decks: list[Path] = []
     for event in workshop.config.events:
         unit = f"event-deck:{event.id}"
-        digest = state.digest(unit, event_deck_inputs(event, workshop, lesson_units))
-        if state.carry(unit, digest) is None:
-            state.written(unit, digest, write_event_deck(event, workshop, executed, state.dest))
+        inputs = event_deck_inputs(event, workshop, lesson_units)
+        digest = state.digest(unit, inputs)
+        if state.carry(unit, digest, talks_exported) is None:
+            files = write_event_deck(event, workshop, executed, state.dest)
+            state.written(unit, digest, files, talks=[talk for talk, _ in inputs[1]])
         decks.extend(state.dest / rel for rel, _ in state.file_digests(unit))
-    done = set(written.exported)
     names = deck_names(workshop, decks, state.dest)
     inputs = event_page_inputs(workshop, by_id, done, names, install)
     digest = state.digest("event-pages", inputs)

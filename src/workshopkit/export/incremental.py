@@ -161,14 +161,19 @@ class ExportState:
         self.units[unit] = {"digest": digest, "files": [[r, s] for r, s, _ in plan], "extra": extra}
         return extra
 
-    def carry(self, unit: str, digest: str) -> dict[str, Any] | None:
+    def carry(
+        self, unit: str, digest: str, keep: Callable[[dict[str, Any]], bool] = lambda _: True
+    ) -> dict[str, Any] | None:
         """`reuse`; else, with `defer`, the unit's previous files as they are (stale), recorded
-        under their old digest so that the next export renders the unit; None: render it."""
+        under their old digest so that the next export renders the unit, if `keep` accepts
+        what the unit reported then; None: render it."""
         reused = self.reuse(unit, digest)
         if reused is not None or not (self.defer() if callable(self.defer) else self.defer):
             return reused
         old = self._old.get(unit)
         if not isinstance(old, dict) or not isinstance(old.get("digest"), str):
+            return None
+        if not keep(dict(old.get("extra") or {})):
             return None
         carried = self.reuse(unit, old["digest"])
         if carried is not None:
