@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 from cli_support import REPO
+from export_scenarios import tree_bytes
 from helpers import RESOURCES, cli, kill_marked, mark_env, marked_processes, wait_gone
 from serve_support import ServeProcess
 
@@ -612,6 +613,35 @@ def test_saves_during_a_rebuild_make_one_more_rebuild(tmp_path: Path) -> None:
     finally:
         serve.close()
         kill_marked(mark)
+
+
+@pytest.mark.kernel
+@pytest.mark.slow
+def test_after_its_second_pass_the_preview_is_what_a_build_writes(tmp_path: Path) -> None:
+    """The first pass of a save carries the zip over stale; the second ends the preview byte
+    for byte as `build` writes dist/ from scratch (report.json aside: it holds times)."""
+    root = workshop(tmp_path)
+    mark, env = mark_env(SOURCE_DATE_EPOCH="1700000000")
+    serve = ServeProcess(root, env=env, mark=mark)
+    try:
+        assert "rebuilt in" in serve.wait_built(), serve.output
+        lesson = root / LESSON
+        lesson.write_text(lesson.read_text().replace("Text ALPHA", "Text ECHO"))
+        assert "zips and event decks next" in serve.wait_built(), serve.output
+        serve.wait_for("zips and event decks up to date in", 120)
+        preview = tree_bytes(root / ".workshopkit" / "preview")
+    finally:
+        serve.close()
+        kill_marked(mark)
+    clean = tmp_path / "clean"
+    shutil.copytree(root, clean, ignore=shutil.ignore_patterns(".workshopkit", "dist"))
+    done = cli("build", clean, env=env, timeout=600)
+    assert done.returncode == 0, done.stderr
+    built = tree_bytes(clean / "dist")
+    preview.pop("report.json")
+    built.pop("report.json")
+    assert b"Text ECHO" in preview["lessons/intro/intro.slides.html"]
+    assert preview == built
 
 
 @pytest.mark.kernel
