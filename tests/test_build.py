@@ -294,6 +294,30 @@ def test_write_error_inside_a_writer_names_the_file(
     assert not (root / "dist").exists() and leftovers(root) == []
 
 
+def test_serves_preview_is_written_without_flushing_it_to_disk(
+    root: Path, fake_run: FakeRun, monkeypatch: Any
+) -> None:
+    """A build flushes every file it exports; serve's preview (`flushed=False`) none: a build
+    rewrites it, and a file cut short by a crash no longer matches its record."""
+    from workshopkit.pipeline import BUILD, Job, run_pipeline
+
+    real = os.fsync
+    flushed: list[str] = []
+
+    def fsync(fd: int) -> None:
+        flushed.append(os.readlink(f"/proc/self/fd/{fd}"))
+        real(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    for durable in (True, False):
+        flushed.clear()
+        out = root / f"out-{durable}"
+        outcome = run_pipeline(BUILD, Job(root, output=out, command="build", flushed=durable))
+        assert outcome.exit_code is ExitCode.OK and outcome.written
+        exported = [path for path in flushed if f".tmp-{os.getpid()}/out-{durable}" in path]
+        assert bool(exported) is durable, exported
+
+
 def test_interrupt_mid_export_keeps_old_dist(
     root: Path, fake_run: FakeRun, monkeypatch: Any
 ) -> None:

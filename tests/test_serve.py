@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 from cli_support import REPO
+from export_scenarios import tree_bytes
 from helpers import RESOURCES, cli, kill_marked, mark_env, marked_processes, wait_gone
 from serve_support import ServeProcess
 
@@ -113,6 +114,16 @@ def test_changes_saved_during_a_rebuild_are_merged_into_one_more() -> None:
     changes.put([("modified", "/w/a.py")])
     assert changes.take(timeout=1) == {"/w/a.py", "/w/b.py", "/w/c.csv"}
     assert changes.take(timeout=0.2) == frozenset()  # one rebuild, not three
+
+
+def test_pending_says_whether_a_save_waits_for_a_rebuild(tmp_path: Path) -> None:
+    """What stops serve's second pass from rendering more (`Preview`)."""
+    changes = ChangeQueue()
+    assert not changes.pending()
+    changes.put([("modified", str(tmp_path / "a.py"))])
+    assert changes.pending()
+    assert changes.take(timeout=1) == {str(tmp_path / "a.py")}
+    assert not changes.pending()
 
 
 def test_a_file_made_and_removed_again_is_no_change(tmp_path: Path) -> None:
@@ -283,19 +294,125 @@ def test_the_event_stream_sends_the_state_and_each_change(tmp_path: Path) -> Non
             data = next(x for x in lines if x.startswith("data: "))
             return json.loads(data[len("data: ") :])  # type: ignore[no-any-return]
 
-        assert next_state() == {"build": 0, "building": True, "errors": [], "title": ""}
+        assert next_state() == {
+            "build": 0,
+            "building": True,
+            "errors": [],
+            "title": "",
+            "reload": False,
+        }
         state.publish(Published(1, False, (("lessons/a.py", 12, "boom"),), "1 lesson failed"))
         assert next_state() == {
             "build": 1,
             "building": False,
             "errors": [{"path": "lessons/a.py", "line": 12, "message": "boom"}],
             "title": "1 lesson failed",
+            "reload": True,  # a stream that names no page reloads on every new build
         }
         conn.close()
     finally:
         state.close()
         server.shutdown()
         server.server_close()
+
+
+DECK = "lessons/a/a.slides.html"
+FILES = {
+    "index.html": "i1",
+    DECK: "d1",
+    "lessons/a/a.ipynb": "n1",
+    "lessons/a/plot.png": "p1",
+    "events/e/e.slides.html": "e1",
+    "all.zip": "z1",
+    "_static/notebook.css": "c1",
+}
+
+
+def test_a_page_reloads_only_when_a_file_it_shows_changed() -> None:
+    state = BuildState()
+    state.publish(Published(1, False, ()), FILES)
+    assert state.stale(DECK, 0) and state.stale(None, 0)  # served before the first build
+    assert not state.stale(DECK, 1) and not state.stale("index.html", 1)
+    # the second pass of a save: a zip and an event deck, nothing the lesson's deck shows
+    state.publish(
+        Published(2, False, ()), {**FILES, "all.zip": "z2", "events/e/e.slides.html": "e2"}
+    )
+    assert not state.stale(DECK, 1) and not state.stale("index.html", 1)
+    assert state.stale("events/e/e.slides.html", 1)
+    # the deck itself; then a notebook and a page of another lesson: not the deck's business
+    state.publish(Published(3, False, ()), {**FILES, DECK: "d3"})
+    assert state.stale(DECK, 2) and state.stale(DECK, 1) and not state.stale("index.html", 2)
+    state.publish(Published(4, False, ()), {**FILES, DECK: "d3", "lessons/a/a.ipynb": "n4"})
+    assert not state.stale(DECK, 3)
+    # what a page may embed (an image, a stylesheet), changed or deleted: every page reloads
+    for build, files in enumerate(
+        [{**FILES, DECK: "d3", "lessons/a/plot.png": "p5"}, {**FILES, DECK: "d3"}], start=5
+    ):
+        if build == 6:
+            del files["lessons/a/plot.png"]
+        state.publish(Published(build, False, ()), files)
+        assert state.stale(DECK, build - 1) and state.stale("index.html", build - 1)
+    # a page that is no file of the build (a 404 page): any new build; a failed one: none
+    assert state.stale("lessons/gone.html", 5) and not state.stale("lessons/gone.html", 6)
+    state.publish(Published(6, False, (("lessons/a/a.py", 3, "boom"),)))
+    assert not state.stale(DECK, 6)
+
+
+def test_the_event_stream_says_whether_its_page_reloads(tmp_path: Path) -> None:
+    state = BuildState()
+    state.publish(Published(1, False, ()), FILES)
+    server = make_server(tmp_path, state, "127.0.0.1", 0)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        port = server.server_address[1]
+
+        def first_state(query: str) -> dict[str, object]:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+            conn.request("GET", f"{EVENTS_PATH}?{query}")
+            response = conn.getresponse()
+            lines = []
+            while (line := response.readline().decode()) != "\n":
+                lines.append(line)
+            conn.close()
+            data = next(x for x in lines if x.startswith("data: "))
+            return json.loads(data[len("data: ") :])  # type: ignore[no-any-return]
+
+        state.publish(Published(2, False, ()), {**FILES, "all.zip": "z2"})
+        assert first_state("build=1&page=%2Flessons%2Fa%2Fa.slides.html")["reload"] is False
+        assert first_state("build=1&page=%2F")["reload"] is False  # `/` is index.html
+        state.publish(Published(3, False, ()), {**FILES, "index.html": "i3"})
+        assert first_state("build=2&page=%2F")["reload"] is True
+        assert first_state("build=2&page=%2Flessons%2Fa%2Fa.slides.html")["reload"] is False
+        assert first_state("build=x&page=/index.html")["reload"] is True  # no build: 0
+    finally:
+        state.close()
+        server.shutdown()
+        server.server_close()
+
+
+def test_files_other_than_pages_are_revalidated_not_fetched_again(
+    served: tuple[str, int, Path],
+) -> None:
+    host, port, preview = served
+    conn = http.client.HTTPConnection(host, port, timeout=10)
+    conn.request("GET", "/lessons/a/notes.txt")
+    response = conn.getresponse()
+    assert response.read() == b"notes" and response.getheader("Cache-Control") == "no-cache"
+    tag = response.getheader("ETag")
+    assert tag
+    conn.request("GET", "/lessons/a/notes.txt", headers={"If-None-Match": tag})
+    response = conn.getresponse()
+    assert (response.status, response.read()) == (304, b"")
+    (preview / "lessons" / "a" / "notes.txt").write_text("new notes")  # a new build's file
+    conn.request("GET", "/lessons/a/notes.txt", headers={"If-None-Match": tag})
+    response = conn.getresponse()
+    assert (response.status, response.read()) == (200, b"new notes")
+    conn.request("GET", "/", headers={"If-None-Match": tag})
+    response = conn.getresponse()  # a page carries its build: never kept
+    assert response.status == 200 and b"EventSource" in response.read()
+    assert response.getheader("Cache-Control") == "no-store" and not response.getheader("ETag")
+    conn.close()
 
 
 # -- the reload script and the pages' CSP -------------------------------------------------------
@@ -503,6 +620,35 @@ def test_saves_during_a_rebuild_make_one_more_rebuild(tmp_path: Path) -> None:
     finally:
         serve.close()
         kill_marked(mark)
+
+
+@pytest.mark.kernel
+@pytest.mark.slow
+def test_after_its_second_pass_the_preview_is_what_a_build_writes(tmp_path: Path) -> None:
+    """The first pass of a save carries the zip over stale; the second ends the preview byte
+    for byte as `build` writes dist/ from scratch (report.json aside: it holds times)."""
+    root = workshop(tmp_path)
+    mark, env = mark_env(SOURCE_DATE_EPOCH="1700000000")
+    serve = ServeProcess(root, env=env, mark=mark)
+    try:
+        assert "rebuilt in" in serve.wait_built(), serve.output
+        lesson = root / LESSON
+        lesson.write_text(lesson.read_text().replace("Text ALPHA", "Text ECHO"))
+        assert "zips and event decks next" in serve.wait_built(), serve.output
+        serve.wait_for("zips and event decks up to date in", 120)
+        preview = tree_bytes(root / ".workshopkit" / "preview")
+    finally:
+        serve.close()
+        kill_marked(mark)
+    clean = tmp_path / "clean"
+    shutil.copytree(root, clean, ignore=shutil.ignore_patterns(".workshopkit", "dist"))
+    done = cli("build", clean, env=env, timeout=600)
+    assert done.returncode == 0, done.stderr
+    built = tree_bytes(clean / "dist")
+    preview.pop("report.json")
+    built.pop("report.json")
+    assert b"Text ECHO" in preview["lessons/intro/intro.slides.html"]
+    assert preview == built
 
 
 @pytest.mark.kernel

@@ -103,6 +103,9 @@ class Job:
     results: Path | None = None  # run --results: write a results folder here (shard.py)
     from_results: Path | None = None  # build --from-results: results instead of kernels
     wheelhouse: WheelhouseSpec | None = None  # build --wheelhouse: wheels for offline installs
+    # serve: changed zips and event decks follow later (a function: from when it says so)
+    defer_slow: bool | Callable[[], bool] = False
+    flushed: bool = True  # build: flush what export writes to disk (not serve's preview)
 
     @property
     def is_strict(self) -> bool:
@@ -403,6 +406,8 @@ def export(job: Job, outcome: Outcome) -> Outcome:
             facts=facts,
             wheelhouse=outcome.wheelhouse,
             previous=output,
+            defer=job.defer_slow,
+            flushed=job.flushed,
             keep_failed=job.preview,
         )
     except ValidationFailed as exc:

@@ -1,7 +1,9 @@
 """`workshopkit serve`: build into a preview folder, serve it, rebuild on each save, reload pages.
 
 ```
-main thread     first build, then: wait for changes -> rebuild (the BUILD pipeline) -> publish
+main thread     first build, then: wait for changes -> rebuild (the BUILD pipeline, lessons and
+                pages first: `Preview`) -> publish; once saves pause, the zips and event decks
+                (a second pass) -> publish
 watcher thread  watchfiles on the workshop; what `Ignored` rejects never triggers a rebuild
 server threads  ThreadingHTTPServer on 127.0.0.1: files of the preview folder, and
                 /__workshopkit__/events, the server-sent events every served page listens to
@@ -23,11 +25,14 @@ build never triggers another.
 The reload script is the only thing added to pages, and only to the responses of this server
 (`inject`): the built files stay as `build` writes them. The pages' Content-Security-Policy
 `<meta>` is rewritten in the response to allow that one script by its hash and its connection to
-this server ('self'); nothing else is loosened. A deck reloads on the slide it showed: the decks
-keep the slide in the URL hash (reveal.js `history`), which a reload keeps; other pages get their
-scroll position back. Only visible pages hold an event stream (a browser opens at most six
-connections to one server); a hidden tab reconnects, and reloads if the preview changed, when
-it is shown again.
+this server ('self'); nothing else is loosened. A page reloads only when a file it shows changed
+(`BuildState.stale`: the page itself, or a file that is not a page, notebook or zip). A deck
+reloads on the slide it showed: the decks keep the slide in the URL hash (reveal.js `history`),
+which a reload keeps; other pages get their scroll position back. Files other than pages are
+sent with an ETag and `no-cache`, so a reload revalidates a deck's scripts and stylesheets
+instead of fetching them again; pages carry their build and are never kept. Only visible
+pages hold an event stream (a browser opens at most six connections to one server); a hidden
+tab reconnects, and reloads if what it shows changed, when it is shown again.
 
 Requests are mapped to files by `resolve_request`: percent-decoded once, then refused if they
 hold a NUL, a backslash, an empty, `.` or `..` part, and refused if the real path (symlinks
@@ -47,13 +52,14 @@ import html
 import json
 import os
 import re
+import stat
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any, NoReturn
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from .config import CONFIG_NAME, find_root
 from .errors import WorkshopkitError
@@ -150,6 +156,11 @@ class ChangeQueue:
             if self._changes:
                 self._ready.notify_all()
 
+    def pending(self) -> bool:
+        """Whether a change came since the last `take`."""
+        with self._ready:
+            return bool(self._changes)
+
     def take(self, timeout: float | None = None, settle: float = 0.0) -> frozenset[str]:
         """Every path changed since the last call, at once; empty after `timeout` seconds
         without a change, or when every change was a file made and removed again (an editor's
@@ -193,13 +204,14 @@ class Published:
     errors: tuple[tuple[str, int, str], ...]  # (path, line, message) of the last build
     title: str = ""  # the overlay's first line: what the pages show, given the errors
 
-    def to_json(self) -> str:
+    def to_json(self, *, reload: bool = False) -> str:
         return json.dumps(
             {
                 "build": self.build,
                 "building": self.building,
                 "errors": [{"path": p, "line": n, "message": m} for p, n, m in self.errors],
                 "title": self.title,
+                "reload": reload,
             }
         )
 
@@ -211,6 +223,8 @@ class BuildState:
         self._changed = threading.Condition()
         self._version = 0
         self._state = Published(0, True, ())
+        self._files: dict[str, str] = {}  # path in the preview -> SHA-256, of the last build
+        self._changed_at: dict[str, int] = {}  # path -> the build that last changed it
         self.closing = False
 
     @property
@@ -218,11 +232,30 @@ class BuildState:
         with self._changed:
             return self._state
 
-    def publish(self, state: Published) -> None:
+    def publish(self, state: Published, files: Mapping[str, str] | None = None) -> None:
+        """Tell the pages; `files` (path -> SHA-256) is what the build `state.build` wrote."""
         with self._changed:
+            if files is not None:
+                for path in self._files.keys() | files.keys():
+                    if self._files.get(path) != files.get(path):
+                        self._changed_at[path] = state.build
+                self._files = dict(files)
             self._state = state
             self._version += 1
             self._changed.notify_all()
+
+    def stale(self, page: str | None, since: int) -> bool:
+        """Whether a page (its path in the preview) served from build `since` shows something
+        a later build changed: the page itself, or a file a page may embed (a stylesheet, a
+        script, an image: anything but another page, a notebook, a zip or SHA256SUMS). A page
+        that is not a file of the build (a placeholder, a 404) is stale after any new build."""
+        with self._changed:
+            if since >= self._state.build:
+                return False
+            changed = [path for path, build in self._changed_at.items() if build > since]
+            if page is None or page not in self._files:
+                return True
+            return any(path == page or _embeddable(path) for path in changed)
 
     def close(self) -> None:
         with self._changed:
@@ -235,6 +268,14 @@ class BuildState:
             if self._version == seen and not self.closing:
                 self._changed.wait(timeout)
             return self._version, self._state
+
+
+_NOT_EMBEDDED = (".html", ".htm", ".ipynb", ".zip")
+
+
+def _embeddable(path: str) -> bool:
+    """Whether a file of the preview may be part of how a page looks (module doc)."""
+    return not path.lower().endswith(_NOT_EMBEDDED) and path != "SHA256SUMS"
 
 
 def errors_of(outcome: Outcome) -> tuple[tuple[str, int, str], ...]:
@@ -331,10 +372,11 @@ _SCRIPT = """
   var source = null;
   function connect() {
     if (source) { return; }
-    source = new EventSource("__EVENTS__");
+    source = new EventSource("__EVENTS__?build=" + BUILD +
+      "&page=" + encodeURIComponent(location.pathname));
     source.addEventListener("status", function (message) {
       var state = JSON.parse(message.data);
-      if (state.build !== BUILD && !state.building) {
+      if (state.reload && !state.building) {  // a file this page shows changed
         disconnect();
         sessionStorage.setItem(KEY, String(window.scrollY));
         location.reload();  // a deck keeps its slide: reveal.js holds it in the URL hash
@@ -505,7 +547,7 @@ def _respond(handler: BaseHTTPRequestHandler, site: _Site, *, head: bool) -> Non
         return
     path = urlsplit(handler.path).path
     if path == EVENTS_PATH and not head:
-        _events(handler, site.state)
+        _events(handler, site.state, *_page_of(urlsplit(handler.path).query))
         return
     target = resolve_request(site.folder, handler.path)
     if target is None:
@@ -519,8 +561,32 @@ def _respond(handler: BaseHTTPRequestHandler, site: _Site, *, head: bool) -> Non
             handler.end_headers()
             return
         target = target / "index.html"
+    tag = _etag(target)
+    if tag is not None and tag in (handler.headers.get("If-None-Match") or ""):
+        handler.send_response(304)
+        handler.send_header("ETag", tag)
+        handler.send_header("Cache-Control", "no-cache")
+        handler.end_headers()
+        return
     code, data, kind = _file_response(site, target, handler.path)
-    _send(handler, code, data, kind, head)
+    _send(handler, code, data, kind, head, tag if code == 200 else None)
+
+
+def _etag(target: Path) -> str | None:
+    """The validator of a file that is not a page (pages carry the build they were served from,
+    so they are never cached): a browser keeps a deck's scripts and stylesheets across reloads
+    and asks whether they changed, instead of fetching them again."""
+    import mimetypes
+
+    if (mimetypes.guess_type(target.name)[0] or "") == "text/html":
+        return None
+    try:
+        info = target.stat()
+    except OSError:
+        return None
+    if not stat.S_ISREG(info.st_mode):
+        return None
+    return f'"{info.st_dev:x}-{info.st_ino:x}-{info.st_size:x}-{info.st_mtime_ns:x}"'
 
 
 def _file_response(site: _Site, target: Path, request: str) -> tuple[int, bytes, str]:
@@ -547,12 +613,23 @@ def _file_response(site: _Site, target: Path, request: str) -> tuple[int, bytes,
     return 200, data, kind
 
 
-def _send(handler: BaseHTTPRequestHandler, code: int, data: bytes, kind: str, head: bool) -> None:
+def _send(
+    handler: BaseHTTPRequestHandler,
+    code: int,
+    data: bytes,
+    kind: str,
+    head: bool,
+    tag: str | None = None,
+) -> None:
     handler.send_response(code)
     charset = "; charset=utf-8" if kind.startswith("text/") else ""
     handler.send_header("Content-Type", kind + charset)
     handler.send_header("Content-Length", str(len(data)))
-    handler.send_header("Cache-Control", "no-store")
+    if tag is None:
+        handler.send_header("Cache-Control", "no-store")
+    else:  # kept, but asked about each time it is used (`_etag`)
+        handler.send_header("Cache-Control", "no-cache")
+        handler.send_header("ETag", tag)
     handler.send_header("X-Content-Type-Options", "nosniff")
     handler.end_headers()
     if not head:
@@ -560,9 +637,28 @@ def _send(handler: BaseHTTPRequestHandler, code: int, data: bytes, kind: str, he
             handler.wfile.write(data)
 
 
-def _events(handler: BaseHTTPRequestHandler, state: BuildState) -> None:
+def _page_of(query: str) -> tuple[str | None, int]:
+    """(the page's file in the preview, the build it was served from) that the reload script
+    of a page gives in its events URL (`?build=N&page=/path`); (None, 0) if it gives none."""
+    values = parse_qs(query)
+    try:
+        since = int(values.get("build", ["0"])[0])
+    except ValueError:
+        since = 0
+    page = values.get("page", [None])[0]
+    if page is None or not page.startswith("/"):
+        return None, since
+    rel = unquote(page).lstrip("/")
+    return (rel + "index.html" if rel == "" or rel.endswith("/") else rel), since
+
+
+def _events(
+    handler: BaseHTTPRequestHandler, state: BuildState, page: str | None = None, since: int = 0
+) -> None:
     """The server-sent events of one page: the state at once and on each change, a comment
-    every KEEPALIVE_SECONDS in between, until the page goes or the server closes."""
+    every KEEPALIVE_SECONDS in between, until the page goes or the server closes. Each state
+    says whether this page should reload (`BuildState.stale`: `page`, served from build
+    `since`, shows a file that changed)."""
     handler.close_connection = True
     handler.send_response(200)
     handler.send_header("Content-Type", "text/event-stream")
@@ -578,7 +674,8 @@ def _events(handler: BaseHTTPRequestHandler, state: BuildState) -> None:
                 handler.wfile.write(b": keep-alive\n\n")
             else:
                 seen = version
-                handler.wfile.write(f"event: status\ndata: {current.to_json()}\n\n".encode())
+                data = current.to_json(reload=state.stale(page, since))
+                handler.wfile.write(f"event: status\ndata: {data}\n\n".encode())
             handler.wfile.flush()
     except OSError:
         return  # the page went away
@@ -629,7 +726,10 @@ class ServeOptions:
     port: int = 8000
     open_browser: bool = False
     lesson: str | None = None  # the lesson whose deck to open and print
-    settle: float = 0.05  # seconds without a new change before a rebuild starts
+    # seconds without a new change before a rebuild starts, beyond watchfiles' own 30 ms
+    # (`_watching`: it hands over a burst of changes once none came for `step`)
+    settle: float = 0.0
+    finish_after: float = 0.3  # seconds without a change before a second pass (`Preview`)
 
 
 def _shown(paths: Iterable[str], root: Path) -> str:
@@ -683,42 +783,110 @@ def _watching(root: Path, ignored: Ignored, changes: ChangeQueue) -> Iterator[No
 
 
 class Preview:
-    """The build loop: each build runs the BUILD pipeline into the preview folder."""
+    """The build loop: each build runs the BUILD pipeline into the preview folder.
 
-    def __init__(self, root: Path, state: BuildState, echo: Callable[[str], None]) -> None:
+    A rebuild after a save is done in two passes (`export.incremental`, `defer`): the first
+    renders the lessons and pages and carries a changed zip or event deck over as it was, and
+    the pages reload; the second, run once no save came for `finish_after` seconds, is a plain
+    incremental build that brings them up to date (a page reloads only if it shows a file that
+    changed: `BuildState.stale`). A save before it makes a new first pass instead; a save
+    during it makes it carry what it has not rendered yet over too, so that the save waits for
+    one zip or event deck at most."""
+
+    def __init__(
+        self,
+        root: Path,
+        state: BuildState,
+        echo: Callable[[str], None],
+        saved: Callable[[], bool] = lambda: False,
+    ) -> None:
         self.root = root
         self.output = root / STATE_DIR / PREVIEW
         self.state = state
         self.echo = echo
+        self.saved = saved  # whether the author saved again (the second pass then stops)
         self.builds = 0  # builds swapped into the preview folder
+        self.pending = False  # the last build carried zips or event decks over, stale
 
-    def build(self, trigger: str) -> Outcome:
+    def build(self, trigger: str | None, *, first: bool = False) -> Outcome:
+        """One pass (a first pass with `first`); `trigger` None: the second pass, which the
+        pages are not told about until it is done."""
         from .pipeline import BUILD, Job, run_pipeline
 
         current = self.state.current
-        self.state.publish(Published(current.build, True, current.errors, current.title))
-        self.echo(f"[{time.strftime('%H:%M:%S')}] {trigger}")
+        if trigger is not None:
+            self.state.publish(Published(current.build, True, current.errors, current.title))
+            self.echo(f"[{time.strftime('%H:%M:%S')}] {trigger}")
         started = time.monotonic()
-        job = Job(self.root, output=self.output, command="build", preview=True)
+        defer = True if first else self.saved  # a save during the second pass: the rest waits
+        job = Job(
+            self.root,
+            output=self.output,
+            command="build",
+            preview=True,
+            defer_slow=defer,
+            flushed=False,
+        )
         outcome = run_pipeline(BUILD, job)
         seconds = time.monotonic() - started
         errors = errors_of(outcome)
+        files = None
         if outcome.written:
             self.builds += 1
-        self.state.publish(Published(self.builds, False, errors, overlay_title(outcome)))
+            files = _files_of(outcome)
+        self.pending = bool(outcome.written and outcome.export and outcome.export.deferred)
+        self.state.publish(Published(self.builds, False, errors, overlay_title(outcome)), files)
+        self._report(outcome, seconds, trigger is None, errors)
+        return outcome
+
+    def _report(
+        self,
+        outcome: Outcome,
+        seconds: float,
+        second: bool,
+        errors: tuple[tuple[str, int, str], ...],
+    ) -> None:
         ran = [r for r in outcome.results if not r.cached and r.status is not Status.SKIPPED]
         stages = ", ".join(f"{name} {took:.1f}" for name, took in outcome.timings if took >= 0.05)
         what = f"{len(ran)} lesson(s) run, {len(outcome.results) - len(ran)} cached; {stages}"
-        if outcome.written:
-            failed = sum(1 for r in outcome.results if r.status is Status.FAILED)
-            note = f"; {failed} lesson(s) failed, each left as last built well" if failed else ""
-            self.echo(f"  rebuilt in {seconds:.2f} s ({what}){note}; pages reload")
-        else:
+        bad = sum(1 for r in outcome.results if r.status is Status.FAILED)
+        failed = f"; {bad} lesson(s) failed, each left as last built well" if bad else ""
+        if not outcome.written:
             self.echo(f"  build failed in {seconds:.2f} s; serving the last good build")
+        elif second and self.pending:  # the author saved during it
+            self.echo(f"  zips and event decks in part in {seconds:.2f} s; the rest comes next")
+        elif second:
+            self.echo(f"  zips and event decks up to date in {seconds:.2f} s ({stages})")
+        elif self.pending:
+            self.echo(
+                f"  rebuilt in {seconds:.2f} s ({what}){failed}; pages reload; "
+                "zips and event decks next"
+            )
+        else:
+            self.echo(f"  rebuilt in {seconds:.2f} s ({what}){failed}; pages reload")
         for path, line, message in errors:
             where = f"{path}:{line}" if line else path
             self.echo(f"  {where}: error: {message}")
-        return outcome
+
+
+def _files_of(outcome: Outcome) -> dict[str, str]:
+    """Path in the preview -> SHA-256, of every file the build's export units wrote."""
+    state = outcome.export.state if outcome.export is not None else None
+    if state is None:
+        return {}
+    return {rel: sha for rel, sha in state.file_digests(*state.units)}  # noqa: C416
+
+
+def _warm_up(echo: Callable[[str], None]) -> None:
+    """Render a throw-away deck, so that the first save does not pay for importing nbconvert
+    and compiling its templates (a first build from the cache renders nothing). A save during
+    it waits for it: it would have paid the same."""
+    from .export.slides import warm_up
+
+    try:
+        warm_up()
+    except Exception as exc:  # a broken install shows at the first deck
+        echo(f"  (warming up the slide renderer failed: {exc})")
 
 
 def _lesson_url(root: Path, lesson_id: str) -> str | None:
@@ -816,8 +984,8 @@ def serve(options: ServeOptions, echo: Callable[[str], None]) -> NoReturn:
         _lock_preview(stack, root, server)
         stack.enter_context(_serving(server, state))
         echo(f"serving {root} at {url} (Ctrl-C stops)")
-        loop = Preview(root, state, echo)
         changes = ChangeQueue()
+        loop = Preview(root, state, echo, changes.pending)
         stack.enter_context(_watching(root, Ignored(root, (preview,)), changes))
         loop.build("building the preview")
         page = _first_page(root, url, options.lesson, echo)
@@ -826,7 +994,11 @@ def serve(options: ServeOptions, echo: Callable[[str], None]) -> NoReturn:
             import webbrowser
 
             webbrowser.open(page)
+        _warm_up(echo)
         while True:
-            changed = changes.take(timeout=None, settle=options.settle)
+            wait = options.finish_after if loop.pending else None
+            changed = changes.take(timeout=wait, settle=options.settle)
             if changed:
-                loop.build(f"changed: {_shown(changed, root)}; rebuilding")
+                loop.build(f"changed: {_shown(changed, root)}; rebuilding", first=True)
+            elif loop.pending:
+                loop.build(None)

@@ -163,6 +163,68 @@ def test_a_markdown_edit_starts_no_kernel_and_shows_everywhere(built: Path, tmp_
 
 
 @pytest.mark.kernel
+def test_a_first_pass_carries_slow_units_over_and_the_second_brings_them_up_to_date(
+    built: Path, tmp_path: Path
+) -> None:
+    """serve's two passes: the lessons and pages first, the zip and event deck as they were
+    (whole files, the zip still listed in SHA256SUMS with its digest), then a plain build."""
+    from workshopkit.pipeline import BUILD, Job, run_pipeline
+
+    before = _dist(built)
+    lesson = built / "lessons" / "a" / "a.py"
+    lesson.write_text(
+        lesson.read_text(encoding="utf-8").replace("Old words", "New words"), encoding="utf-8"
+    )
+    first = run_pipeline(BUILD, Job(built, command="build", defer_slow=True))
+    assert first.written and first.kernels_started == 0 and first.export is not None
+    assert set(first.export.deferred) == {"bundle:all", "event-deck:night"}
+    dist = _dist(built)
+    assert b"New words" in dist["lessons/a/a.slides.html"]
+    for stale in ("all.zip", "events/night/night.slides.html", "SHA256SUMS"):
+        assert dist[stale] == before[stale], stale
+    asked: list[bool] = []
+
+    def saved_again() -> bool:  # serve: the author saves while the zip is being written
+        asked.append(True)
+        return len(asked) > 1
+
+    part = run_pipeline(BUILD, Job(built, command="build", defer_slow=saved_again))
+    assert part.export is not None and part.export.deferred == ("event-deck:night",)
+    dist = _dist(built)
+    assert b"New words" in dist["all.zip!all/lessons/a/a.slides.html"]
+    assert dist["events/night/night.slides.html"] == before["events/night/night.slides.html"]
+    second = _build(built)  # the record names the old digest: the deck is rendered now
+    assert second.export is not None and second.export.deferred == ()
+    dist = _dist(built)
+    assert b"New words" in dist["events/night/night.slides.html"]
+    assert b"New words" in dist["all.zip!all/lessons/a/a.slides.html"]
+    assert dist == _from_scratch(built, tmp_path / "scratch")
+    third = run_pipeline(BUILD, Job(built, command="build", defer_slow=True))
+    assert third.export is not None and third.export.deferred == ()  # nothing is stale
+
+
+@pytest.mark.kernel
+def test_a_first_pass_renders_an_event_deck_whose_talk_is_gone(built: Path, tmp_path: Path) -> None:
+    """A stale event deck links into its talks' folders: one whose talk was deleted is not
+    carried over (it would show images that are gone), it is rendered in the first pass."""
+    from workshopkit.pipeline import BUILD, Job, run_pipeline
+
+    toml = built / "workshop.toml"
+    toml.write_text(
+        toml.read_text(encoding="utf-8").replace('lessons = ["a", "b"]', 'lessons = ["a"]'),
+        encoding="utf-8",
+    )
+    shutil.rmtree(built / "lessons" / "b")
+    first = run_pipeline(BUILD, Job(built, command="build", defer_slow=True))
+    assert first.written and first.export is not None, first.messages
+    assert first.export.deferred == ("bundle:all",)
+    deck = (built / "dist" / "events" / "night" / "night.slides.html").read_text(encoding="utf-8")
+    assert "Bee text" not in deck and not (built / "dist" / "lessons" / "b").exists()
+    _build(built)
+    assert _dist(built) == _from_scratch(built, tmp_path / "scratch")
+
+
+@pytest.mark.kernel
 def test_a_code_edit_runs_that_lesson_only(built: Path, tmp_path: Path) -> None:
     lesson = built / "lessons" / "b" / "b.py"
     lesson.write_text(B.replace("7 * 6", "7 * 7"), encoding="utf-8")

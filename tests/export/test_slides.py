@@ -678,3 +678,40 @@ def test_exporter_is_reused_and_later_decks_are_fast() -> None:
     per_deck = (time.perf_counter() - start) / 5
     assert slides._exporter(PREFIX, True) is first
     assert per_deck < 0.5, per_deck
+
+
+def test_a_reused_exporter_renders_a_deck_as_a_fresh_process_does(tmp_path: Path) -> None:
+    """serve keeps one exporter (and its compiled templates) for every deck of every rebuild,
+    and warms it up first: a deck must not depend on what was rendered before it."""
+    notebook = tmp_path / "lesson.ipynb"
+    nbformat.write(lesson_notebook(), str(notebook))
+    code = (
+        "import sys, nbformat\n"
+        "from workshopkit.export.slides import prepare_slides, render_slides\n"
+        f"nb = nbformat.read({str(notebook)!r}, as_version=4)\n"
+        f"html = render_slides(prepare_slides(nb), static_prefix={PREFIX!r}, title='T', "
+        "shared_css=True)\n"
+        "sys.stdout.buffer.write(html.encode('utf-8'))\n"
+    )
+    fresh = subprocess.run(
+        [sys.executable, "-c", code], check=True, capture_output=True, timeout=300
+    ).stdout.decode("utf-8")
+    slides.warm_up()
+    other = nbformat.v4.new_notebook(
+        cells=[
+            new_markdown_cell("# Other\n\nMath: $a+b$ and ![x](x.png)"),
+            new_code_cell("x = 1", outputs=[new_output("stream", name="stderr", text="w\n")]),
+        ],
+        metadata={"language_info": {"name": "r", "pygments_lexer": "r"}},
+    )
+    render_slides(prepare_slides(other), static_prefix=PREFIX, title="Other", shared_css=True)
+    nb = nbformat.read(str(notebook), as_version=4)
+    again = render_slides(prepare_slides(nb), static_prefix=PREFIX, title="T", shared_css=True)
+    assert again == fresh
+    # rendered again: every cell's markdown and code now comes from what the exporter kept
+    exporter = slides._exporter(PREFIX, True)
+    kept = len(exporter._wk_markdown.known), len(exporter._wk_code.known)
+    third = render_slides(prepare_slides(nb), static_prefix=PREFIX, title="T", shared_css=True)
+    assert third == fresh
+    assert (len(exporter._wk_markdown.known), len(exporter._wk_code.known)) == kept
+    assert kept[0] > 0 and kept[1] > 0

@@ -18,7 +18,7 @@ bundles. Importing this package is cheap: nbformat, nbconvert and jupytext load 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 from ..errors import ValidationFailed
 from ..model import Diagnostic, Lesson, LessonResult, Status, Workshop
 from ..report import ReportFacts, report_json
-from ._io import ExportError, copy_tree, fsync_tree, write_text
+from ._io import ExportError, copy_tree, durable, fsync_tree, write_text
 from .bundles import Bundle
 
 if TYPE_CHECKING:
@@ -50,6 +50,7 @@ class ExportResult:
     left_out: tuple[str, ...]  # ids of failed lessons: marked, no files, not in bundles
     diagnostics: tuple[Diagnostic, ...] = ()  # asset warnings, what a deck left out
     state: ExportState | None = None  # what to record once `dest` is in place
+    deferred: tuple[str, ...] = ()  # with `defer`: units carried over stale (export.incremental)
 
 
 def _by_id(results: Iterable[LessonResult] | Mapping[str, LessonResult]) -> dict[str, LessonResult]:
@@ -87,6 +88,8 @@ def export_workshop(
     facts: ReportFacts | None = None,
     previous: Path | None = None,
     wheelhouse: Wheelhouse | None = None,
+    defer: bool | Callable[[], bool] = False,
+    flushed: bool = True,
     keep_failed: bool = False,
 ) -> ExportResult:
     """Write the dist layout into `dest` (an empty folder). Raises `ExportError` (exit 3) when a
@@ -95,9 +98,38 @@ def export_workshop(
     `previous` is the output folder `dest` will replace: what did not change since the build
     that wrote it is taken from there instead of rendered again (`export.incremental`); the
     result's `state` records this build once `dest` is in its place (`save_export_state`).
-    `wheelhouse`: the wheels each zip carries (build --wheelhouse). `keep_failed` (serve's
+    `wheelhouse`: the wheels each zip carries (build --wheelhouse). With `defer` (serve's first
+    pass), a zip or event deck whose inputs changed is carried over stale from `previous`
+    (listed in the result's `deferred`); an export without it brings them up to date. A
+    function: defer from when it returns True (serve: the author saved again).
+    `flushed`: every file is flushed to disk (not for serve's preview). `keep_failed` (serve's
     preview): a failed lesson keeps the files the previous build wrote for it, unchanged, so
     the page an author has open stays; it is still left out of bundles, pages and event decks."""
+    with durable(flushed):
+        return _export(
+            workshop,
+            results,
+            dest,
+            source_date_epoch,
+            facts,
+            previous,
+            wheelhouse,
+            defer,
+            keep_failed,
+        )
+
+
+def _export(  # export_workshop's arguments, once its files' durability is set
+    workshop: Workshop,
+    results: Iterable[LessonResult] | Mapping[str, LessonResult],
+    dest: Path,
+    source_date_epoch: int | None,
+    facts: ReportFacts | None,
+    previous: Path | None,
+    wheelhouse: Wheelhouse | None,
+    defer: bool | Callable[[], bool],
+    keep_failed: bool,
+) -> ExportResult:
     from .bundles import Install
     from .incremental import ExportState, code_identity, state_path
     from .site import site_css_path
@@ -107,7 +139,7 @@ def export_workshop(
     requirements, assets, diagnostics = _checked_assets(workshop)
     dest.mkdir(parents=True, exist_ok=True)
     record = state_path(workshop.root, previous) if previous is not None else None
-    state = ExportState(dest, previous, record, code_identity())
+    state = ExportState(dest, previous, record, code_identity(), defer=defer)
     files = _write_static(state)
     setup, launch_files = _launch_setup(workshop, requirements, state)
     files.extend(launch_files)
@@ -129,6 +161,7 @@ def export_workshop(
         left_out=tuple(lesson.id for lesson in workshop.lessons if lesson.id not in exported),
         diagnostics=tuple(sorted(set(diagnostics))),
         state=state,
+        deferred=tuple(state.deferred),
     )
 
 
@@ -222,7 +255,7 @@ def _write_lessons(
         result = by_id.get(lesson.id)
         if result is None or result.status is Status.FAILED:
             if keep_failed and result is not None:
-                state.carry(f"lesson:{lesson.id}")
+                state.stale(f"lesson:{lesson.id}")
             continue
         notebook = result.notebook if result.status is Status.PASSED else None
         unit = f"lesson:{lesson.id}"
@@ -309,7 +342,7 @@ def _write_bundles(
             skip,
             state.file_digests("static", *(f"lesson:{lesson.id}" for lesson in included)),
         )
-        reused = state.reuse(unit, digest)
+        reused = state.carry(unit, digest)
         if reused is not None:
             size, sha, count = int(reused["size"]), str(reused["sha256"]), int(reused["entries"])
             bundles.append(Bundle(track.id, state.dest / f"{track.id}.zip", size, sha, count))
@@ -394,14 +427,22 @@ def _write_events(
         lesson_id: state.units.get(f"lesson:{lesson_id}", {}).get("digest")
         for lesson_id in written.exported
     }
+    done = set(written.exported)
+
+    def talks_exported(extra: dict[str, Any]) -> bool:
+        """A deck carried over stale links into its talks' folders: they must still be there."""
+        talks = extra.get("talks")
+        return isinstance(talks, list) and set(talks) <= done
+
     decks: list[Path] = []
     for event in workshop.config.events:
         unit = f"event-deck:{event.id}"
-        digest = state.digest(unit, event_deck_inputs(event, workshop, lesson_units))
-        if state.reuse(unit, digest) is None:
-            state.written(unit, digest, write_event_deck(event, workshop, executed, state.dest))
+        inputs = event_deck_inputs(event, workshop, lesson_units)
+        digest = state.digest(unit, inputs)
+        if state.carry(unit, digest, talks_exported) is None:
+            files = write_event_deck(event, workshop, executed, state.dest)
+            state.written(unit, digest, files, talks=[talk for talk, _ in inputs[1]])
         decks.extend(state.dest / rel for rel, _ in state.file_digests(unit))
-    done = set(written.exported)
     names = deck_names(workshop, decks, state.dest)
     inputs = event_page_inputs(workshop, by_id, done, names, install)
     digest = state.digest("event-pages", inputs)

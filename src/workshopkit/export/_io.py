@@ -11,6 +11,7 @@ import errno
 import os
 import shutil
 from collections.abc import Iterator
+from contextvars import ContextVar
 from pathlib import Path
 
 from ..errors import InfrastructureError
@@ -19,6 +20,8 @@ __all__ = [
     "ExportError",
     "copy_file",
     "copy_tree",
+    "durable",
+    "flushing",
     "fsync_dir",
     "fsync_tree",
     "reraise_as_export",
@@ -58,7 +61,28 @@ def reraise_as_export(path: Path, action: str = "cannot write") -> Iterator[None
         raise ExportError(message, path=shown, errno_=exc.errno) from exc
 
 
+_DURABLE: ContextVar[bool] = ContextVar("workshopkit_export_durable", default=True)
+
+
+@contextlib.contextmanager
+def durable(flushed: bool) -> Iterator[None]:
+    """Whether what is written meanwhile is flushed to disk (`serve`'s preview is not: a build
+    rewrites it, and a file a crash cut short differs from its record, so it is rendered)."""
+    token = _DURABLE.set(flushed)
+    try:
+        yield
+    finally:
+        _DURABLE.reset(token)
+
+
+def flushing() -> bool:
+    """Whether files written now are flushed to disk (`durable`)."""
+    return _DURABLE.get()
+
+
 def _fsync_file(fd: int) -> None:
+    if not _DURABLE.get():
+        return
     with contextlib.suppress(OSError):  # some filesystems (e.g. certain FUSE) refuse fsync
         os.fsync(fd)
 

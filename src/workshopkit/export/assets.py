@@ -33,6 +33,7 @@ Nothing here imports nbformat or jupytext: `check` can afford it.
 from __future__ import annotations
 
 import ast
+import functools
 import io
 import os
 import re
@@ -172,8 +173,14 @@ def _markdown_refs(lesson: Lesson) -> Iterator[_Ref]:
             yield _Ref(found.ref, cell.body_line + found.line, found.kind)
 
 
-def _string_literals(source: str) -> Iterator[tuple[int, str]]:
-    """(0-based line, value) of each plain string literal in a code cell."""
+@functools.lru_cache(maxsize=4096)
+def _string_literals(source: str) -> tuple[tuple[int, str], ...]:
+    """(0-based line, value) of each plain string literal in a code cell; remembered, since
+    a build scans every lesson twice (validate, export) and `serve` scans them on each save."""
+    return tuple(_scan_string_literals(source))
+
+
+def _scan_string_literals(source: str) -> Iterator[tuple[int, str]]:
     try:
         tokens = list(tokenize.generate_tokens(io.StringIO(source).readline))
     except (tokenize.TokenError, SyntaxError, IndentationError):

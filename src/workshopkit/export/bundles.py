@@ -26,7 +26,7 @@ from pathlib import Path
 
 from ..model import Lesson, Track
 from ..wheelhouse import WHEELS_FOLDER, Wheelhouse
-from ._io import ExportError, fsync_dir, reraise_as_export, write_text
+from ._io import ExportError, flushing, fsync_dir, reraise_as_export, write_text
 
 __all__ = [
     "Bundle",
@@ -154,7 +154,8 @@ def write_zip(
                     )
                     zf.writestr(info, entry.read(), compresslevel=COMPRESS_LEVEL)
             fh.flush()
-            os.fsync(fh.fileno())
+            if flushing():
+                os.fsync(fh.fileno())
         with reraise_as_export(target):
             part.replace(target)
             fsync_dir(target.parent)

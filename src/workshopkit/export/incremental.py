@@ -34,6 +34,13 @@ exactly what a build from scratch writes.
 
 The record is `<root>/.workshopkit/export/<digest of the output path>.json`, written after the
 swap (`ExportState.save`); without one, every unit is rendered.
+
+`serve` exports in two passes (`defer`): the first renders what an author looks at (lessons,
+pages) and carries the slow units whose inputs changed (a track's zip, an event's deck) over
+from the previous output as they were, intact but stale, recorded under their old digest; the
+second, a plain export, renders them (and defers what is left once the author saved again). So
+no pass leaves a half-written or missing file, and the last ends with what a build from scratch
+writes.
 """
 
 from __future__ import annotations
@@ -44,7 +51,7 @@ import json
 import os
 import stat
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib.resources import files as package_files
@@ -113,7 +120,11 @@ class ExportState:
     previous: Path | None  # the output folder being replaced, if there is one
     path: Path | None  # the record; None: render everything, record nothing
     code: str = ""
+    # carry changed slow units over, stale (module doc: `serve`); a function: from when it
+    # says so (serve's second pass, once the author saved again)
+    defer: bool | Callable[[], bool] = False
     units: dict[str, dict[str, Any]] = field(default_factory=dict)  # this build's
+    deferred: list[str] = field(default_factory=list)  # units carried over stale
     _old: dict[str, Any] = field(default_factory=dict)
     _staged: dict[str, list[int]] = field(default_factory=dict)  # path -> [ino, size, mtime]
 
@@ -150,11 +161,31 @@ class ExportState:
         self.units[unit] = {"digest": digest, "files": [[r, s] for r, s, _ in plan], "extra": extra}
         return extra
 
-    def carry(self, unit: str) -> bool:
-        """Stage the unit's files from the previous output as they are, whatever its inputs
-        now (each file still checked to be what was written); False if there are none."""
+    def carry(
+        self, unit: str, digest: str, keep: Callable[[dict[str, Any]], bool] = lambda _: True
+    ) -> dict[str, Any] | None:
+        """`reuse`; else, with `defer`, the unit's previous files as they are (`stale`), listed
+        in `deferred`; None: render it."""
+        reused = self.reuse(unit, digest)
+        if reused is not None or not (self.defer() if callable(self.defer) else self.defer):
+            return reused
+        carried = self.stale(unit, keep)
+        if carried is not None:
+            self.deferred.append(unit)
+        return carried
+
+    def stale(
+        self, unit: str, keep: Callable[[dict[str, Any]], bool] = lambda _: True
+    ) -> dict[str, Any] | None:
+        """Stage the unit's previous files as they are, whatever its inputs now (each file still
+        checked to be what was written), recorded under their old digest so that the next
+        export renders the unit, if `keep` accepts what the unit reported then; None if not."""
         old = self._old.get(unit)
-        return isinstance(old, dict) and self.reuse(unit, str(old.get("digest"))) is not None
+        if not isinstance(old, dict) or not isinstance(old.get("digest"), str):
+            return None
+        if not keep(dict(old.get("extra") or {})):
+            return None
+        return self.reuse(unit, old["digest"])
 
     def _check(self, entry: Any) -> tuple[str, str, str | None]:
         """(path, sha256, how to stage it: "link", "copy", or None when it changed)."""

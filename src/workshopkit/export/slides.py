@@ -67,6 +67,7 @@ __all__ = [
     "render_slides",
     "static_dir",
     "template_dir",
+    "warm_up",
     "write_notebook_css",
 ]
 
@@ -246,12 +247,83 @@ def _check_prefix(static_prefix: str) -> str:
     return prefix
 
 
+_MEMO_SIZE = 2048  # cells' markdown and code remembered by an exporter (a few MB)
+
+
+class _Memo:
+    """The last `_MEMO_SIZE` results of a pure function, by key."""
+
+    def __init__(self) -> None:
+        from collections import OrderedDict
+
+        self.known: OrderedDict[Any, str] = OrderedDict()
+
+    def get(self, key: Any, make: Any) -> str:
+        found = self.known.get(key)
+        if found is None:
+            found = self.known[key] = make()
+            if len(self.known) > _MEMO_SIZE:
+                self.known.popitem(last=False)
+        else:
+            self.known.move_to_end(key)
+        return found
+
+
+class _RememberedHighlight:
+    """nbconvert's `highlight_code` filter for one lexer, remembering what it made: the HTML of
+    a code cell depends on its source, the lexer and the cell's `magics_language` only."""
+
+    def __init__(self, inner: Any, memo: _Memo) -> None:
+        self.inner = inner
+        self.memo = memo
+
+    def __call__(self, source: str, language: str | None = None, metadata: Any = None) -> str:
+        magics = metadata.get("magics_language") if metadata else None
+        if magics is not None and not isinstance(magics, str):
+            return str(self.inner(source, language, metadata))
+        key = (str(self.inner.pygments_lexer), language, magics, source)
+        return self.memo.get(key, lambda: str(self.inner(source, language, metadata)))
+
+
+@functools.lru_cache(maxsize=1)
+def _exporter_class() -> type[SlidesExporter]:
+    """nbconvert's SlidesExporter, remembering the HTML of each cell's markdown and code, so that
+    a deck rendered again (each save in `serve`, a talk in its event's deck) renders only the
+    cells that changed. The HTML is what nbconvert makes: these filters are pure functions of
+    what their key holds (a cell with attachments is not remembered)."""
+    from jinja2 import pass_context
+    from nbconvert.exporters import SlidesExporter
+    from nbconvert.filters.highlight import Highlight2HTML
+
+    class Exporter(SlidesExporter):
+        def __init__(self, **kwargs: Any) -> None:
+            super().__init__(**kwargs)  # type: ignore[no-untyped-call]
+            self._wk_markdown = _Memo()
+            self._wk_code = _Memo()
+
+        @pass_context
+        def markdown2html(self, context: Any, source: str) -> str:
+            cell = context.get("cell", {})
+            if cell.get("attachments"):
+                return str(super().markdown2html(context, source))
+            path = context.get("resources", {}).get("metadata", {}).get("path", "")
+            key = (str(path), source)
+            return self._wk_markdown.get(
+                key, lambda: str(super(Exporter, self).markdown2html(context, source))
+            )
+
+        def register_filter(self, name: str, jinja_filter: Any) -> Any:
+            if name == "highlight_code" and type(jinja_filter) is Highlight2HTML:
+                jinja_filter = _RememberedHighlight(jinja_filter, self._wk_code)
+            return super().register_filter(name, jinja_filter)  # type: ignore[no-untyped-call]
+
+    return Exporter
+
+
 @functools.lru_cache(maxsize=8)
 def _exporter(prefix: str, sanitize_html: bool) -> SlidesExporter:
-    from nbconvert.exporters import SlidesExporter
-
     tpl_base = template_dir()
-    return SlidesExporter(  # type: ignore[no-untyped-call]
+    return _exporter_class()(
         template_name=TEMPLATE_NAME,
         extra_template_basedirs=[str(tpl_base)],
         reveal_url_prefix=f"{prefix}/reveal.js",
@@ -478,3 +550,26 @@ def _escape(text: str) -> str:
     import html
 
     return html.escape(text, quote=True)
+
+
+def warm_up(static_prefix: str = "../../_static") -> None:
+    """Render a small deck and throw it away: nbconvert imported, its exporter made and its
+    templates compiled, pygments' lexer and the sanitizer loaded. For a long-lived process
+    (`serve`) before the first deck it must render; every deck rendered after it is the same
+    (the exporter keeps no state from one deck to the next)."""
+    from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
+
+    from .. import load, transforms  # noqa: F401  # what a lesson's export imports
+
+    nb = new_notebook(  # type: ignore[no-untyped-call]
+        cells=[
+            new_markdown_cell("# Warm-up\n\nSome *text*, `code` and $x^2$."),  # type: ignore[no-untyped-call]
+            new_code_cell(  # type: ignore[no-untyped-call]
+                "print(1)",
+                execution_count=1,
+                outputs=[new_output("stream", name="stdout", text="1\n")],  # type: ignore[no-untyped-call]
+            ),
+        ],
+        metadata={"language_info": {"name": "python", "pygments_lexer": "ipython3"}},
+    )
+    render_slides(prepare_slides(nb), static_prefix=static_prefix, title="warm-up", shared_css=True)
