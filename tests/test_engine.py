@@ -97,7 +97,12 @@ def _run(
 
 @contextlib.contextmanager
 def _running(
-    tmp_path: Path, sources: list[str], output_limit: int = 1000, timeout: int = 30, **kw: Any
+    tmp_path: Path,
+    sources: list[str],
+    output_limit: int = 1000,
+    timeout: int = 30,
+    fork_servers: Any = None,
+    **kw: Any,
 ) -> Iterator[tuple[Callable[[], Any], LessonKernel]]:
     import papermill
 
@@ -111,6 +116,7 @@ def _running(
         startup_dir=tmp_path,
         output_limit=output_limit,
         events=kernel,
+        fork_servers=fork_servers,
     )
     work = tmp_path / "work"
     work.mkdir()
@@ -370,3 +376,35 @@ def test_ready_on_the_iopub_welcome_when_the_idle_status_was_lost(
 
     asyncio.run(ready())
     assert len(requests) == 1
+
+
+@pytest.mark.kernel
+def test_a_forked_kernels_cleanup_waits_for_its_launcher_instead_of_polling(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The launcher of a forked kernel exits as soon as the reaper has killed the kernel; the
+    cleanup waits for that, on the launcher's socket, so jupyter_client's shutdown (which polls
+    a kernel it finds alive every 0.1 s) has nothing left to do."""
+    from jupyter_client.manager import AsyncKernelManager
+
+    from workshopkit.forkkernel import ForkServers, platform_problem
+
+    if platform_problem() is not None:
+        pytest.skip(platform_problem())
+    shutdowns: list[bool] = []
+    shutdown = AsyncKernelManager.shutdown_kernel
+
+    async def counted(self: Any, *args: Any, **kwargs: Any) -> None:
+        shutdowns.append(True)
+        await shutdown(self, *args, **kwargs)
+
+    monkeypatch.setattr(AsyncKernelManager, "shutdown_kernel", counted)
+    servers = ForkServers("fork")
+    try:
+        executed, kernel = _run(tmp_path, ["x = 1", "print(x)"], fork_servers=servers)
+    finally:
+        servers.close()
+    assert servers.stats().forked == 1
+    assert _text(executed.cells[1]) == "1\n"
+    assert kernel.process is not None and kernel.process.poll() is not None
+    assert shutdowns == []

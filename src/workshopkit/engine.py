@@ -74,6 +74,7 @@ SEND_TIMEOUT_MS = 10_000
 # 10 ms throughout would cost a kernel that takes seconds to start hundreds of refused connects.
 RECONNECT_MS = 10
 RECONNECT_MAX_MS = 40
+LAUNCHER_EXIT_SECONDS = 2  # the longest the cleanup waits for a forked kernel's launcher to exit
 IDLE_WINDOW = 0.25  # seconds the ready check waits for a kernel_info's idle status on IOPub
 _STARTUP_RETRYABLE = (
     "died before replying",
@@ -301,6 +302,13 @@ def _use_fork_provisioner(km: Any, servers: Any) -> None:
     km.fork_servers = servers
 
 
+def _forked(process: Any) -> bool:
+    """Whether `process` is a forked kernel's launcher (`forkkernel.ForkedKernel`)."""
+    from .forkkernel import ForkedKernel
+
+    return isinstance(process, ForkedKernel)
+
+
 def _text_size(out: NotebookNode) -> int:
     if out.get("output_type") == "stream":
         return len(out.get("text", ""))
@@ -431,7 +439,12 @@ class WorkshopkitClient(PapermillNotebookClient):  # type: ignore[misc]
         launcher lives, none of them can leave its tree (jupyter_client kills the launcher's
         process group, and what has left the group would be orphaned to init)."""
         if self._process is not None:
-            reaper.end_processes(self._process, self._process_start)
+            killed = reaper.end_processes(self._process, self._process_start)
+            if killed and _forked(self._process):
+                # its launcher reports and exits once what it reaped is gone: wait for that on
+                # its socket, or jupyter_client's shutdown finds it alive and polls it every 0.1 s
+                with contextlib.suppress(Exception):
+                    self._process.wait(timeout=LAUNCHER_EXIT_SECONDS)
         await super()._async_cleanup_kernel()
 
     _cleanup_kernel = run_sync(_async_cleanup_kernel)
