@@ -203,7 +203,7 @@ def test_files_outside_the_workshop_are_never_read(tmp_path: Path) -> None:
 def test_imports_a_requirement_names_read_no_installed_metadata(
     tmp_path: Path, requirements: str | None
 ) -> None:
-    """The map of installed distributions reads every installed package's metadata (0.2 s, before
+    """The map of installed distributions reads every installed package's metadata (0.1 s, before
     a run's first kernel can start): only an import that no requirement names needs it, and
     none does without a requirements file (that is one warning whatever they import)."""
     from workshopkit.requirements import _installed_distributions, distributions_for
