@@ -97,7 +97,12 @@ def _run(
 
 @contextlib.contextmanager
 def _running(
-    tmp_path: Path, sources: list[str], output_limit: int = 1000, timeout: int = 30, **kw: Any
+    tmp_path: Path,
+    sources: list[str],
+    output_limit: int = 1000,
+    timeout: int = 30,
+    fork_servers: Any = None,
+    **kw: Any,
 ) -> Iterator[tuple[Callable[[], Any], LessonKernel]]:
     import papermill
 
@@ -111,6 +116,7 @@ def _running(
         startup_dir=tmp_path,
         output_limit=output_limit,
         events=kernel,
+        fork_servers=fork_servers,
     )
     work = tmp_path / "work"
     work.mkdir()
@@ -303,3 +309,102 @@ def test_no_output_is_lost_while_the_executor_falls_behind(
     executed, _ = _run(tmp_path, [flood], output_limit=0, timeout=120, iopub_timeout=120)
     shown = [o.data["text/plain"][:5] for o in executed.cells[0].outputs]
     assert shown == [f"{i:05d}" for i in range(3000)]
+
+
+def test_client_sockets_retry_a_kernel_that_is_not_listening_yet_soon() -> None:
+    """A forked kernel listens about 60 ms after it is asked for; ZMQ's default retry, every
+    100 ms, added up to that much to every start."""
+    import zmq
+
+    from workshopkit.engine import RECONNECT_MAX_MS, RECONNECT_MS, LosslessKernelClient
+
+    client = LosslessKernelClient()
+    socket = client.context.socket(zmq.DEALER)
+    try:
+        assert socket.getsockopt(zmq.RECONNECT_IVL) == RECONNECT_MS < 100
+        assert socket.getsockopt(zmq.RECONNECT_IVL_MAX) == RECONNECT_MAX_MS < 100
+    finally:
+        socket.close(0)
+
+
+@pytest.mark.kernel
+def test_ready_on_the_iopub_welcome_when_the_idle_status_was_lost(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """IOPub subscriptions reach a kernel asynchronously: the idle status that ends the ready
+    check's kernel_info may be published before ours arrives, and is then lost (a third of the
+    forked kernels of a 24-lesson run). ipykernel 7 sends `iopub_welcome` once it has the
+    subscription: that proves IOPub connected, with one request and no wait. The lost status is
+    injected (every status is dropped): the real loss depends on timing."""
+    import asyncio
+
+    from jupyter_client.manager import AsyncKernelManager
+
+    from workshopkit.engine import LosslessKernelClient
+
+    requests: list[str] = []
+    kernel_info = LosslessKernelClient.kernel_info
+
+    def counted(self: Any, *args: Any, **kwargs: Any) -> Any:
+        msg_id: str = kernel_info(self, *args, **kwargs)
+        requests.append(msg_id)
+        return msg_id
+
+    monkeypatch.setattr(LosslessKernelClient, "kernel_info", counted)
+
+    async def ready() -> None:
+        km = AsyncKernelManager(kernel_name="python3")
+        km.client_factory = LosslessKernelClient
+        await km.start_kernel(stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        kc = km.client()
+        kc.start_channels()
+        channel = kc.iopub_channel
+        get_msg = channel.get_msg
+
+        async def without_status(*args: Any, **kwargs: Any) -> Any:
+            while True:
+                msg = await get_msg(*args, **kwargs)
+                if msg["msg_type"] != "status":
+                    return msg
+
+        channel.get_msg = without_status
+        try:
+            await kc.wait_for_ready(timeout=20)
+        finally:
+            kc.stop_channels()
+            await km.shutdown_kernel(now=True)
+
+    asyncio.run(ready())
+    assert len(requests) == 1
+
+
+@pytest.mark.kernel
+def test_a_forked_kernels_cleanup_waits_for_its_launcher_instead_of_polling(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The launcher of a forked kernel exits as soon as the reaper has killed the kernel; the
+    cleanup waits for that, on the launcher's socket, so jupyter_client's shutdown (which polls
+    a kernel it finds alive every 0.1 s) has nothing left to do."""
+    from jupyter_client.manager import AsyncKernelManager
+
+    from workshopkit.forkkernel import ForkServers, platform_problem
+
+    if platform_problem() is not None:
+        pytest.skip(platform_problem())
+    shutdowns: list[bool] = []
+    shutdown = AsyncKernelManager.shutdown_kernel
+
+    async def counted(self: Any, *args: Any, **kwargs: Any) -> None:
+        shutdowns.append(True)
+        await shutdown(self, *args, **kwargs)
+
+    monkeypatch.setattr(AsyncKernelManager, "shutdown_kernel", counted)
+    servers = ForkServers("fork")
+    try:
+        executed, kernel = _run(tmp_path, ["x = 1", "print(x)"], fork_servers=servers)
+    finally:
+        servers.close()
+    assert servers.stats().forked == 1
+    assert _text(executed.cells[1]) == "1\n"
+    assert kernel.process is not None and kernel.process.poll() is not None
+    assert shutdowns == []

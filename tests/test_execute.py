@@ -609,6 +609,30 @@ THROUGH_LINKS = lesson_text(
 
 
 @pytest.mark.kernel
+def test_the_notebook_schema_is_compiled_once_for_lessons_starting_together(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """nbformat compiles its schema on first use (40 ms of a run's start), in each thread that
+    gets there before the first one is done: the lessons a run starts together each did."""
+    import nbformat.validator
+
+    current = nbformat.validator.get_current_validator()
+    compiled: list[int] = []
+
+    class Counted(current):  # type: ignore[misc,valid-type]
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            compiled.append(1)
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(nbformat.validator, "validators", {})
+    monkeypatch.setattr(nbformat.validator, "get_current_validator", lambda: Counted)
+    lessons = {f"lessons/l{i}.py": lesson_text(f"x = {i}") for i in range(3)}
+    _, results = run_workshop(make_workshop(tmp_path / "w", lessons), jobs=3, use_cache=False)
+    assert [r.status for r in results.values()] == [Status.PASSED] * 3
+    assert len(compiled) == 1
+
+
+@pytest.mark.kernel
 def test_writing_through_symlinks_never_reaches_the_sources(tmp_path: Path) -> None:
     """The scratch copy kept symlinks (made absolute): `df.to_csv("houses.csv")` overwrote the
     shared file, and a symlinked folder let a lesson write into the source tree."""

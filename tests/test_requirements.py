@@ -197,3 +197,28 @@ def test_files_outside_the_workshop_are_never_read(tmp_path: Path) -> None:
         "requirements.txt:1: error: -r ../secret.txt: outside the workshop root (not read)"
     ]
     assert not any("secret" in m and "top" in m for m in found)
+
+
+@pytest.mark.parametrize("requirements", [None, "numpy==2.0.0\nscikit-learn==1.5.0\n"])
+def test_imports_a_requirement_names_read_no_installed_metadata(
+    tmp_path: Path, requirements: str | None
+) -> None:
+    """The map of installed distributions reads every installed package's metadata (0.1 s, before
+    a run's first kernel can start): only an import that no requirement names needs it, and
+    none does without a requirements file (that is one warning whatever they import)."""
+    from workshopkit.requirements import _installed_distributions, distributions_for
+
+    distributions_for.cache_clear()
+    _installed_distributions.cache_clear()
+    root = workshop(tmp_path, "import numpy\nimport sklearn", requirements=requirements)
+    found = messages(root)
+    assert _installed_distributions.cache_info().misses == 0
+    assert found == (
+        []
+        if requirements
+        else [
+            "workshop.toml:1: warning: the lessons import numpy, sklearn, but workshop.toml "
+            "names no 'requirements' file: attendees cannot know what to install (add "
+            'requirements = "requirements.txt")'
+        ]
+    )

@@ -68,6 +68,13 @@ STARTUP_ATTEMPT_MIN_SECONDS = 10  # the least an attempt that is not the last on
 # process's port) fails after this long instead of blocking its thread for good (seen once in CI:
 # a start-up stuck for minutes in kernel_info's send).
 SEND_TIMEOUT_MS = 10_000
+# How soon a socket connecting to a kernel that is not listening yet tries again: after 10 ms,
+# then twice as long each time up to 40 ms. ZMQ's default, every 100 ms, is more than a forked
+# kernel takes to listen (about 60 ms), so it added up to 100 ms to every start; retrying every
+# 10 ms throughout would cost a kernel that takes seconds to start hundreds of refused connects.
+RECONNECT_MS = 10
+RECONNECT_MAX_MS = 40
+LAUNCHER_EXIT_SECONDS = 2  # the longest the cleanup waits for a forked kernel's launcher to exit
 IDLE_WINDOW = 0.25  # seconds the ready check waits for a kernel_info's idle status on IOPub
 _STARTUP_RETRYABLE = (
     "died before replying",
@@ -211,11 +218,16 @@ class LosslessKernelClient(AsyncKernelClient):
         context = super()._context_default()
         context.setsockopt(zmq.RCVHWM, 0)  # a default for every socket this context creates
         context.setsockopt(zmq.SNDTIMEO, SEND_TIMEOUT_MS)
+        context.setsockopt(zmq.RECONNECT_IVL, RECONNECT_MS)
+        context.setsockopt(zmq.RECONNECT_IVL_MAX, RECONNECT_MAX_MS)
         return context
 
     async def _async_wait_for_ready(self, timeout: float | None = None) -> None:
-        """Ready once the kernel has answered a kernel_info request on shell *and* published
-        the idle status that ends it on IOPub (so IOPub is connected too).
+        """Ready once the kernel has answered a kernel_info request on shell *and* IOPub is
+        connected: the idle status that ends the request came through, or the `iopub_welcome`
+        that ipykernel 7 sends when it receives our subscription (the idle status published
+        before that is lost, and waiting for it would cost `IDLE_WINDOW` and a second request:
+        a third of the forked kernels of a 24-lesson run did).
 
         jupyter_client's own check then waits for 0.2 s of IOPub silence, on every kernel; the
         idle status is the kernel's own word that nothing more belongs to the request. Its
@@ -249,11 +261,19 @@ class LosslessKernelClient(AsyncKernelClient):
         return None
 
     async def _idle_after(self, msg_id: str, seconds: float) -> bool:
+        """Whether IOPub shows it is connected within `seconds`: the idle status that ends
+        request `msg_id`, or the `iopub_welcome` a kernel with an XPUB socket (ipykernel 7)
+        sends once it has our subscription, after which nothing it publishes is lost."""
         end = time.monotonic() + seconds
         while (left := end - time.monotonic()) > 0:
-            msg = await self._reply_to(msg_id, self.iopub_channel, left)
-            if msg is None:
+            try:
+                msg = await self.iopub_channel.get_msg(timeout=left)
+            except Exception:  # queue.Empty
                 return False
+            if msg.get("msg_type") == "iopub_welcome":
+                return True
+            if msg.get("parent_header", {}).get("msg_id") != msg_id:
+                continue
             if msg["msg_type"] == "status" and msg["content"].get("execution_state") == "idle":
                 return True
         return False
@@ -280,6 +300,13 @@ def _use_fork_provisioner(km: Any, servers: Any) -> None:
         return
     spec.metadata = {**spec.metadata, "kernel_provisioner": {"provisioner_name": FORK_PROVISIONER}}
     km.fork_servers = servers
+
+
+def _forked(process: Any) -> bool:
+    """Whether `process` is a forked kernel's launcher (`forkkernel.ForkedKernel`)."""
+    from .forkkernel import ForkedKernel
+
+    return isinstance(process, ForkedKernel)
 
 
 def _text_size(out: NotebookNode) -> int:
@@ -412,7 +439,12 @@ class WorkshopkitClient(PapermillNotebookClient):  # type: ignore[misc]
         launcher lives, none of them can leave its tree (jupyter_client kills the launcher's
         process group, and what has left the group would be orphaned to init)."""
         if self._process is not None:
-            reaper.end_processes(self._process, self._process_start)
+            killed = reaper.end_processes(self._process, self._process_start)
+            if killed and _forked(self._process):
+                # its launcher reports and exits once what it reaped is gone: wait for that on
+                # its socket, or jupyter_client's shutdown finds it alive and polls it every 0.1 s
+                with contextlib.suppress(Exception):
+                    self._process.wait(timeout=LAUNCHER_EXIT_SECONDS)
         await super()._async_cleanup_kernel()
 
     _cleanup_kernel = run_sync(_async_cleanup_kernel)

@@ -227,6 +227,7 @@ def _execute(
 ) -> LessonResult:
     """The lesson's run, if papermill raises nothing: judged, its notebook kept if it passed."""
     register()
+    _compile_validator()
     executed = papermill.execute_notebook(
         nb,
         None,
@@ -250,6 +251,19 @@ def _execute(
         nbformat.write(executed, str(scratch.notebook))  # type: ignore[no-untyped-call]
         result = replace(result, notebook=scratch.notebook)
     return result
+
+
+_VALIDATOR_LOCK = threading.Lock()
+
+
+def _compile_validator() -> None:
+    """Compile nbformat's notebook schema once, before papermill validates a notebook: nbformat
+    compiles it on first use (40 ms), in every thread that gets there before the first one is
+    done, so the first lessons of a run, starting together, would each compile it."""
+    from nbformat.validator import get_validator
+
+    with _VALIDATOR_LOCK:
+        get_validator(4, nbformat.v4.nbformat_minor)  # type: ignore[no-untyped-call]
 
 
 def _header(lesson: Lesson) -> Location:
