@@ -15,7 +15,10 @@ from workshopkit.config import tomllib
 SOURCE = REPO / "src" / "workshopkit"
 # Imported only where the host provides them: the pytest plugin runs inside pytest, the _kernel
 # modules inside the lesson's IPython kernel (ipykernel, declared, brings IPython).
-PROVIDED = {"pytest": {"pytest_plugin.py"}, "IPython": {"_kernel/output_cap.py"}}
+PROVIDED = {
+    "pytest": {"pytest_plugin.py"},
+    "IPython": {"_kernel/output_cap.py", "_kernel/forkserver.py"},
+}
 # Declared but never imported: the kernel every lesson runs in.
 RUNTIME_ONLY = {"ipykernel"}
 

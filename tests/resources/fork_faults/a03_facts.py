@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-tasks = len(os.listdir("/proc/self/task"))
+tasks = set(os.listdir("/proc/self/task"))  # the threads before, by id
 a = np.random.default_rng(1).random((400, 400)) + 400 * np.eye(400)
 inverse_ok = bool(np.allclose(a @ np.linalg.inv(a), np.eye(400)))
 
@@ -48,7 +48,7 @@ facts = {
     "leak_numpy_attr": hasattr(np, "wk_leak"),
     "printoptions": np.get_printoptions()["precision"],
     "blas": np.show_config(mode="dicts")["Build Dependencies"]["blas"]["name"],
-    "blas_threads_started": len(os.listdir("/proc/self/task")) - tasks,
+    "blas_threads_started": len(set(os.listdir("/proc/self/task")) - tasks),
     "inverse_ok": inverse_ok,
 }
 with Path(os.environ["WK_FACTS"]).open("a", encoding="utf-8") as fh:

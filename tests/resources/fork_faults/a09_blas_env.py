@@ -19,12 +19,12 @@ numpy_before = "numpy" in sys.modules
 # %%
 import numpy as np
 
-tasks = len(os.listdir("/proc/self/task"))
+tasks = set(os.listdir("/proc/self/task"))  # the threads before, by id
 a = np.random.default_rng(1).random((400, 400)) + 400 * np.eye(400)
 inverse_ok = bool(np.allclose(a @ np.linalg.inv(a), np.eye(400)))
 facts = {
     "numpy_before": numpy_before,
-    "blas_threads_started": len(os.listdir("/proc/self/task")) - tasks,
+    "blas_threads_started": len(set(os.listdir("/proc/self/task")) - tasks),
     "inverse_ok": inverse_ok,
 }
 Path(os.environ["WK_FACTS"]).with_suffix(".blas").write_text(json.dumps(facts), encoding="utf-8")
