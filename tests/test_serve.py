@@ -154,6 +154,32 @@ def test_take_waits_for_a_burst_of_saves_to_settle() -> None:
     assert taken == {f"/w/{n}.py" for n in range(5)}
 
 
+def test_a_save_caught_between_truncate_and_write_waits_for_the_write(tmp_path: Path) -> None:
+    """An in-place save seen after its truncation (a busy machine) is not built empty: the
+    take waits for the write, and both are one rebuild; a file left empty on purpose is built
+    after that short wait."""
+    lesson, other = tmp_path / "lesson.py", tmp_path / "notes.md"
+    lesson.write_text("")  # truncated; its write comes 0.1 s later, past the settle time
+    changes = ChangeQueue()
+    changes.put([("modified", str(lesson))])
+
+    def write() -> None:
+        time.sleep(0.1)
+        lesson.write_text("# %%\nx = 1\n")
+        other.write_text("saved with it")
+        changes.put([("modified", str(lesson)), ("added", str(other))])
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    taken = changes.take(timeout=5, settle=0.03)
+    writer.join()
+    assert taken == {str(lesson), str(other)} and lesson.read_text() == "# %%\nx = 1\n"
+
+    lesson.write_text("")  # emptied for good: taken once the wait is over
+    changes.put([("modified", str(lesson))])
+    assert changes.take(timeout=5, settle=0.03) == {str(lesson)}
+
+
 def test_the_real_watcher_ignores_the_builds_own_output(tmp_path: Path) -> None:
     root = tmp_path / "w"
     (root / ".workshopkit" / "preview").mkdir(parents=True)

@@ -92,6 +92,10 @@ STATE_DIR = ".workshopkit"
 PREVIEW = "preview"  # <root>/.workshopkit/preview
 EVENTS_PATH = "/__workshopkit__/events"
 KEEPALIVE_SECONDS = 15.0
+# A save that truncates a file, then writes it (in place, as some editors and `>` do), can be
+# seen between the two on a busy machine: a change that leaves a file empty waits this long,
+# once, for the write that follows, instead of building a workshop with an empty file.
+EMPTIED_WAIT = 0.25
 
 # --------------------------------------------------------------------------------------------
 # What never triggers a rebuild
@@ -167,8 +171,10 @@ class ChangeQueue:
         or `sed -i`'s temporary file).
 
         Once a change is there, wait until none came for `settle` seconds: an editor's save
-        (temporary file, rename, touch) and a multi-file save are one rebuild."""
+        (temporary file, rename, touch) and a multi-file save are one rebuild. A change that
+        left a file empty waits up to `EMPTIED_WAIT` more, once, for its write."""
         deadline = None if timeout is None else time.monotonic() + timeout
+        patient = False
         with self._ready:
             while True:
                 while not self._changes:
@@ -189,8 +195,23 @@ class ChangeQueue:
                     if not ({"added", "deleted"} <= kinds and not os.path.lexists(path))
                 )
                 self._changes.clear()
+                if taken and not patient and any(_emptied(path) for path in taken):
+                    patient = True
+                    for path in taken:
+                        self._changes.setdefault(path, set()).add("modified")
+                    self._ready.wait(EMPTIED_WAIT)  # woken early by the write's own change
+                    continue
                 if taken:
                     return taken
+
+
+def _emptied(path: str) -> bool:
+    """Whether `path` is now an empty regular file."""
+    try:
+        info = Path(path).stat()
+    except OSError:
+        return False
+    return stat.S_ISREG(info.st_mode) and info.st_size == 0
 
 
 # --------------------------------------------------------------------------------------------
