@@ -114,6 +114,8 @@ def _preload(tmp_path: Path, *cells: str, files: dict[str, str] | None = None) -
         (["import os\nos.environ.update(OPENBLAS_NUM_THREADS='1')\nimport numpy"], ()),
         (["import os\nos.environ.setdefault('X', '1')", "import numpy"], ()),
         (["import os\nos.putenv('X', '1')", "import numpy"], ()),
+        (["from dotenv import load_dotenv\n\nload_dotenv()", "import numpy"], ()),
+        (["%load_ext dotenv\n%dotenv", "import numpy"], ()),
         (["%env OPENBLAS_NUM_THREADS=1", "import numpy"], ()),
         (["import sys\nsys.path.insert(0, 'vendor')", "import numpy"], ()),
         (["%pip install numpy==2.0", "import numpy"], ()),

@@ -178,10 +178,12 @@ def _cell_imports(source: str) -> list[tuple[str, int]]:
     return found
 
 
-# A line that may change how a later import resolves: the environment, sys.path, an install.
+# A line that may change how a later import resolves: the environment (a `.env` file loaded
+# too), sys.path, an install.
 _BARRIER = re.compile(
     r"\benviron\s*(?:\[[^\]]*\]\s*=[^=]|\.\s*(?:update|setdefault|pop|popitem|clear|__setitem__)\b"
-    r"|\|=)|\bdel\s+(?:os\s*\.\s*)?environ\b|\b(?:putenv|unsetenv|addsitedir)\b"
+    r"|\|=)|\bdel\s+(?:os\s*\.\s*)?environ\b|\b(?:putenv|unsetenv|addsitedir|load_dotenv)\b"
+    r"|^\s*%+dotenv\b"
     r"|\bsys\s*\.\s*(?:path|meta_path|path_hooks)\b"
     r"|^\s*%+(?:env|set_env|pip|conda|mamba|micromamba|run|load)\b"
     r"|\b(?:pip|conda|mamba|uv)\b.*\binstall\b",
