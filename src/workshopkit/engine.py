@@ -76,6 +76,7 @@ RECONNECT_MS = 10
 RECONNECT_MAX_MS = 40
 LAUNCHER_EXIT_SECONDS = 2  # the longest the cleanup waits for a forked kernel's launcher to exit
 IDLE_WINDOW = 0.25  # seconds the ready check waits for a kernel_info's idle status on IOPub
+REPLY_WINDOW = 1.0  # seconds the ready check waits for a kernel_info reply before asking again
 _STARTUP_RETRYABLE = (
     "died before replying",
     "didn't respond in",
@@ -235,7 +236,7 @@ class LosslessKernelClient(AsyncKernelClient):
         deadline = time.monotonic() + (timeout if timeout is not None else float("inf"))
         while True:
             msg_id = self.kernel_info()
-            reply = await self._reply_to(msg_id, self.shell_channel, 1.0)
+            reply = await self._reply_to(msg_id, self.shell_channel, REPLY_WINDOW)
             # the idle status follows the reply at once; none within IDLE_WINDOW: IOPub was not
             # connected yet when it was published, so ask again
             if reply is not None and await self._idle_after(msg_id, IDLE_WINDOW):
