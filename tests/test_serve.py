@@ -701,6 +701,29 @@ def test_an_unknown_lesson_is_a_usage_error(tmp_path: Path) -> None:
     assert "--lesson nope: no such lesson; the lessons are intro" in done.stderr
 
 
+def test_a_request_during_a_swap_waits_for_the_new_preview(tmp_path: Path) -> None:
+    """Between the two renames of a build's swap there is no preview folder: a stylesheet asked
+    for then must come once the folder is back, not as an HTML error page (which Chromium
+    refuses as a stylesheet: seen in CI)."""
+    preview = tmp_path / "preview"
+    (preview / "_static").mkdir(parents=True)
+    (preview / "_static" / "notebook.css").write_text("body { color: black }\n")
+    state = BuildState()
+    state.publish(Published(1, False, ()))
+    server = make_server(preview, state, "127.0.0.1", 0)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    aside = tmp_path / "preview.old"
+    try:
+        preview.rename(aside)  # the first rename of a swap
+        threading.Timer(0.1, aside.rename, (preview,)).start()  # the second, a moment later
+        code, body = raw_get("127.0.0.1", server.server_address[1], "/_static/notebook.css")
+        assert (code, body) == (200, b"body { color: black }\n")
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
 def test_before_the_first_build_every_page_waits_for_it(tmp_path: Path) -> None:
     state = BuildState()
     server = make_server(tmp_path / "not-built-yet", state, "127.0.0.1", 0)

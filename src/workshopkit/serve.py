@@ -92,6 +92,7 @@ STATE_DIR = ".workshopkit"
 PREVIEW = "preview"  # <root>/.workshopkit/preview
 EVENTS_PATH = "/__workshopkit__/events"
 KEEPALIVE_SECONDS = 15.0
+SWAP_WAIT = 0.5  # seconds a request waits for the preview folder while a build swaps it
 # A save that truncates a file, then writes it (in place, as some editors and `>` do), can be
 # seen between the two on a busy machine: a change that leaves a file empty waits this long,
 # once, for the write that follows, instead of building a workshop with an empty file.
@@ -610,9 +611,34 @@ def _etag(target: Path) -> str | None:
     return f'"{info.st_dev:x}-{info.st_ino:x}-{info.st_size:x}-{info.st_mtime_ns:x}"'
 
 
+def _wait_for_swap(site: _Site) -> None:
+    """A build puts the new preview folder in place in two renames (build.swap_into_place): a
+    request that comes between them waits for it, up to `SWAP_WAIT`, instead of getting an
+    error page (which a page would take for its stylesheet or script). Not before the first
+    build: then there is no folder to wait for."""
+    if site.state.current.build == 0:
+        return
+    deadline = time.monotonic() + SWAP_WAIT
+    while not site.folder.is_dir() and time.monotonic() < deadline:
+        time.sleep(0.005)
+
+
+def _read(site: _Site, target: Path) -> bytes | None:
+    """The file's bytes, once more after a swap if it was gone; None if it is not there."""
+    for attempt in range(2):
+        try:
+            return target.read_bytes()
+        except OSError:
+            if attempt == 0:
+                _wait_for_swap(site)
+    return None
+
+
 def _file_response(site: _Site, target: Path, request: str) -> tuple[int, bytes, str]:
     """(status, body, content type) for the file `target` a request names: its bytes, the
     reload script injected into a page; a placeholder page while there is no preview yet."""
+    if not target.is_file() and not site.folder.is_dir():
+        _wait_for_swap(site)
     current = site.state.current
     if not target.is_file():
         if not site.folder.is_dir():
@@ -625,9 +651,8 @@ def _file_response(site: _Site, target: Path, request: str) -> tuple[int, bytes,
     import mimetypes
 
     kind = mimetypes.guess_type(target.name)[0] or "application/octet-stream"
-    try:
-        data = target.read_bytes()
-    except OSError:
+    data = _read(site, target)
+    if data is None:
         return 404, b"not found\n", "text/plain"
     if kind == "text/html":
         data = inject(data, current.build)
