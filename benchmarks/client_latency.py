@@ -22,11 +22,13 @@ import json
 import os
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from kernel_cpu import run_runner
 
 # Runs in the timed process: counts kernel_info requests, runs the CLI in-process, then reports
 # its own and its children's CPU on a pipe.
@@ -87,29 +89,7 @@ def run_once(
     target = work / f"w-{row}"
     shutil.rmtree(target, ignore_errors=True)
     shutil.copytree(workload, target)
-    read, write = os.pipe()
-    load = os.getloadavg()[0]
-    done = subprocess.run(
-        [sys.executable, "-c", RUNNER, str(target), str(jobs), str(write)],
-        pass_fds=(write,),
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-        check=False,
-    )
-    os.close(write)
-    with os.fdopen(read, "rb") as fh:
-        data = fh.read()
-    shutil.rmtree(target, ignore_errors=True)
-    if not data:
-        raise SystemExit(f"{row}: no result\n{done.stderr[-2000:]}")
-    result: dict[str, float] = json.loads(data)
-    if result["code"] != 0:
-        raise SystemExit(f"{row}: workshopkit run exited {result['code']}\n{done.stderr[-2000:]}")
-    result["load"] = load
-    return result
+    return run_runner(RUNNER, target, [str(jobs)], env, row)
 
 
 def report(results: dict[str, list[dict[str, float]]], args: argparse.Namespace) -> str:

@@ -61,10 +61,18 @@ def run_once(workload: Path, row: str, work: Path, before: Path | None) -> dict[
     target = work / f"w-{row}"
     shutil.rmtree(target, ignore_errors=True)
     shutil.copytree(workload, target)
+    return run_runner(RUNNER, target, [mode], env, row)
+
+
+def run_runner(
+    runner: str, target: Path, args: list[str], env: dict[str, str], row: str
+) -> dict[str, float]:
+    """Run `runner` (Python source) on the workshop copy `target` with `args`, then remove the
+    copy; what it writes to the descriptor given last is its result, with the load average."""
     read, write = os.pipe()
     load = os.getloadavg()[0]
     done = subprocess.run(
-        [sys.executable, "-c", RUNNER, str(target), mode, str(write)],
+        [sys.executable, "-c", runner, str(target), *args, str(write)],
         pass_fds=(write,),
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,

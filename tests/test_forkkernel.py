@@ -10,12 +10,14 @@ launcher, a change of environment or of installed packages, Ctrl-C.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -407,6 +409,32 @@ def _ask(km: Any, code: str) -> str:
         kc.stop_channels()
 
 
+@contextlib.contextmanager
+def _fake_sklearn(
+    tmp_path: Path, source: str
+) -> Iterator[tuple[ForkServers, dict[str, str], list[Any]]]:
+    """A `sklearn` package of `source` (and an empty `pyarrow`) on the kernels' path, the fork
+    servers and the environment to start kernels with, and a list the test adds its kernels to:
+    each shut down, the servers closed and nothing of theirs left afterwards."""
+    site = tmp_path / "site"
+    (site / "sklearn").mkdir(parents=True)
+    (site / "sklearn" / "__init__.py").write_text(source + "\n", encoding="utf-8")
+    (site / "pyarrow.py").write_text("", encoding="utf-8")
+    servers = ForkServers()
+    mark, env = mark_env(PYTHONPATH=str(site))
+    env.pop("JPY_PARENT_PID", None)
+    kernels: list[Any] = []
+    try:
+        yield servers, env, kernels
+    finally:
+        for km in kernels:
+            km.shutdown_kernel(now=True)
+        servers.close()
+        left = wait_gone(mark, timeout=5)
+        kill_marked(mark)
+    assert left == []
+
+
 @pytest.mark.kernel
 def test_a_new_server_for_a_new_environment_or_new_packages(tmp_path: Path) -> None:
     site = tmp_path / "site"
@@ -465,44 +493,21 @@ def test_a_package_unsafe_to_preload_is_imported_by_the_kernel_itself(
     imports a never-preloaded module, sets a signal handler (a forked kernel resets them) or adds
     a logging handler (it would write to the server's stderr) when imported: the server says so,
     and the kernel comes from one without it."""
-    site = tmp_path / "site"
-    (site / "sklearn").mkdir(parents=True)
-    (site / "sklearn" / "__init__.py").write_text(module + "\n", encoding="utf-8")
-    (site / "pyarrow.py").write_text("", encoding="utf-8")
-    servers = ForkServers()
-    mark, env = mark_env(PYTHONPATH=str(site))
-    env.pop("JPY_PARENT_PID", None)
-    km = None
-    try:
-        km = _start(servers.preloading(["numpy", "sklearn"]), env, tmp_path)
-        assert _ask(km, "import sys; print('sklearn' in sys.modules, 'numpy' in sys.modules)") == (
-            "False False"
-        )
+    with _fake_sklearn(tmp_path, module) as (servers, env, kernels):
+        kernels.append(_start(servers.preloading(["numpy", "sklearn"]), env, tmp_path))
+        look = "import sys; print('sklearn' in sys.modules, 'numpy' in sys.modules)"
+        assert _ask(kernels[-1], look) == "False False"
         assert servers.stats().forked == 1 and servers.stats().fallbacks == ()
         (reason,) = servers.preload_problems
         assert problem in reason
-    finally:
-        if km is not None:
-            km.shutdown_kernel(now=True)
-        servers.close()
-        left = wait_gone(mark, timeout=5)
-        kill_marked(mark)
-    assert left == []
 
 
 @pytest.mark.kernel
 def test_a_preloaded_package_may_import_the_other_preloadable_ones(tmp_path: Path) -> None:
     """scikit-learn imports numpy and scipy: a lesson importing it gets all three pre-imported;
     a lesson importing none gets a kernel from a server that imported none."""
-    site = tmp_path / "site"
-    (site / "sklearn").mkdir(parents=True)
-    (site / "sklearn" / "__init__.py").write_text("import numpy\nVALUE = 7\n", encoding="utf-8")
-    servers = ForkServers()
-    mark, env = mark_env(PYTHONPATH=str(site))
-    env.pop("JPY_PARENT_PID", None)
-    kernels = []
     look = "import sys; print('sklearn' in sys.modules, 'numpy' in sys.modules)"
-    try:
+    with _fake_sklearn(tmp_path, "import numpy\nVALUE = 7") as (servers, env, kernels):
         kernels.append(_start(servers.preloading(["sklearn"]), env, tmp_path))
         assert _ask(kernels[-1], look) == "True True"
         assert _ask(kernels[-1], "import sklearn; print(sklearn.VALUE)") == "7"
@@ -510,42 +515,21 @@ def test_a_preloaded_package_may_import_the_other_preloadable_ones(tmp_path: Pat
         assert _ask(kernels[-1], look) == "False False"
         assert len(_server_pids(servers)) == 2 and servers.preload_problems == ()
         assert servers.stats().forked == 2 and servers.stats().fallbacks == ()
-    finally:
-        for km in kernels:
-            km.shutdown_kernel(now=True)
-        servers.close()
-        left = wait_gone(mark, timeout=5)
-        kill_marked(mark)
-    assert left == []
 
 
 @pytest.mark.kernel
 def test_warning_filters_a_preloaded_package_adds_stay(tmp_path: Path) -> None:
     """A package may add warning filters as it is imported: its kernel has them, as an exec'd
     kernel that imports it would."""
-    site = tmp_path / "site"
-    (site / "sklearn").mkdir(parents=True)
-    added = "import warnings\nwarnings.filterwarnings('ignore', message='wk-filter')\n"
-    (site / "sklearn" / "__init__.py").write_text(added, encoding="utf-8")
-    servers = ForkServers()
-    mark, env = mark_env(PYTHONPATH=str(site))
-    env.pop("JPY_PARENT_PID", None)
-    km = None
+    added = "import warnings\nwarnings.filterwarnings('ignore', message='wk-filter')"
     look = (
         "import sys, warnings; print('sklearn' in sys.modules,"
         " any(f[1] is not None and f[1].pattern == 'wk-filter' for f in warnings.filters))"
     )
-    try:
-        km = _start(servers.preloading(["sklearn"]), env, tmp_path)
-        assert _ask(km, look) == "True True"
+    with _fake_sklearn(tmp_path, added) as (servers, env, kernels):
+        kernels.append(_start(servers.preloading(["sklearn"]), env, tmp_path))
+        assert _ask(kernels[-1], look) == "True True"
         assert servers.preload_problems == ()
-    finally:
-        if km is not None:
-            km.shutdown_kernel(now=True)
-        servers.close()
-        left = wait_gone(mark, timeout=5)
-        kill_marked(mark)
-    assert left == []
 
 
 @pytest.mark.kernel
