@@ -554,6 +554,24 @@ def test_hash_seed_is_the_environments(tmp_path: Path) -> None:
         kill_marked(mark)
 
 
+@pytest.mark.kernel
+def test_a_forked_kernels_iopub_has_no_send_limit(tmp_path: Path) -> None:
+    """ZMQ's default send limit (1,000 messages) made the kernel's IOPub drop outputs without a
+    word when the client fell behind (a display flood on a busy machine)."""
+    servers = ForkServers()
+    mark, env = mark_env()
+    env.pop("JPY_PARENT_PID", None)
+    km = _start(servers, env, tmp_path)
+    look = "import zmq; print(get_ipython().kernel.iopub_thread.socket.getsockopt(zmq.SNDHWM))"
+    try:
+        assert _ask(km, look) == "0"
+        assert servers.stats().forked == 1
+    finally:
+        km.shutdown_kernel(now=True)
+        servers.close()
+        kill_marked(mark)
+
+
 # --- Ctrl-C ----------------------------------------------------------------------------------
 
 
