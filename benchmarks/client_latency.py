@@ -28,34 +28,23 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from kernel_cpu import RUNNER as KERNEL_CPU_RUNNER
 from kernel_cpu import run_runner
 
-# Runs in the timed process: counts kernel_info requests, runs the CLI in-process, then reports
-# its own and its children's CPU on a pipe.
-RUNNER = """
-import json, os, resource, sys, time
+# Runs in the timed process: counts kernel_info requests, then kernel_cpu.RUNNER (the CLI
+# in-process; its own and its children's CPU on a pipe).
+RUNNER = (
+    """
 from jupyter_client.asynchronous.client import AsyncKernelClient as KernelClient
-sent = [0]
+extra = {"kernel_info": 0}
 kernel_info = KernelClient.kernel_info
 def counted(self, *args, **kwargs):
-    sent[0] += 1
+    extra["kernel_info"] += 1
     return kernel_info(self, *args, **kwargs)
 KernelClient.kernel_info = counted
-from workshopkit.cli import main
-args = list(sys.argv)
-sys.argv = ["workshopkit", "run", args[1], "--no-cache", "--jobs", args[2]]
-t = time.monotonic()
-code = 0
-try:
-    main()
-except SystemExit as exc:
-    code = exc.code if isinstance(exc.code, int) else 1
-wall = time.monotonic() - t
-me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
-out = {"code": code, "wall": wall, "self": me.ru_utime + me.ru_stime,
-       "children": kids.ru_utime + kids.ru_stime, "kernel_info": sent[0]}
-os.write(int(args[3]), json.dumps(out).encode())
 """
+    + KERNEL_CPU_RUNNER
+)
 
 LESSON = """# ---
 # jupyter:
@@ -89,7 +78,7 @@ def run_once(
     target = work / f"w-{row}"
     shutil.rmtree(target, ignore_errors=True)
     shutil.copytree(workload, target)
-    return run_runner(RUNNER, target, [str(jobs)], env, row)
+    return run_runner(RUNNER, target, ["--jobs", str(jobs)], env, row)
 
 
 def report(results: dict[str, list[dict[str, float]]], args: argparse.Namespace) -> str:

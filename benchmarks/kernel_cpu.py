@@ -31,12 +31,13 @@ from pathlib import Path
 
 GEN = Path("/work/shared/bench/gen_workshop.py")
 
-# Runs in the timed process: the CLI in-process, then its own and its children's CPU on a pipe.
+# Runs in the timed process: `workshopkit run WORKSHOP --no-cache OPTIONS...` in-process, then its
+# own and its children's CPU (and what a prelude put in `extra`) on the pipe given last.
 RUNNER = """
 import os, resource, sys, time, json
 from workshopkit.cli import main
 args = list(sys.argv)
-sys.argv = ["workshopkit", "run", args[1], "--no-cache", "--kernel-start", args[2]]
+sys.argv = ["workshopkit", "run", args[1], "--no-cache", *args[2:-1]]
 t = time.monotonic()
 code = 0
 try:
@@ -46,8 +47,8 @@ except SystemExit as exc:
 wall = time.monotonic() - t
 me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
 out = {"code": code, "wall": wall, "self": me.ru_utime + me.ru_stime,
-       "children": kids.ru_utime + kids.ru_stime}
-os.write(int(args[3]), json.dumps(out).encode())
+       "children": kids.ru_utime + kids.ru_stime, **globals().get("extra", {})}
+os.write(int(args[-1]), json.dumps(out).encode())
 """
 
 
@@ -61,14 +62,15 @@ def run_once(workload: Path, row: str, work: Path, before: Path | None) -> dict[
     target = work / f"w-{row}"
     shutil.rmtree(target, ignore_errors=True)
     shutil.copytree(workload, target)
-    return run_runner(RUNNER, target, [mode], env, row)
+    return run_runner(RUNNER, target, ["--kernel-start", mode], env, row)
 
 
 def run_runner(
     runner: str, target: Path, args: list[str], env: dict[str, str], row: str
 ) -> dict[str, float]:
-    """Run `runner` (Python source) on the workshop copy `target` with `args`, then remove the
-    copy; what it writes to the descriptor given last is its result, with the load average."""
+    """Run `runner` (Python source, `RUNNER` or one that starts with it) on the workshop copy
+    `target` with `args`, then remove the copy; what it writes to the descriptor given last is
+    its result, with the load average."""
     read, write = os.pipe()
     load = os.getloadavg()[0]
     done = subprocess.run(
