@@ -415,16 +415,17 @@ def _ask(km: Any, code: str) -> str:
 
 
 @contextlib.contextmanager
-def _fake_sklearn(
-    tmp_path: Path, source: str
+def _site_servers(
+    tmp_path: Path, files: dict[str, str]
 ) -> Iterator[tuple[ForkServers, dict[str, str], list[Any]]]:
-    """A `sklearn` package of `source` (and an empty `pyarrow`) on the kernels' path, the fork
-    servers and the environment to start kernels with, and a list the test adds its kernels to:
-    each shut down, the servers closed and nothing of theirs left afterwards."""
+    """`files` (path: text) in `tmp_path/site` on the kernels' path, the fork servers and the
+    environment to start kernels with, and a list the test adds its kernels to: each shut down,
+    the servers closed and nothing of theirs left afterwards."""
     site = tmp_path / "site"
-    (site / "sklearn").mkdir(parents=True)
-    (site / "sklearn" / "__init__.py").write_text(source + "\n", encoding="utf-8")
-    (site / "pyarrow.py").write_text("", encoding="utf-8")
+    site.mkdir()
+    for name, text in files.items():
+        (site / name).parent.mkdir(parents=True, exist_ok=True)
+        (site / name).write_text(text, encoding="utf-8")
     servers = ForkServers()
     mark, env = mark_env(PYTHONPATH=str(site))
     env.pop("JPY_PARENT_PID", None)
@@ -440,15 +441,17 @@ def _fake_sklearn(
     assert left == []
 
 
+def _fake_sklearn(
+    tmp_path: Path, source: str
+) -> contextlib.AbstractContextManager[tuple[ForkServers, dict[str, str], list[Any]]]:
+    """`_site_servers` with a `sklearn` package of `source` (and an empty `pyarrow`)."""
+    return _site_servers(tmp_path, {"sklearn/__init__.py": source + "\n", "pyarrow.py": ""})
+
+
 @pytest.mark.kernel
 def test_a_new_server_for_a_new_environment_or_new_packages(tmp_path: Path) -> None:
     site = tmp_path / "site"
-    site.mkdir()
-    servers = ForkServers()
-    mark, env = mark_env(PYTHONPATH=str(site))
-    env.pop("JPY_PARENT_PID", None)
-    kernels = []
-    try:
+    with _site_servers(tmp_path, {}) as (servers, env, kernels):
         kernels.append(_start(servers, env, tmp_path))
         first = _server_pids(servers)
         kernels.append(_start(servers, env, tmp_path))
@@ -462,13 +465,6 @@ def test_a_new_server_for_a_new_environment_or_new_packages(tmp_path: Path) -> N
         kernels.append(_start(servers, {**env, "WK_OTHER": "1"}, tmp_path))
         assert len(_server_pids(servers)) == 2  # another environment: another server
         assert servers.stats().forked == 4 and servers.stats().fallbacks == ()
-    finally:
-        for km in kernels:
-            km.shutdown_kernel(now=True)
-        servers.close()
-        left = wait_gone(mark, timeout=5)
-        kill_marked(mark)
-    assert left == []
 
 
 @pytest.mark.kernel
