@@ -47,6 +47,10 @@ class ServeProcess:
             self._new.put(line.rstrip("\n"))
 
     @property
+    def port(self) -> int:
+        return int(self.url.rsplit(":", 1)[1].strip("/"))
+
+    @property
     def output(self) -> str:
         return "\n".join(self.lines)
 

@@ -4,6 +4,7 @@ the reload script and its CSP, the errors shown, and Ctrl-C with kernels running
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import http.client
 import json
@@ -202,6 +203,20 @@ def test_the_real_watcher_ignores_the_builds_own_output(tmp_path: Path) -> None:
 # -- path safety on a real server --------------------------------------------------------------
 
 
+@contextlib.contextmanager
+def running(folder: Path, state: BuildState) -> Iterator[int]:
+    """A real server for `folder` on 127.0.0.1, in a thread: its port; stopped afterwards (the
+    state closed first, so that open event streams end)."""
+    server = make_server(folder, state, "127.0.0.1", 0)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield server.server_address[1]
+    finally:
+        state.close()
+        server.shutdown()
+        server.server_close()
+
+
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[tuple[str, int, Path]]:
     """A real server on 127.0.0.1 for `preview/`, beside a secret file and folder."""
@@ -219,14 +234,8 @@ def served(tmp_path: Path) -> Iterator[tuple[str, int, Path]]:
     (preview / "out.txt").symlink_to(tmp_path / "secret.txt")
     (preview / "outdir").symlink_to(tmp_path / "secrets")
     (preview / "inside.txt").symlink_to(preview / "lessons" / "a" / "notes.txt")
-    server = make_server(preview, BuildState(), "127.0.0.1", 0)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield "127.0.0.1", server.server_address[1], preview
-    finally:
-        server.shutdown()
-        server.server_close()
+    with running(preview, BuildState()) as port:
+        yield "127.0.0.1", port, preview
 
 
 def raw_get(host: str, port: int, target: str, host_header: str | None = None) -> tuple[int, bytes]:
@@ -303,11 +312,8 @@ def test_a_request_for_another_host_is_refused(served: tuple[str, int, Path]) ->
 
 def test_the_event_stream_sends_the_state_and_each_change(tmp_path: Path) -> None:
     state = BuildState()
-    server = make_server(tmp_path, state, "127.0.0.1", 0)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        conn = http.client.HTTPConnection("127.0.0.1", server.server_address[1], timeout=10)
+    with running(tmp_path, state) as port:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
         conn.request("GET", EVENTS_PATH)
         response = conn.getresponse()
         assert response.status == 200
@@ -336,10 +342,6 @@ def test_the_event_stream_sends_the_state_and_each_change(tmp_path: Path) -> Non
             "reload": True,  # a stream that names no page reloads on every new build
         }
         conn.close()
-    finally:
-        state.close()
-        server.shutdown()
-        server.server_close()
 
 
 DECK = "lessons/a/a.slides.html"
@@ -387,11 +389,7 @@ def test_a_page_reloads_only_when_a_file_it_shows_changed() -> None:
 def test_the_event_stream_says_whether_its_page_reloads(tmp_path: Path) -> None:
     state = BuildState()
     state.publish(Published(1, False, ()), FILES)
-    server = make_server(tmp_path, state, "127.0.0.1", 0)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        port = server.server_address[1]
+    with running(tmp_path, state) as port:
 
         def first_state(query: str) -> dict[str, object]:
             conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
@@ -411,10 +409,6 @@ def test_the_event_stream_says_whether_its_page_reloads(tmp_path: Path) -> None:
         assert first_state("build=2&page=%2F")["reload"] is True
         assert first_state("build=2&page=%2Flessons%2Fa%2Fa.slides.html")["reload"] is False
         assert first_state("build=x&page=/index.html")["reload"] is True  # no build: 0
-    finally:
-        state.close()
-        server.shutdown()
-        server.server_close()
 
 
 def test_files_other_than_pages_are_revalidated_not_fetched_again(
@@ -572,7 +566,7 @@ def test_ctrl_c_stops_the_server_and_every_kernel(tmp_path: Path) -> None:
     serve = ServeProcess(root, env=env, mark=mark)
     try:
         assert "rebuilt in" in serve.wait_built(), serve.output
-        assert raw_get("127.0.0.1", int(serve.url.rsplit(":", 1)[1].strip("/")), "/")[0] == 200
+        assert raw_get("127.0.0.1", serve.port, "/")[0] == 200
         # a rebuild whose kernel is busy when Ctrl-C comes
         lesson = root / LESSON
         lesson.write_text(lesson.read_text() + "\n# %%\nimport time\ntime.sleep(120)\n")
@@ -689,7 +683,7 @@ def test_sigterm_stops_the_server_with_143(tmp_path: Path) -> None:
         assert serve.proc.wait(timeout=60) == 143, serve.output
         assert wait_gone(mark, 10) == []
         with socket.socket() as probe:  # the port is free again
-            probe.bind(("127.0.0.1", int(serve.url.rsplit(":", 1)[1].strip("/"))))
+            probe.bind(("127.0.0.1", serve.port))
     finally:
         serve.close()
         kill_marked(mark)
@@ -710,31 +704,18 @@ def test_a_request_during_a_swap_waits_for_the_new_preview(tmp_path: Path) -> No
     (preview / "_static" / "notebook.css").write_text("body { color: black }\n")
     state = BuildState()
     state.publish(Published(1, False, ()))
-    server = make_server(preview, state, "127.0.0.1", 0)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
     aside = tmp_path / "preview.old"
-    try:
+    with running(preview, state) as port:
         preview.rename(aside)  # the first rename of a swap
         threading.Timer(0.1, aside.rename, (preview,)).start()  # the second, a moment later
-        code, body = raw_get("127.0.0.1", server.server_address[1], "/_static/notebook.css")
+        code, body = raw_get("127.0.0.1", port, "/_static/notebook.css")
         assert (code, body) == (200, b"body { color: black }\n")
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def test_before_the_first_build_every_page_waits_for_it(tmp_path: Path) -> None:
-    state = BuildState()
-    server = make_server(tmp_path / "not-built-yet", state, "127.0.0.1", 0)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        code, body = raw_get("127.0.0.1", server.server_address[1], "/lessons/a/a.slides.html")
+    with running(tmp_path / "not-built-yet", BuildState()) as port:
+        code, body = raw_get("127.0.0.1", port, "/lessons/a/a.slides.html")
         assert code == 503 and b"Building the preview" in body and b"EventSource" in body
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 @pytest.mark.kernel
@@ -749,7 +730,7 @@ def test_a_failing_lesson_does_not_hold_back_the_preview(tmp_path: Path) -> None
     line = broken.read_text().splitlines().index("ratio = 1 / 0") + 1
     mark, env = mark_env()
     serve = ServeProcess(root, env=env, mark=mark)
-    port = int(serve.url.rsplit(":", 1)[1].strip("/"))
+    port = serve.port
     deck = "/lessons/{0}/{0}.slides.html"
     try:
         assert "1 lesson(s) failed" in serve.wait_built(), serve.output
