@@ -44,7 +44,7 @@ from jupyter_client.provisioning.local_provisioner import LocalProvisioner
 
 from . import reaper
 from ._kernel.forkserver import PRELOADABLE
-from .requirements import _python_source, written_modules
+from .requirements import python_tree, written_modules
 
 if TYPE_CHECKING:
     from .model import Lesson
@@ -160,12 +160,8 @@ def preload_for(lesson: Lesson) -> tuple[str, ...]:
 
 def _cell_imports(source: str) -> list[tuple[str, int]]:
     """(module, line in the cell) of each absolute import in a code cell's Python."""
-    python = _python_source(source)
-    if python is None:
-        return []
-    try:
-        tree = ast.parse(python)
-    except (SyntaxError, ValueError):
+    tree = python_tree(source)
+    if tree is None:
         return []
     found: list[tuple[str, int]] = []
     for node in ast.walk(tree):

@@ -330,18 +330,29 @@ def _top_name(module: str) -> str:
     return two if two in KNOWN_IMPORTS or two in JUPYTER_PROVIDED else parts[0]
 
 
+@functools.lru_cache(maxsize=4096)
+def python_tree(source: str) -> ast.Module | None:
+    """A code cell's source parsed as Python, IPython syntax blanked (`_python_source`: same
+    line numbers); None for a cell that is not Python or does not parse. Remembered: `check`
+    reads a lesson's imports, and a forked kernel's preloads read them again (`forkkernel`).
+    The tree is shared: read it, never change it."""
+    python = _python_source(source)
+    if python is None:
+        return None
+    try:
+        return ast.parse(python)
+    except (SyntaxError, ValueError):
+        return None
+
+
 def lesson_imports(lesson: Lesson) -> list[ImportSite]:
     """The top-level modules a lesson's code cells import, each at its first line."""
     first: dict[str, int] = {}
     for cell in lesson.cells:
         if cell.cell_type != "code" or "import" not in cell.source:
             continue
-        source = _python_source(cell.source)
-        if source is None:
-            continue
-        try:
-            tree = ast.parse(source)
-        except (SyntaxError, ValueError):
+        tree = python_tree(cell.source)
+        if tree is None:
             continue
         for module, line in _imports(tree):
             name = _top_name(module)
