@@ -147,6 +147,11 @@ class Outcome:
         return self.run.results if self.run is not None else ()
 
     @property
+    def failed(self) -> int:
+        """How many lessons failed."""
+        return sum(1 for r in self.results if r.status is Status.FAILED)
+
+    @property
     def seconds(self) -> float:
         """Wall time of executing the lessons."""
         return self.run.seconds if self.run is not None else 0.0
@@ -435,7 +440,7 @@ def swap(job: Job, outcome: Outcome) -> Outcome:
         return _failed(outcome, _os_error(exc, output), f"{output} left as it was")
     exported = outcome.export
     save_export_state(exported, output)  # the next build takes what did not change from here
-    left = len(exported.left_out) if any(r.status is Status.FAILED for r in outcome.results) else 0
+    left = len(exported.left_out) if outcome.failed else 0
     summary = (
         f"wrote {output} ({len(exported.exported)} lessons, {len(exported.bundles)} "
         f"bundle{'s' * (len(exported.bundles) != 1)}"
@@ -641,7 +646,7 @@ def _not_exported(job: Job, outcome: Outcome) -> str | None:
         return "nothing was written"
     if outcome.run.exit_code is ExitCode.INFRASTRUCTURE:
         return f"{output} left as it was: lessons could not be run"
-    failed = sum(1 for r in outcome.results if r.status is Status.FAILED)
+    failed = outcome.failed
     if failed and not (job.keep_going or job.preview):
         return f"{output} left as it was: {failed} lesson(s) failed (--keep-going writes it anyway)"
     return None

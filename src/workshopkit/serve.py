@@ -326,8 +326,7 @@ def overlay_title(outcome: Outcome) -> str:
     """What the pages show, in the words of the overlay's first line."""
     if not outcome.written:
         return "the last build failed; this page is from the last good build"
-    failed = sum(1 for r in outcome.results if r.status is Status.FAILED)
-    lessons = "1 lesson" if failed == 1 else f"{failed} lessons"
+    lessons = "1 lesson" if outcome.failed == 1 else f"{outcome.failed} lessons"
     return (
         f"{lessons} failed to run (each shows its last good build, if any); the rest is up to date"
     )
@@ -895,8 +894,8 @@ class Preview:
         ran = [r for r in outcome.results if not r.cached and r.status is not Status.SKIPPED]
         stages = ", ".join(f"{name} {took:.1f}" for name, took in outcome.timings if took >= 0.05)
         what = f"{len(ran)} lesson(s) run, {len(outcome.results) - len(ran)} cached; {stages}"
-        bad = sum(1 for r in outcome.results if r.status is Status.FAILED)
-        failed = f"; {bad} lesson(s) failed, each left as last built well" if bad else ""
+        failed = outcome.failed
+        note = f"; {failed} lesson(s) failed, each left as last built well" if failed else ""
         if not outcome.written:
             self.echo(f"  build failed in {seconds:.2f} s; serving the last good build")
         elif second and self.pending:  # the author saved during it
@@ -905,11 +904,11 @@ class Preview:
             self.echo(f"  zips and event decks up to date in {seconds:.2f} s ({stages})")
         elif self.pending:
             self.echo(
-                f"  rebuilt in {seconds:.2f} s ({what}){failed}; pages reload; "
+                f"  rebuilt in {seconds:.2f} s ({what}){note}; pages reload; "
                 "zips and event decks next"
             )
         else:
-            self.echo(f"  rebuilt in {seconds:.2f} s ({what}){failed}; pages reload")
+            self.echo(f"  rebuilt in {seconds:.2f} s ({what}){note}; pages reload")
         for path, line, message in errors:
             where = f"{path}:{line}" if line else path
             self.echo(f"  {where}: error: {message}")
