@@ -165,7 +165,8 @@ def _import_all(wanted: Sequence[str]) -> tuple[list[str], str | None]:
         if problem is not None:
             _say({"ready": False, "preload": False, "problem": problem, "pid": os.getpid()})
             os._exit(1)
-    return loaded, problem or _unsafe(bool(wanted))
+        problem = _unsafe(True)
+    return loaded, problem
 
 
 def _warm() -> None:
