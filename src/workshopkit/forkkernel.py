@@ -44,7 +44,7 @@ from jupyter_client.provisioning.local_provisioner import LocalProvisioner
 
 from . import reaper
 from ._kernel.forkserver import PRELOADABLE
-from .requirements import python_tree, written_modules
+from .requirements import lessons_own, python_tree, written_modules
 
 if TYPE_CHECKING:
     from .model import Lesson
@@ -144,12 +144,7 @@ def preload_for(lesson: Lesson) -> tuple[str, ...]:
                 found.setdefault(module, cell.body_line + line - 1)
     # a module of the lesson's own folder, or one it writes, is what its kernel imports
     local = written_modules(lesson)
-    folder = lesson.folder
-    shadowed = {
-        top
-        for top in PRELOADABLE
-        if top in local or (folder / f"{top}.py").exists() or (folder / top).is_dir()
-    }
+    shadowed = {top for top in PRELOADABLE if lessons_own(top, lesson.folder, local)}
     ordered = sorted(found.items(), key=lambda item: item[1])
     return tuple(
         m

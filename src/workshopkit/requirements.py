@@ -410,9 +410,13 @@ def _is_builtin(module: str, folder: Path, local: frozenset[str] = frozenset()) 
     top = module.split(".")[0]
     if top in sys.stdlib_module_names or top == "__future__" or module in JUPYTER_PROVIDED:
         return True
-    if top in local:
-        return True
-    return (folder / f"{top}.py").is_file() or (folder / top).is_dir()
+    return lessons_own(top, folder, local)
+
+
+def lessons_own(top: str, folder: Path, local: frozenset[str]) -> bool:
+    """Whether the top-level module `top` is the lesson's own: beside it in its `folder`, or
+    among the modules it writes (`local`, `written_modules`); its kernel imports that one."""
+    return top in local or (folder / f"{top}.py").is_file() or (folder / top).is_dir()
 
 
 def _provided(module: str, provided: frozenset[str]) -> bool:
