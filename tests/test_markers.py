@@ -228,6 +228,12 @@ def test_solution_and_notes_cells() -> None:
         ({"workshopkit": {"Solution": True}}, "did you mean 'solution'?"),
         ({"workshopkit": {"solutions": True}}, "did you mean 'solution'?"),
         ({"workshopkit": "solution"}, "must be a mapping"),
+        # speaker notes that are not the `notes` slide type stay in the learner notebook
+        ({"tags": ["notes"]}, 'did you mean slideshow={"slide_type": "notes"}?'),
+        ({"tags": ["Speaker-Notes"]}, "tag 'Speaker-Notes' does not make speaker notes"),
+        ({"tags": ["speaker_note"]}, "does not make speaker notes"),
+        ({"notes": True}, "cell option 'notes' does not make speaker notes"),
+        ({"title": "Notes"}, "gives the cell a title; it does not make speaker notes"),
     ],
 )
 def test_metadata_near_misses_are_errors(metadata: dict[str, object], words: str) -> None:
@@ -242,6 +248,9 @@ def test_ordinary_metadata_is_fine() -> None:
         {"workshopkit": {"solution": True}},
         {"title": "Fit a line"},
         {"nbgrader": {"solution": True, "grade": False}},
+        {"tags": ["notes"], "slideshow": {"slide_type": "notes"}},  # notes already
+        {"tags": ["nodes", "footnotes", "notebook"]},
+        {"title": "Lecture notes on graphs"},
     ):
         assert metadata_problems(metadata) == []
 

@@ -359,9 +359,33 @@ def removed_for_learners(
     return "notes" if is_notes_cell(metadata) else None
 
 
+# Folded spellings authors use for speaker notes that are not the `notes` slide type: a tag, a
+# cell option or a `# %% notes` title would leave the notes in the learner notebook.
+_NOTES_WORDS = frozenset({"notes", "note", "speakernotes", "speakernote", "speaker"})
+_NOTES_HINT = 'did you mean slideshow={"slide_type": "notes"}?'
+
+
+def _notes_problems(metadata: Mapping[str, Any]) -> list[str]:
+    """Errors for a cell marked as speaker notes in a way nothing honours."""
+    if is_notes_cell(metadata):
+        return []
+    tags = metadata.get("tags")
+    marks = [(t, f"tag {_shown(t)}") for t in (tags if isinstance(tags, list) else [])]
+    marks += [(key, f"cell option {_shown(key)}") for key in metadata]
+    title = metadata.get("title")
+    marks.append((title, f"'# %% {title}' gives the cell a title; it"))
+    return [
+        f"{shown} does not make speaker notes ({_NOTES_HINT}), so the learner notebook would "
+        "show this cell"
+        for word, shown in marks
+        if isinstance(word, str) and _key(word) in _NOTES_WORDS
+    ]
+
+
 def metadata_problems(metadata: Mapping[str, Any]) -> list[str]:
-    """Errors for cell metadata that looks like a solution flag but is not one."""
-    out: list[str] = []
+    """Errors for cell metadata that looks like a solution flag, or like speaker notes, but is
+    not one."""
+    out: list[str] = _notes_problems(metadata)
     for key in metadata:
         if not isinstance(key, str):
             continue
